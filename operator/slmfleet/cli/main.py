@@ -1,0 +1,95 @@
+"""`slmfleet`: run the operator, build the local tools, boot the demo fleet, plan memory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from slmfleet import __version__
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from slmfleet.main import run_operator
+
+    return run_operator(
+        namespaces=args.namespace,
+        all_namespaces=args.all_namespaces,
+        liveness=args.liveness,
+        verbose=args.verbose,
+    )
+
+
+def _cmd_tools(args: argparse.Namespace) -> int:
+    from slmfleet.devcluster import tools
+
+    try:
+        tools.ensure(args.only or None)
+        tools.prometheus_binary()
+    except tools.ToolError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from slmfleet.devcluster.demo import run_demo
+
+    return run_demo(exit_after=args.exit_after, workdir=args.workdir)
+
+
+def _cmd_version(_: argparse.Namespace) -> int:
+    print(f"slmfleet {__version__}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="slmfleet", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the operator against the current kubeconfig")
+    run.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=[],
+        help="watch only this namespace (repeatable); default: all namespaces",
+    )
+    run.add_argument("-A", "--all-namespaces", action="store_true")
+    run.add_argument(
+        "--liveness",
+        default="http://0.0.0.0:8080/healthz",
+        help="liveness endpoint URL (kopf probes)",
+    )
+    run.add_argument("-v", "--verbose", action="store_true")
+    run.set_defaults(func=_cmd_run)
+
+    dev = sub.add_parser("dev", help="the local cluster used by tests and the demo")
+    dev_sub = dev.add_subparsers(dest="dev_command", required=True)
+    tools_p = dev_sub.add_parser("tools", help="build the control-plane binaries that are missing")
+    tools_p.add_argument("--only", action="append", help="kube, kwok, sim or helm (repeatable)")
+    tools_p.set_defaults(func=_cmd_tools)
+    demo = dev_sub.add_parser(
+        "demo", help="boot a local fleet with fake GPU nodes and the operator"
+    )
+    demo.add_argument(
+        "--exit-after",
+        type=float,
+        default=None,
+        help="stop after this many seconds (default: run until Ctrl-C)",
+    )
+    demo.add_argument("--workdir", default=None, help="keep the cluster's files here")
+    demo.set_defaults(func=_cmd_demo)
+
+    version = sub.add_parser("version", help="print the version")
+    version.set_defaults(func=_cmd_version)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""kstatus conditions (Ready, Reconciling, Stalled), computed purely from what was observed.
+
+A condition keeps its lastTransitionTime while its status stays the same; every change of a
+condition's status or reason is reported as a transition, so the handler can emit one Event each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+READY = "Ready"
+RECONCILING = "Reconciling"
+STALLED = "Stalled"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one reconcile, in kstatus terms."""
+
+    ready: bool
+    reason: str
+    message: str
+    stalled: bool = False
+    reconciling: bool = False
+
+
+@dataclass(frozen=True)
+class Transition:
+    type: str
+    status: str
+    reason: str
+    message: str
+    warning: bool
+
+
+def _timestamp(now: datetime) -> str:
+    return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _wanted(verdict: Verdict) -> list[tuple[str, bool]]:
+    return [
+        (READY, verdict.ready),
+        (RECONCILING, verdict.reconciling and not verdict.stalled),
+        (STALLED, verdict.stalled),
+    ]
+
+
+def conditions_for(
+    verdict: Verdict,
+    previous: Sequence[Mapping[str, Any]],
+    generation: int,
+    now: datetime,
+) -> tuple[list[dict[str, Any]], list[Transition]]:
+    """The new condition list and the transitions against ``previous``.
+
+    Ready always carries the reason and message; Reconciling and Stalled carry them while True
+    (kstatus's "abnormal-true" convention) and read "Idle"/"Healthy" when False.
+    """
+    old = {c.get("type"): c for c in previous}
+    out: list[dict[str, Any]] = []
+    transitions: list[Transition] = []
+    for ctype, value in _wanted(verdict):
+        status = "True" if value else "False"
+        if ctype == READY or value:
+            reason, message = verdict.reason, verdict.message
+        else:
+            reason = "Idle" if ctype == RECONCILING else "Healthy"
+            message = ""
+        before = old.get(ctype) or {}
+        changed = before.get("status") != status or before.get("reason") != reason
+        since = (
+            _timestamp(now)
+            if before.get("status") != status
+            else before.get("lastTransitionTime", _timestamp(now))
+        )
+        out.append(
+            {
+                "type": ctype,
+                "status": status,
+                "reason": reason,
+                "message": message,
+                "lastTransitionTime": since,
+                "observedGeneration": generation,
+            }
+        )
+        if changed and (value or before or ctype == READY):
+            warning = (ctype == STALLED and value) or (
+                ctype == READY and not value and verdict.stalled
+            )
+            transitions.append(Transition(ctype, status, reason, message, warning))
+    return out, transitions

@@ -1,0 +1,116 @@
+"""Decide how a kwok pod is backed by a real local process (pure).
+
+kwok marks pods Running without containers. For the pods that matter, the pod backer starts a real
+process and forwards the pod's IP and container port to it:
+
+- a vLLM container (image ``*vllm-openai*``) is backed by llm-d-inference-sim: the vLLM arguments the
+  simulator understands are passed on, the rest (dtype, quantization, ...) are dropped, and simulator
+  knobs given as extra args (``--time-to-first-token``, ``--mode``, ``--failure-injection-rate``) work;
+- a container that sets ``SLMFLEET_DEV_BACKING=python`` in its env is backed by ``python -m <args>``
+  (used for slmfleet's own router).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# vLLM flags whose meaning the simulator shares, and the simulator's own knobs, all taking a value.
+SIM_VALUE_FLAGS = frozenset(
+    {
+        "--served-model-name",
+        "--max-num-seqs",
+        "--max-model-len",
+        "--lora-modules",
+        "--max-loras",
+        "--max-cpu-loras",
+        "--mode",
+        "--seed",
+        "--time-to-first-token",
+        "--time-to-first-token-std-dev",
+        "--inter-token-latency",
+        "--inter-token-latency-std-dev",
+        "--prefill-overhead",
+        "--kv-cache-transfer-latency",
+        "--failure-injection-rate",
+        "--failure-types",
+        "--kv-cache-size",
+        "--block-size",
+    }
+)
+SIM_BOOL_FLAGS = frozenset({"--enable-kvcache"})
+
+
+@dataclass(frozen=True)
+class Backing:
+    """What to run for one pod: a simulator or a Python module, and which container ports to forward."""
+
+    kind: str  # "sim" or "python"
+    args: tuple[str, ...]
+    ports: tuple[int, ...]
+    env: tuple[tuple[str, str], ...] = ()
+
+
+def _split_flags(args: Sequence[str]) -> tuple[list[str], list[tuple[str, str | None]]]:
+    """Positional arguments, and (flag, value|None) pairs; ``--a=b`` and ``--a b`` both work."""
+    positional: list[str] = []
+    flags: list[tuple[str, str | None]] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg.startswith("--"):
+            if "=" in arg:
+                name, value = arg.split("=", 1)
+                flags.append((name, value))
+            elif i + 1 < len(args) and not args[i + 1].startswith("--"):
+                flags.append((arg, args[i + 1]))
+                i += 1
+            else:
+                flags.append((arg, None))
+        else:
+            positional.append(arg)
+        i += 1
+    return positional, flags
+
+
+def sim_args(vllm_args: Sequence[str]) -> tuple[str, ...]:
+    """Translate `vllm serve` arguments into llm-d-inference-sim arguments (no --port)."""
+    positional, flags = _split_flags(vllm_args)
+    if positional and positional[0] == "serve":
+        positional = positional[1:]
+    model = dict(flags).get("--model") or (positional[0] if positional else "model")
+    out: list[str] = ["--model", model]
+    for name, value in flags:
+        if name in SIM_VALUE_FLAGS and value is not None:
+            out += [name, value]
+        elif name in SIM_BOOL_FLAGS and value is None:
+            out.append(name)
+    # No tokenizer can be downloaded here: the simulator must use its dummy tokenizer.
+    out.append("--force-dummy-tokenizer")
+    return tuple(out)
+
+
+def _ports(container: Mapping[str, Any]) -> tuple[int, ...]:
+    return tuple(
+        int(p["containerPort"]) for p in container.get("ports") or [] if "containerPort" in p
+    )
+
+
+def _env(container: Mapping[str, Any]) -> dict[str, str]:
+    return {e["name"]: str(e.get("value", "")) for e in container.get("env") or [] if "name" in e}
+
+
+def backing_for(pod: Mapping[str, Any]) -> Backing | None:
+    """The process that backs this pod, or None when the pod needs none."""
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        image = str(container.get("image", ""))
+        env = _env(container)
+        ports = _ports(container)
+        if env.get("SLMFLEET_DEV_BACKING") == "python":
+            keep = tuple(sorted((k, v) for k, v in env.items() if k.startswith("SLMFLEET_")))
+            return Backing("python", tuple(container.get("args") or ()), ports, keep)
+        if "vllm-openai" in image:
+            vllm = [*(container.get("command") or [])[2:], *(container.get("args") or [])]
+            return Backing("sim", sim_args(vllm), ports or (8000,))
+    return None

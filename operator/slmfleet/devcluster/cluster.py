@@ -1,0 +1,119 @@
+"""The local cluster: control plane, fake GPU nodes, pod backer and Prometheus, started and stopped as one."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from kubernetes import client, config
+
+from slmfleet.devcluster.controlplane import Endpoints, start_control_plane
+from slmfleet.devcluster.nodes import DEMO_NODES, FakeGPUNode, node_manifest
+from slmfleet.devcluster.podbacker import PodBacker
+from slmfleet.devcluster.processes import ComponentDiedError, ProcessSet, wait_until
+from slmfleet.devcluster.prometheus import start_prometheus
+
+log = logging.getLogger(__name__)
+
+
+class DevCluster:
+    """Start with ``start()`` (or ``with DevCluster(...) as cluster``); ``stop()`` ends every PID it began."""
+
+    def __init__(
+        self,
+        nodes: Sequence[FakeGPUNode] = DEMO_NODES,
+        workdir: Path | None = None,
+        prometheus: bool = True,
+        keep_workdir: bool = False,
+    ) -> None:
+        self.nodes = tuple(nodes)
+        self._own_workdir = workdir is None
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="slmfleet-dev-"))
+        self.want_prometheus = prometheus
+        self.keep_workdir = keep_workdir
+        self.procs = ProcessSet()
+        self.endpoints: Endpoints | None = None
+        self.prometheus_url: str | None = None
+        self.backer: PodBacker | None = None
+        self._api: client.ApiClient | None = None
+
+    @property
+    def kubeconfig(self) -> Path:
+        if self.endpoints is None:
+            raise RuntimeError("the cluster is not started")
+        return self.endpoints.kubeconfig
+
+    def api_client(self) -> client.ApiClient:
+        """A kubernetes ApiClient for this cluster (one per cluster)."""
+        if self._api is None:
+            self._api = config.new_client_from_config(config_file=str(self.kubeconfig))
+        return self._api
+
+    def start(self, timeout: float = 90.0) -> DevCluster:
+        started = time.monotonic()
+        try:
+            self.endpoints = start_control_plane(self.workdir, self.procs, timeout)
+            core = client.CoreV1Api(self.api_client())
+            for index, node in enumerate(self.nodes):
+                core.create_node(node_manifest(node, index))
+            wait_until("nodes Ready", lambda: self._nodes_ready(core), timeout)
+            self.procs.check()
+            wait_until(
+                "default ServiceAccount",
+                lambda: bool(core.read_namespaced_service_account("default", "default")),
+                timeout,
+            )
+            self.backer = PodBacker(self.api_client(), self.workdir, self.kubeconfig)
+            self.backer.start()
+            if self.want_prometheus:
+                self.prometheus_url = start_prometheus(self.workdir, self.procs, self.endpoints)
+        except BaseException:
+            self.stop()
+            raise
+        log.info("dev cluster ready in %.1fs at %s", time.monotonic() - started, self.workdir)
+        return self
+
+    def _nodes_ready(self, core: client.CoreV1Api) -> bool:
+        items = core.list_node().items
+        ready = [
+            n
+            for n in items
+            if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
+        ]
+        return len(ready) == len(self.nodes)
+
+    def check(self) -> None:
+        """Raise ComponentDiedError naming the first component that has exited, with its last log lines."""
+        self.procs.check()
+        if self.backer is not None and self.backer.errors:
+            raise ComponentDiedError(f"pod backer errors: {self.backer.errors}")
+
+    def pids(self) -> dict[str, int]:
+        return self.procs.pids()
+
+    def stop(self) -> None:
+        if self.backer is not None:
+            self.backer.stop()
+            self.backer = None
+        self.procs.stop_all()
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+        if self._own_workdir and not self.keep_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> DevCluster:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

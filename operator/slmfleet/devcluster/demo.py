@@ -1,0 +1,112 @@
+"""The local demo fleet: a real control plane with fake GPU nodes, Prometheus and the operator.
+
+``slmfleet dev demo`` boots it, applies the CRDs and the example GPUClasses and SmallModels, runs the
+operator, and prints how to reach it with kubectl. Ctrl-C (or ``--exit-after``) stops everything.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+import yaml
+
+from slmfleet.devcluster import tools
+from slmfleet.devcluster.cluster import DevCluster
+from slmfleet.devcluster.manifests import apply_crds, apply_files, repo_root
+from slmfleet.devcluster.nodes import DEMO_NODES
+from slmfleet.devcluster.processes import ComponentDiedError, ManagedProcess
+from slmfleet.k8s import Kube
+
+DEMO_EXAMPLES = (
+    "gpuclasses.yaml",
+    "smallmodel-qwen2.5-3b-l4.yaml",
+    "smallmodel-qwen3-0.6b-t4.yaml",
+)
+
+
+def _operator_process(cluster: DevCluster) -> ManagedProcess:
+    env = dict(os.environ, KUBECONFIG=str(cluster.kubeconfig), HF_HUB_OFFLINE="1")
+    argv = [sys.executable, "-m", "slmfleet.cli.main", "run", "--liveness", ""]
+    return ManagedProcess("slmfleet-operator", argv, cluster.workdir / "logs" / "operator.log", env)
+
+
+def _print_banner(cluster: DevCluster, elapsed: float) -> None:
+    kubectl = tools.binary_path("kubectl")
+    print(
+        f"""
+slmfleet demo fleet is up ({elapsed:.0f}s).
+
+  export KUBECONFIG={cluster.kubeconfig}
+  alias kubectl={kubectl}       # or any kubectl >= 1.31
+  kubectl get nodes -L nvidia.com/gpu.product
+  kubectl get gpuclasses
+  kubectl get smallmodels -A      # short name: sm
+  kubectl get pods -o wide        # pod IPs answer: curl http://POD_IP:8000/v1/models
+
+  Prometheus:     {cluster.prometheus_url}
+  Operator log:   {cluster.workdir / "logs" / "operator.log"}
+  All logs:       {cluster.workdir / "logs"}
+
+Press Ctrl-C to stop everything.""",
+        flush=True,
+    )
+
+
+def run_demo(exit_after: float | None = None, workdir: str | None = None) -> int:
+    started = time.monotonic()
+    try:
+        tools.ensure(log=lambda line: print(line, flush=True))
+    except tools.ToolError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    folder = Path(workdir) if workdir else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    cluster = DevCluster(DEMO_NODES, workdir=folder, keep_workdir=True)
+    stop = False
+
+    def on_signal(_sig: int, _frame: FrameType | None) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        cluster.start()
+        kube = Kube(cluster.api_client())
+        apply_crds(kube)
+        examples = repo_root() / "manifests" / "examples"
+        apply_files(kube, [examples / name for name in DEMO_EXAMPLES], namespace="default")
+        cluster.procs.start(_operator_process(cluster))
+        _print_banner(cluster, time.monotonic() - started)
+        deadline = None if exit_after is None else time.monotonic() + exit_after
+        while not stop and (deadline is None or time.monotonic() < deadline):
+            cluster.check()
+            time.sleep(1)
+        _print_models(kube)
+    except ComponentDiedError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    finally:
+        cluster.stop()
+        print("demo stopped; every process it started has exited.", flush=True)
+    return 0
+
+
+def _print_models(kube: Kube) -> None:
+    for model in kube.list("SmallModel"):
+        meta, status = model["metadata"], model.get("status") or {}
+        summary = {
+            "phase": status.get("phase"),
+            "readyReplicas": status.get("readyReplicas"),
+            "fits": (status.get("plan") or {}).get("fits"),
+        }
+        print(
+            f"{meta['namespace']}/{meta['name']}: {yaml.safe_dump(summary, default_flow_style=True)}",
+            end="",
+        )

@@ -1,0 +1,175 @@
+"""Back kwok pods with real processes: what the cluster reports as a pod's IP really answers.
+
+A watch on pods starts, for each running pod that needs one (see backing.py), a local process on a
+free loopback port and a TCP forwarder from ``podIP:containerPort`` to it. Pod IPs are loopback
+addresses (each node's pod CIDR lies in 127.0.0.0/8), so the forwarder can listen on them directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client, watch
+
+from slmfleet.devcluster import tools
+from slmfleet.devcluster.backing import Backing, backing_for
+from slmfleet.devcluster.processes import ManagedProcess, free_port
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BackedPod:
+    key: str
+    ip: str
+    backing: Backing
+    process: ManagedProcess
+    local_port: int
+    servers: list[asyncio.AbstractServer] = field(default_factory=list)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            writer.close()
+
+
+def _forward_to(port: int) -> Any:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+
+    return handle
+
+
+class PodBacker:
+    """Watches pods through ``api`` and keeps one backing process per running pod that needs one."""
+
+    def __init__(self, api: client.ApiClient, workdir: Path, kubeconfig: Path) -> None:
+        self._core = client.CoreV1Api(api)
+        self._workdir = workdir
+        self._kubeconfig = kubeconfig
+        self._pods: dict[str, BackedPod] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._loop_thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._watch_thread = threading.Thread(target=self._watch, daemon=True)
+        self.errors: list[str] = []
+
+    def start(self) -> None:
+        self._loop_thread.start()
+        self._watch_thread.start()
+
+    def backed(self) -> dict[str, BackedPod]:
+        with self._lock:
+            return dict(self._pods)
+
+    def kill(self, namespace: str, name: str) -> None:
+        """Crash a pod's backing process (fault injection): its address stops answering."""
+        with self._lock:
+            pod = self._pods.get(f"{namespace}/{name}")
+        if pod is not None:
+            pod.process.stop(grace=0.5)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            stream = watch.Watch()
+            try:
+                for event in stream.stream(
+                    self._core.list_pod_for_all_namespaces, timeout_seconds=30, _request_timeout=40
+                ):
+                    if self._stop.is_set():
+                        break
+                    self._on_event(event["type"], event["raw_object"])
+            except Exception as err:
+                if not self._stop.is_set():
+                    log.debug("pod watch restarted: %s", err)
+                    self._stop.wait(0.5)
+            finally:
+                stream.stop()
+
+    def _on_event(self, kind: str, pod: dict[str, Any]) -> None:
+        meta = pod.get("metadata") or {}
+        key = f"{meta.get('namespace')}/{meta.get('name')}"
+        status = pod.get("status") or {}
+        ip = status.get("podIP")
+        gone = kind == "DELETED" or meta.get("deletionTimestamp")
+        with self._lock:
+            existing = self._pods.get(key)
+        if gone or (existing is not None and existing.ip != ip):
+            self._release(key)
+            if gone:
+                return
+        if existing is not None and existing.ip == ip:
+            return
+        if not ip or status.get("phase") != "Running" or not ip.startswith("127."):
+            return
+        backing = backing_for(pod)
+        if backing is None:
+            return
+        try:
+            self._back(key, ip, backing)
+        except Exception as err:
+            self.errors.append(f"{key}: {err}")
+            log.warning("could not back pod %s: %s", key, err)
+
+    def _argv(self, backing: Backing, port: int) -> tuple[list[str], dict[str, str] | None]:
+        if backing.kind == "sim":
+            sim = str(tools.require("llm-d-inference-sim"))
+            return [sim, *backing.args, "--port", str(port)], None
+        env = dict(os.environ)
+        env.update(dict(backing.env))
+        env.update({"KUBECONFIG": str(self._kubeconfig), "SLMFLEET_LISTEN_PORT": str(port)})
+        return [sys.executable, "-m", *backing.args, "--port", str(port)], env
+
+    def _back(self, key: str, ip: str, backing: Backing) -> None:
+        if self._stop.is_set():
+            return
+        port = free_port()
+        argv, env = self._argv(backing, port)
+        logname = key.replace("/", "_") + ".log"
+        proc = ManagedProcess(key, argv, self._workdir / "logs" / "pods" / logname, env).start()
+        backed = BackedPod(key, ip, backing, proc, port)
+        for container_port in backing.ports:
+            server = asyncio.run_coroutine_threadsafe(
+                asyncio.start_server(_forward_to(port), ip, container_port), self._loop
+            ).result(timeout=10)
+            backed.servers.append(server)
+        with self._lock:
+            self._pods[key] = backed
+        log.info("backed pod %s at %s with %s on port %d", key, ip, backing.kind, port)
+
+    def _release(self, key: str) -> None:
+        with self._lock:
+            backed = self._pods.pop(key, None)
+        if backed is None:
+            return
+        for server in backed.servers:
+            self._loop.call_soon_threadsafe(server.close)
+        backed.process.stop(grace=2)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for key in list(self.backed()):
+            self._release(key)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._loop_thread.join(timeout=5)

@@ -1,0 +1,215 @@
+"""Build the local cluster's binaries from the pinned Go modules in hack/tools/, cached by version.
+
+Each tool is built once into ``<cache>/<name>-<version>-<go.sum hash>/`` and reused afterwards; a
+build goes to a temporary folder first and is renamed into place, so an interrupted build never
+leaves a half-filled cache entry behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RETRY_HINT = "retry with `make tools` (or `slmfleet dev tools`)"
+
+
+class ToolError(RuntimeError):
+    """A tool is missing or its build failed; the message names it and the command to retry."""
+
+
+@dataclass(frozen=True)
+class GoTool:
+    """One pinned Go module under hack/tools/<module> that builds one or more binaries."""
+
+    name: str
+    module: str
+    version: str
+    packages: tuple[str, ...]
+    binaries: tuple[str, ...]
+    ldflags: tuple[str, ...] = field(default_factory=tuple)
+
+
+KUBE_VERSION = "v1.33.13"
+
+TOOLS: tuple[GoTool, ...] = (
+    GoTool(
+        name="kube",
+        module="kube",
+        version=KUBE_VERSION,
+        packages=(
+            "go.etcd.io/etcd/server/v3",
+            "k8s.io/kubernetes/cmd/kube-apiserver",
+            "k8s.io/kubernetes/cmd/kube-controller-manager",
+            "k8s.io/kubernetes/cmd/kube-scheduler",
+            "k8s.io/kubernetes/cmd/kubectl",
+        ),
+        binaries=("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"),
+        ldflags=(
+            f"-X k8s.io/component-base/version.gitVersion={KUBE_VERSION}",
+            "-X k8s.io/component-base/version.gitMajor=1",
+            "-X k8s.io/component-base/version.gitMinor=33",
+            "-X k8s.io/component-base/version.gitTreeState=clean",
+        ),
+    ),
+    GoTool(
+        name="kwok",
+        module="kwok",
+        version="v0.7.0",
+        packages=("sigs.k8s.io/kwok/cmd/kwok",),
+        binaries=("kwok",),
+    ),
+    GoTool(
+        name="sim",
+        module="sim",
+        version="v0.10.2",
+        packages=("github.com/llm-d/llm-d-inference-sim/cmd/llm-d-inference-sim",),
+        binaries=("llm-d-inference-sim",),
+    ),
+    GoTool(
+        name="helm",
+        module="helm",
+        version="v3.19.5",
+        packages=("helm.sh/helm/v3/cmd/helm",),
+        binaries=("helm",),
+        ldflags=("-X helm.sh/helm/v3/internal/version.version=v3.19.5",),
+    ),
+)
+
+
+def hack_dir() -> Path:
+    """The hack/tools folder of this checkout (override with SLMFLEET_HACK_DIR)."""
+    env = os.environ.get("SLMFLEET_HACK_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3] / "hack" / "tools"
+
+
+def cache_root() -> Path:
+    """Where built tools live: SLMFLEET_TOOLS_DIR, else the user cache folder."""
+    env = os.environ.get("SLMFLEET_TOOLS_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "slmfleet" / "tools"
+
+
+def tool_dir(tool: GoTool) -> Path:
+    """The cache entry of one tool: keyed by its version and the hash of its pinned go.sum."""
+    sums = hack_dir() / tool.module / "go.sum"
+    digest = hashlib.sha256(sums.read_bytes()).hexdigest()[:10] if sums.exists() else "nosum"
+    return cache_root() / f"{tool.name}-{tool.version}-{digest}"
+
+
+def binary_path(binary: str) -> Path:
+    """The cached path of one binary, built or not."""
+    for tool in TOOLS:
+        if binary in tool.binaries:
+            return tool_dir(tool) / "bin" / binary
+    raise KeyError(binary)
+
+
+def require(binary: str) -> Path:
+    """The path of a built binary, or a ToolError saying how to build it."""
+    path = binary_path(binary)
+    if not path.exists():
+        raise ToolError(f"{binary} is not built ({path} is missing); {RETRY_HINT}")
+    return path
+
+
+def _go_env(workdir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    # The checksum database is not reachable here; go.sum committed in hack/tools pins every hash.
+    env.update(
+        {"CGO_ENABLED": "0", "GOSUMDB": "off", "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
+    )
+    env.setdefault("GOPATH", str(Path.home() / "go"))
+    env["TMPDIR"] = str(workdir)
+    return env
+
+
+def build(tool: GoTool, log: Callable[[str], None] = print) -> Path:
+    """Build one tool into its cache entry (no-op when present); return the folder of its binaries."""
+    target = tool_dir(tool)
+    if all((target / "bin" / b).exists() for b in tool.binaries):
+        log(f"[tools] {tool.name} {tool.version}: cached at {target}")
+        return target / "bin"
+    go = shutil.which("go")
+    if go is None:
+        raise ToolError(
+            f"building {tool.name} needs Go (>= 1.25) on PATH; install it, then {RETRY_HINT}"
+        )
+    module_dir = hack_dir() / tool.module
+    if not (module_dir / "go.mod").exists():
+        raise ToolError(f"{module_dir}/go.mod is missing; cannot build {tool.name}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    log(f"[tools] building {tool.name} {tool.version} ({', '.join(tool.binaries)}) ...")
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{tool.name}-") as tmp:
+        out = Path(tmp) / "bin"
+        out.mkdir()
+        ldflags = " ".join(("-s", "-w", *tool.ldflags))
+        cmd = [go, "build", "-trimpath", "-ldflags", ldflags, "-o", str(out) + "/", *tool.packages]
+        work = Path(tmp) / "work"
+        work.mkdir()
+        proc = subprocess.run(
+            cmd, cwd=module_dir, env=_go_env(work), capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+            raise ToolError(f"building {tool.name} {tool.version} failed:\n{tail}\n{RETRY_HINT}")
+        _rename_binaries(out, tool)
+        shutil.rmtree(work, ignore_errors=True)
+        if target.exists():
+            shutil.rmtree(target)
+        Path(tmp).rename(target)
+        # TemporaryDirectory's cleanup must not fail on the folder we moved away.
+        Path(tmp).mkdir()
+    log(
+        f"[tools] built {tool.name} {tool.version} in {time.monotonic() - started:.0f}s -> {target}"
+    )
+    return target / "bin"
+
+
+def _rename_binaries(out: Path, tool: GoTool) -> None:
+    # `go build` names the etcd server binary after its module ("server"); give it its real name.
+    for built in ("server", "v3"):
+        if (out / built).exists() and "etcd" in tool.binaries:
+            (out / built).rename(out / "etcd")
+    missing = [b for b in tool.binaries if not (out / b).exists()]
+    if missing:
+        raise ToolError(f"building {tool.name} produced no {', '.join(missing)}; {RETRY_HINT}")
+
+
+def ensure(
+    names: Iterable[str] | None = None, log: Callable[[str], None] = print
+) -> dict[str, Path]:
+    """Build every tool that is missing (all by default); return binary name -> path."""
+    wanted = set(names) if names is not None else {t.name for t in TOOLS}
+    unknown = wanted - {t.name for t in TOOLS}
+    if unknown:
+        raise ToolError(f"unknown tools: {', '.join(sorted(unknown))}")
+    started = time.monotonic()
+    paths: dict[str, Path] = {}
+    for tool in TOOLS:
+        if tool.name in wanted:
+            bindir = build(tool, log)
+            paths.update({b: bindir / b for b in tool.binaries})
+    log(f"[tools] all ready in {time.monotonic() - started:.0f}s")
+    return paths
+
+
+def prometheus_binary() -> Path:
+    """Prometheus comes from Debian's package, run as a plain process."""
+    found = os.environ.get("SLMFLEET_PROMETHEUS_BIN") or shutil.which("prometheus")
+    if found is None and Path("/usr/bin/prometheus").exists():
+        found = "/usr/bin/prometheus"
+    if found is None:
+        raise ToolError("prometheus is not installed; run `apt-get install -y prometheus` (Debian)")
+    return Path(found)

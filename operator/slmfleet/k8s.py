@@ -1,0 +1,146 @@
+"""The one place that talks to the Kubernetes API: server-side apply with one field manager, get, list.
+
+Objects are plain dicts (the builders' output). Kinds are resolved through a small static table, so
+no discovery round trip is needed; a kind outside the table is a programming error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from slmfleet import API_VERSION, FIELD_MANAGER
+
+
+@dataclass(frozen=True)
+class Resource:
+    api_version: str
+    plural: str
+    namespaced: bool
+
+
+RESOURCES: dict[str, Resource] = {
+    r_kind: Resource(api, plural, ns)
+    for r_kind, api, plural, ns in (
+        ("Namespace", "v1", "namespaces", False),
+        ("Node", "v1", "nodes", False),
+        ("Pod", "v1", "pods", True),
+        ("Service", "v1", "services", True),
+        ("ConfigMap", "v1", "configmaps", True),
+        ("Secret", "v1", "secrets", True),
+        ("ServiceAccount", "v1", "serviceaccounts", True),
+        ("Event", "v1", "events", True),
+        ("Deployment", "apps/v1", "deployments", True),
+        ("PodDisruptionBudget", "policy/v1", "poddisruptionbudgets", True),
+        ("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers", True),
+        ("EndpointSlice", "discovery.k8s.io/v1", "endpointslices", True),
+        ("CustomResourceDefinition", "apiextensions.k8s.io/v1", "customresourcedefinitions", False),
+        ("ClusterRole", "rbac.authorization.k8s.io/v1", "clusterroles", False),
+        ("ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "clusterrolebindings", False),
+        ("Role", "rbac.authorization.k8s.io/v1", "roles", True),
+        ("RoleBinding", "rbac.authorization.k8s.io/v1", "rolebindings", True),
+        ("HTTPRoute", "gateway.networking.k8s.io/v1", "httproutes", True),
+        ("ScaledObject", "keda.sh/v1alpha1", "scaledobjects", True),
+        ("GPUClass", API_VERSION, "gpuclasses", False),
+        ("SmallModel", API_VERSION, "smallmodels", True),
+        ("EvalSuite", API_VERSION, "evalsuites", True),
+        ("ModelRoute", API_VERSION, "modelroutes", True),
+    )
+}
+
+
+def resource_for(kind: str) -> Resource:
+    try:
+        return RESOURCES[kind]
+    except KeyError:
+        raise KeyError(f"slmfleet.k8s does not know the kind {kind!r}") from None
+
+
+def _path(kind: str, namespace: str | None, name: str | None = None, sub: str = "") -> str:
+    res = resource_for(kind)
+    prefix = "/api/v1" if res.api_version == "v1" else f"/apis/{res.api_version}"
+    ns = f"/namespaces/{namespace}" if res.namespaced and namespace else ""
+    tail = f"/{name}" if name else ""
+    return f"{prefix}{ns}/{res.plural}{tail}{'/' + sub if sub else ''}"
+
+
+class Kube:
+    """Thin synchronous client over one kubernetes ApiClient."""
+
+    def __init__(self, api: client.ApiClient, field_manager: str = FIELD_MANAGER) -> None:
+        self.api = api
+        self.field_manager = field_manager
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: list[tuple[str, Any]] | None = None,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        resp = self.api.call_api(
+            path,
+            method,
+            query_params=query or [],
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+            _return_http_data_only=True,
+        )
+        data = resp.data
+        return dict(json.loads(data)) if data else {}
+
+    def apply(self, obj: Mapping[str, Any], *, subresource: str = "") -> dict[str, Any]:
+        """Server-side apply ``obj`` (force: this operator owns the fields it sets)."""
+        meta = obj["metadata"]
+        path = _path(obj["kind"], meta.get("namespace"), meta["name"], subresource)
+        query = [("fieldManager", self.field_manager), ("force", "true")]
+        return self._call("PATCH", path, json.dumps(obj), query, "application/apply-patch+yaml")
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        try:
+            return self._call("GET", _path(kind, namespace, name))
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def list(
+        self, kind: str, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        query = [("labelSelector", label_selector)] if label_selector else []
+        body = self._call("GET", _path(kind, namespace), query=query)
+        return list(body.get("items") or [])
+
+    def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
+        """Delete with foreground-free defaults; False when it was already gone."""
+        try:
+            self._call("DELETE", _path(kind, namespace, name))
+        except ApiException as err:
+            if err.status == 404:
+                return False
+            raise
+        return True
+
+    def merge_patch(
+        self,
+        kind: str,
+        name: str,
+        patch: Mapping[str, Any],
+        namespace: str | None = None,
+        subresource: str = "",
+    ) -> dict[str, Any]:
+        path = _path(kind, namespace, name, subresource)
+        return self._call("PATCH", path, dict(patch), content_type="application/merge-patch+json")
+
+    def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        meta = obj["metadata"]
+        return self._call("POST", _path(obj["kind"], meta.get("namespace")), dict(obj))

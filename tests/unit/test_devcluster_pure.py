@@ -1,0 +1,109 @@
+"""Pure parts of the local cluster: node manifests, pod backing decisions, Prometheus config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from slmfleet.devcluster.backing import backing_for, sim_args
+from slmfleet.devcluster.controlplane import Endpoints
+from slmfleet.devcluster.nodes import FakeGPUNode, node_manifest, pod_cidr
+from slmfleet.devcluster.prometheus import scrape_config
+
+pytestmark = pytest.mark.unit
+
+
+def test_node_manifest_carries_gpu_capacity_labels_and_loopback_cidr() -> None:
+    node = node_manifest(FakeGPUNode("n1", "NVIDIA-L4", gpus=4, gpu_memory_mib=23034), 3)
+    assert node["status"]["capacity"]["nvidia.com/gpu"] == "4"
+    assert node["metadata"]["labels"]["nvidia.com/gpu.product"] == "NVIDIA-L4"
+    assert node["metadata"]["labels"]["nvidia.com/gpu.memory"] == "23034"
+    assert node["spec"]["podCIDR"] == "127.23.0.0/24"
+    assert node["metadata"]["annotations"]["kwok.x-k8s.io/node"] == "fake"
+
+
+def test_mig_node_uses_its_resource_name() -> None:
+    node = node_manifest(
+        FakeGPUNode("m", "NVIDIA-A100-SXM4-40GB", gpus=7, resource="nvidia.com/mig-1g.5gb"), 0
+    )
+    assert node["status"]["allocatable"]["nvidia.com/mig-1g.5gb"] == "7"
+    assert "nvidia.com/gpu" not in node["status"]["allocatable"]
+
+
+@pytest.mark.parametrize("index", [-1, 200])
+def test_pod_cidr_range_is_bounded(index: int) -> None:
+    with pytest.raises(ValueError, match="outside"):
+        pod_cidr(index)
+
+
+@pytest.mark.parametrize(
+    ("vllm", "expected"),
+    [
+        (
+            ["Qwen/Qwen3-0.6B", "--served-model-name", "chat", "--dtype", "half"],
+            ["--model", "Qwen/Qwen3-0.6B", "--served-model-name", "chat"],
+        ),
+        (
+            ["serve", "m", "--max-model-len=4096", "--enable-lora", "--time-to-first-token", "900"],
+            ["--model", "m", "--max-model-len", "4096", "--time-to-first-token", "900"],
+        ),
+        (
+            [
+                "--model",
+                "x",
+                "--mode",
+                "random",
+                "--failure-injection-rate",
+                "50",
+                "--trust-remote-code",
+            ],
+            ["--model", "x", "--mode", "random", "--failure-injection-rate", "50"],
+        ),
+        (
+            ["m", "--revision", "abc", "--gpu-memory-utilization", "0.9", "--quantization", "awq"],
+            ["--model", "m"],
+        ),
+    ],
+)
+def test_sim_args_keep_what_the_simulator_understands(vllm: list[str], expected: list[str]) -> None:
+    assert list(sim_args(vllm)) == [*expected, "--force-dummy-tokenizer"]
+
+
+def pod(
+    image: str, env: list[dict[str, str]] | None = None, args: list[str] | None = None
+) -> dict[str, Any]:
+    container = {
+        "name": "c",
+        "image": image,
+        "args": args or [],
+        "env": env or [],
+        "ports": [{"containerPort": 8000}],
+    }
+    return {"spec": {"containers": [container]}}
+
+
+def test_backing_for_pods() -> None:
+    sim = backing_for(pod("vllm/vllm-openai:v0.11.0", args=["m"]))
+    assert sim is not None and sim.kind == "sim" and sim.ports == (8000,)
+    py = backing_for(
+        pod(
+            "ghcr.io/x/slmfleet:1",
+            env=[{"name": "SLMFLEET_DEV_BACKING", "value": "python"}],
+            args=["slmfleet.router"],
+        )
+    )
+    assert py is not None and py.kind == "python" and py.args == ("slmfleet.router",)
+    assert backing_for(pod("busybox")) is None
+
+
+def test_prometheus_config_discovers_annotated_pods() -> None:
+    endpoints = Endpoints("https://127.0.0.1:6443", "tok", Path("/k"))
+    config = scrape_config(endpoints, Path("/t"), interval="2s")
+    job = config["scrape_configs"][0]
+    assert job["kubernetes_sd_configs"][0]["api_server"] == "https://127.0.0.1:6443"
+    assert job["kubernetes_sd_configs"][0]["role"] == "pod"
+    keep = job["relabel_configs"][0]
+    assert keep["action"] == "keep" and keep["regex"] == "true"
+    assert config["global"]["scrape_interval"] == "2s"
