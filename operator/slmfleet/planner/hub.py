@@ -1,0 +1,187 @@
+"""Model facts from the Hugging Face Hub (or its local cache), with the offline catalog as fallback.
+
+load_facts reads config.json through huggingface_hub (which honours HF_HUB_OFFLINE and the cache)
+and counts parameters from safetensors metadata: online from the Hub, otherwise from the headers
+of the shards present in the cached snapshot, otherwise from the config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import huggingface_hub
+from huggingface_hub import constants as hub_constants
+from huggingface_hub import errors as hub_errors
+
+from slmfleet.planner.catalog import catalog_facts
+from slmfleet.planner.facts import ModelFacts, facts_from_config
+from slmfleet.planner.param_count import TensorHeader, count_tensor_params
+from slmfleet.planner.safetensors_header import snapshot_tensors
+
+_UNAUTHORIZED = 401
+
+
+class FactsUnavailable(Exception):  # noqa: N818 (the name the project uses)
+    """The facts of a model revision cannot be had; the message says what to do about it."""
+
+    def __init__(self, repo: str, revision: str, message: str) -> None:
+        super().__init__(message)
+        self.repo = repo
+        self.revision = revision
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ResolvedFacts:
+    """Facts plus where they came from: "hub" (config + safetensors) or "catalog"."""
+
+    facts: ModelFacts
+    source: Literal["hub", "catalog"]
+    detail: str
+
+
+def hub_offline() -> bool:
+    """Whether huggingface_hub is in offline mode (HF_HUB_OFFLINE=1)."""
+    return bool(getattr(hub_constants, "HF_HUB_OFFLINE", False))
+
+
+def explain_hub_error(error: Exception, repo: str, revision: str, cache_dir: str | None) -> str:
+    """A sentence a user can act on, for an exception raised while fetching config.json."""
+    where = cache_dir or getattr(hub_constants, "HF_HUB_CACHE", "the Hugging Face cache")
+    remote_missing = getattr(hub_errors, "RemoteEntryNotFoundError", ())
+    if isinstance(error, hub_errors.GatedRepoError):
+        return (
+            f"{repo} is gated: accept its license on the Hub with the account whose token the "
+            "operator uses, and provide that token (HF_TOKEN secret)."
+        )
+    if isinstance(error, hub_errors.RepositoryNotFoundError):
+        return (
+            f"{repo} was not found on the Hub, or it is private: check the repository name, or "
+            "provide a token that can read it."
+        )
+    if isinstance(error, hub_errors.RevisionNotFoundError):
+        return f"Revision {revision!r} does not exist in {repo}: use a branch, tag or commit of it."
+    if remote_missing and isinstance(error, remote_missing):
+        return f"{repo}@{revision} has no config.json, so it is not a model vLLM can serve."
+    if isinstance(error, (hub_errors.LocalEntryNotFoundError, hub_errors.OfflineModeIsEnabled)):
+        if hub_offline():
+            return (
+                f"Hub access is off (HF_HUB_OFFLINE=1) and config.json of {repo}@{revision} is "
+                f"not in the cache at {where}: download the model into that cache first, or "
+                "allow Hub access."
+            )
+        return (
+            f"The Hub could not be reached for {repo}@{revision} and config.json is not in the "
+            f"cache at {where}: check network access to the Hub or pre-populate the cache."
+        )
+    response = getattr(error, "response", None)
+    if (
+        isinstance(error, hub_errors.HfHubHTTPError)
+        and response is not None
+        and (response.status_code == _UNAUTHORIZED)
+    ):
+        return f"The Hub rejected the token for {repo} (401): provide a valid token."
+    return f"Could not fetch config.json of {repo}@{revision}: {error}"
+
+
+def _read_config(repo: str, revision: str, token: str | None, cache_dir: str | None) -> Path:
+    try:
+        path = huggingface_hub.hf_hub_download(
+            repo, "config.json", revision=revision, token=token, cache_dir=cache_dir
+        )
+    except Exception as error:
+        raise FactsUnavailable(
+            repo, revision, explain_hub_error(error, repo, revision, cache_dir)
+        ) from error
+    return Path(path)
+
+
+def _online_tensors(repo: str, revision: str, token: str | None) -> list[TensorHeader] | None:
+    try:
+        metadata = huggingface_hub.get_safetensors_metadata(repo, revision=revision, token=token)
+    except Exception:  # not a safetensors repo, network trouble: fall back to the cache
+        return None
+    return [
+        TensorHeader(name=name, dtype=str(info.dtype), shape=tuple(info.shape))
+        for file_metadata in metadata.files_metadata.values()
+        for name, info in file_metadata.tensors.items()
+    ]
+
+
+def _tensors(
+    repo: str, revision: str, token: str | None, snapshot: Path
+) -> list[TensorHeader] | None:
+    if not hub_offline():
+        tensors = _online_tensors(repo, revision, token)
+        if tensors:
+            return tensors
+    try:
+        return snapshot_tensors(snapshot)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+@lru_cache(maxsize=256)
+def _load_cached(repo: str, revision: str, token: str | None, cache_dir: str | None) -> ModelFacts:
+    path = _read_config(repo, revision, token, cache_dir)
+    try:
+        config: Any = json.loads(path.read_text(encoding="utf-8"))
+        facts = facts_from_config(repo, config, None)
+    except (ValueError, TypeError, AttributeError) as error:
+        raise FactsUnavailable(
+            repo, revision, f"config.json of {repo}@{revision} cannot be sized: {error}"
+        ) from error
+    tensors = _tensors(repo, revision, token, path.parent)
+    if not tensors:
+        return facts
+    count = count_tensor_params(
+        tensors, quant_bits=facts.quant_bits, tie_word_embeddings=facts.tie_word_embeddings
+    )
+    return dataclasses.replace(facts, param_count=count, param_count_source="safetensors")
+
+
+def load_facts(
+    repo: str, revision: str, token: str | None = None, cache_dir: str | Path | None = None
+) -> ModelFacts:
+    """Facts of `repo` at `revision` from the Hub or its cache; cached per process.
+
+    Raises FactsUnavailable (repo or revision not found, gated without token, offline and not
+    cached) with a message a user can act on.
+    """
+    return _load_cached(repo, revision, token, str(cache_dir) if cache_dir is not None else None)
+
+
+def clear_facts_cache() -> None:
+    """Forget facts loaded so far (after a cache was filled, or in tests)."""
+    _load_cached.cache_clear()
+
+
+def resolve_facts(
+    repo: str, revision: str, token: str | None = None, cache_dir: str | Path | None = None
+) -> ResolvedFacts:
+    """Facts from the Hub, or else from the offline catalog; says which one it used and why."""
+    try:
+        facts = load_facts(repo, revision, token=token, cache_dir=cache_dir)
+    except FactsUnavailable as error:
+        fallback = catalog_facts(repo)
+        if fallback is None:
+            raise FactsUnavailable(
+                repo, revision, f"{error.message} {repo} is not in the offline catalog either."
+            ) from error
+        return ResolvedFacts(
+            facts=fallback,
+            source="catalog",
+            detail=f"Used the offline catalog facts of {repo} (they ignore the revision): "
+            f"{error.message}",
+        )
+    return ResolvedFacts(
+        facts=facts,
+        source="hub",
+        detail=f"Read config.json of {repo}@{revision}; parameter count from "
+        f"{facts.param_count_source}.",
+    )
