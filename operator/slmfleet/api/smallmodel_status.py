@@ -1,0 +1,86 @@
+"""SmallModel status: phase, conditions, the memory-fit plan and what is deployed."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from slmfleet.api.base import StatusModel
+from slmfleet.api.common import CONDITIONS_LIST, Condition
+
+Phase = Literal["Pending", "Progressing", "Ready", "Stalled", "Degraded"]
+PHASES: tuple[Phase, ...] = ("Pending", "Progressing", "Ready", "Stalled", "Degraded")
+
+
+class FitPlan(StatusModel):
+    """The planner's verdict on whether the model fits the GPU class, and its numbers."""
+
+    fits: bool = Field(description="Whether weights, KV cache and overhead fit the GPU.")
+    reason: str = Field("", description="Why it does or does not fit, in words.")
+    gpu: str | None = Field(None, description="GPUClass the plan is for.")
+    quantization: str | None = Field(None, description="Weight quantization the plan assumes.")
+    dtype: str | None = Field(None, description="Weight dtype the plan resolved (never auto).")
+    kv_cache_dtype: str | None = Field(None, description="KV cache dtype the plan assumes.")
+    tensor_parallel_size: int | None = Field(None, description="GPUs the model is sharded over.")
+    weights_gib: float | None = Field(
+        None, alias="weightsGiB", description="Weights per GPU, GiB."
+    )
+    kv_bytes_per_token: int | None = Field(
+        None, description="KV cache bytes one token takes across all layers (whole model)."
+    )
+    kv_per_sequence_gib: float | None = Field(
+        None, alias="kvPerSequenceGiB", description="KV cache of one maxModelLen sequence, GiB."
+    )
+    kv_requested_gib: float | None = Field(
+        None,
+        alias="kvRequestedGiB",
+        description="KV cache for maxNumSeqs sequences of maxModelLen tokens, GiB.",
+    )
+    overhead_gib: float | None = Field(
+        None, alias="overheadGiB", description="Activations, CUDA graphs and runtime, GiB/GPU."
+    )
+    total_gib: float | None = Field(
+        None, alias="totalGiB", description="GPU memory of one replica (all its GPUs), GiB."
+    )
+    usable_gib: float | None = Field(
+        None, alias="usableGiB", description="Memory vLLM may use (total x utilization), GiB."
+    )
+    max_model_len: int | None = Field(None, description="Context length the engine is given.")
+    max_context_that_fits: int | None = Field(
+        None, description="Longest single sequence whose KV cache fits."
+    )
+    max_num_seqs: int | None = Field(None, description="Concurrency the plan was made for.")
+    max_concurrent_sequences: int | None = Field(
+        None, description="maxModelLen sequences the KV cache holds at once."
+    )
+    gpu_memory_utilization: float | None = Field(
+        None, description="Fraction of GPU memory given to vLLM."
+    )
+    warnings: list[str] = Field(default_factory=list, description="Things worth a look.")
+
+
+class SmallModelStatus(StatusModel):
+    """What the operator observed and decided."""
+
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        json_schema_extra=CONDITIONS_LIST,
+        description="Latest observations, such as Ready, Fits and Progressing.",
+    )
+    observed_generation: int | None = Field(
+        None, description="metadata.generation this status describes."
+    )
+    phase: Phase | None = Field(
+        None, description="Pending, Progressing, Ready, Stalled or Degraded."
+    )
+    plan: FitPlan | None = Field(None, description="Memory-fit plan for the GPU class.")
+    replicas: int | None = Field(None, ge=0, description="Replicas that exist.")
+    ready_replicas: int | None = Field(None, ge=0, description="Replicas that serve traffic.")
+    selector: str | None = Field(
+        None, description="Label selector of the replicas' Pods, for the scale subresource."
+    )
+    image: str | None = Field(None, description="Engine image being served.")
+    revision: str | None = Field(None, description="Model revision being served.")
+    served_model_name: str | None = Field(None, description="Name clients request.")
+    template_hash: str | None = Field(None, description="Hash of the current Pod template.")
