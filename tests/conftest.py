@@ -20,7 +20,7 @@ from slmfleet.devcluster.nodes import FakeGPUNode
 REPO = Path(__file__).resolve().parents[1]
 
 TEST_NODES = (
-    FakeGPUNode("gpu-t4-0", "Tesla-T4", gpus=2, gpu_memory_mib=15360),
+    FakeGPUNode("gpu-t4-0", "Tesla-T4", gpus=4, gpu_memory_mib=15360),
     FakeGPUNode("gpu-l4-0", "NVIDIA-L4", gpus=4, gpu_memory_mib=23034),
     FakeGPUNode("gpu-l4-1", "NVIDIA-L4", gpus=4, gpu_memory_mib=23034),
     FakeGPUNode("gpu-a100-0", "NVIDIA-A100-SXM4-80GB", gpus=8, gpu_memory_mib=81920),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 from kubernetes import client
 
 from slmfleet.devcluster.cluster import DevCluster
+from slmfleet.devcluster.processes import poll
 from slmfleet.devcluster.prometheus import instant_query
 from slmfleet.k8s import Kube
 
@@ -57,17 +57,6 @@ def sim_deployment(
     }
 
 
-def wait_for(what: str, probe: Any, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}; last observation: {last!r}")
-
-
 def ready_pods(core: client.CoreV1Api, namespace: str, app: str) -> list[client.V1Pod]:
     pods = core.list_namespaced_pod(namespace, label_selector=f"app={app}").items
     return [
@@ -94,7 +83,7 @@ def test_deployment_runs_on_gpu_nodes_backed_by_simulator(
 ) -> None:
     core = client.CoreV1Api(kube)
     Kube(kube).apply(sim_deployment("chat", namespace, replicas=2, gpus=1, product="NVIDIA-L4"))
-    pods = wait_for(
+    pods = poll(
         "2 Ready pods",
         lambda: (
             len(ready_pods(core, namespace, "chat")) == 2 and ready_pods(core, namespace, "chat")
@@ -104,7 +93,7 @@ def test_deployment_runs_on_gpu_nodes_backed_by_simulator(
         assert pod.spec.node_name.startswith("gpu-l4-"), pod.spec.node_name
         ip = pod.status.pod_ip
         assert ip.startswith("127."), ip
-        status, body = wait_for(
+        status, body = poll(
             f"/v1/models on {ip}", lambda ip=ip: _try_get(f"http://{ip}:8000/v1/models")
         )
         assert status == 200
@@ -114,13 +103,13 @@ def test_deployment_runs_on_gpu_nodes_backed_by_simulator(
 
     assert cluster.prometheus_url is not None
     query = f'vllm:num_requests_running{{namespace="{namespace}"}}'
-    series = wait_for(
+    series = poll(
         "Prometheus samples from both pods",
         lambda: len(r := instant_query(str(cluster.prometheus_url), query)) == 2 and r,
         timeout=60,
     )
     assert {s["metric"]["pod"] for s in series} == {p.metadata.name for p in pods}
-    assert all(s["metric"]["app"] == "chat" for s in series)
+    assert all(s["metric"]["app"] == "chat" for s in series)  # pod labels carried over
 
 
 def _try_get(url: str) -> tuple[int, str] | None:
@@ -141,7 +130,7 @@ def test_pod_asking_for_too_many_gpus_stays_pending(kube: client.ApiClient, name
                     return str(cond.message)
         return None
 
-    message = wait_for("the scheduler's Unschedulable reason", unschedulable)
+    message = poll("the scheduler's Unschedulable reason", unschedulable)
     assert "Insufficient nvidia.com/gpu" in message
     pods = core.list_namespaced_pod(namespace, label_selector="app=huge").items
     assert [p.status.phase for p in pods] == ["Pending"]
@@ -152,9 +141,9 @@ def test_killed_backing_process_stops_answering(
 ) -> None:
     core = client.CoreV1Api(kube)
     Kube(kube).apply(sim_deployment("fragile", namespace, replicas=1, gpus=1, product="Tesla-T4"))
-    pod = wait_for("1 Ready pod", lambda: ready_pods(core, namespace, "fragile"))[0]
+    pod = poll("1 Ready pod", lambda: ready_pods(core, namespace, "fragile"))[0]
     url = f"http://{pod.status.pod_ip}:8000/health"
-    assert wait_for("health", lambda: _try_get(url))[0] == 200
+    assert poll("health", lambda: _try_get(url))[0] == 200
     assert cluster.backer is not None
     cluster.backer.kill(namespace, pod.metadata.name)
     assert _try_get(url) is None

@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from slmfleet.devcluster.backing import backing_for, sim_args
-from slmfleet.devcluster.controlplane import Endpoints
 from slmfleet.devcluster.nodes import FakeGPUNode, node_manifest, pod_cidr
-from slmfleet.devcluster.prometheus import scrape_config
+from slmfleet.devcluster.prometheus import scrape_config, scrape_targets
 
 pytestmark = pytest.mark.unit
 
@@ -98,12 +97,27 @@ def test_backing_for_pods() -> None:
     assert backing_for(pod("busybox")) is None
 
 
-def test_prometheus_config_discovers_annotated_pods() -> None:
-    endpoints = Endpoints("https://127.0.0.1:6443", "tok", Path("/k"))
-    config = scrape_config(endpoints, Path("/t"), interval="2s")
+def scraped_pod(name: str, phase: str = "Running", scrape: str = "true") -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "namespace": "ns", "labels": {"app.kubernetes.io/name": "vllm"},
+                     "annotations": {"prometheus.io/scrape": scrape, "prometheus.io/port": "8000"}},
+        "status": {"phase": phase, "podIP": "127.20.0.7"},
+    }
+
+
+def test_scrape_targets_like_kubernetes_discovery() -> None:
+    groups = scrape_targets([scraped_pod("a"), scraped_pod("b", phase="Pending"),
+                             scraped_pod("c", scrape="false")])
+    assert len(groups) == 1
+    assert groups[0]["targets"] == ["127.20.0.7:8000"]
+    labels = groups[0]["labels"]
+    assert (labels["namespace"], labels["pod"], labels["app_kubernetes_io_name"]) == (
+        "ns", "a", "vllm")
+    assert labels["__metrics_path__"] == "/metrics"
+
+
+def test_prometheus_config_reads_the_targets_file() -> None:
+    config = scrape_config(Path("/x/targets.json"), interval="2s")
     job = config["scrape_configs"][0]
-    assert job["kubernetes_sd_configs"][0]["api_server"] == "https://127.0.0.1:6443"
-    assert job["kubernetes_sd_configs"][0]["role"] == "pod"
-    keep = job["relabel_configs"][0]
-    assert keep["action"] == "keep" and keep["regex"] == "true"
+    assert job["file_sd_configs"][0]["files"] == ["/x/targets.json"]
     assert config["global"]["scrape_interval"] == "2s"

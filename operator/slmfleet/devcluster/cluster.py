@@ -16,7 +16,7 @@ from slmfleet.devcluster.controlplane import Endpoints, start_control_plane
 from slmfleet.devcluster.nodes import DEMO_NODES, FakeGPUNode, node_manifest
 from slmfleet.devcluster.podbacker import PodBacker
 from slmfleet.devcluster.processes import ComponentDiedError, ProcessSet, wait_until
-from slmfleet.devcluster.prometheus import start_prometheus
+from slmfleet.devcluster.prometheus import start_prometheus, targets_path
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +68,13 @@ class DevCluster:
                 lambda: bool(core.read_namespaced_service_account("default", "default")),
                 timeout,
             )
-            self.backer = PodBacker(self.api_client(), self.workdir, self.kubeconfig)
+            targets = targets_path(self.workdir) if self.want_prometheus else None
+            if targets is not None:
+                targets.parent.mkdir(parents=True, exist_ok=True)
+            self.backer = PodBacker(self.api_client(), self.workdir, self.kubeconfig, targets)
             self.backer.start()
             if self.want_prometheus:
-                self.prometheus_url = start_prometheus(self.workdir, self.procs, self.endpoints)
+                self.prometheus_url = start_prometheus(self.workdir, self.procs)
         except BaseException:
             self.stop()
             raise

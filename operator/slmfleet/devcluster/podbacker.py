@@ -22,6 +22,7 @@ from kubernetes import client, watch
 from slmfleet.devcluster import tools
 from slmfleet.devcluster.backing import Backing, backing_for
 from slmfleet.devcluster.processes import ManagedProcess, free_port
+from slmfleet.devcluster.prometheus import write_targets
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,16 @@ def _forward_to(port: int) -> Any:
 class PodBacker:
     """Watches pods through ``api`` and keeps one backing process per running pod that needs one."""
 
-    def __init__(self, api: client.ApiClient, workdir: Path, kubeconfig: Path) -> None:
+    def __init__(
+        self,
+        api: client.ApiClient,
+        workdir: Path,
+        kubeconfig: Path,
+        targets_file: Path | None = None,
+    ) -> None:
         self._core = client.CoreV1Api(api)
+        self._targets_file = targets_file
+        self._seen: dict[str, dict[str, Any]] = {}
         self._workdir = workdir
         self._kubeconfig = kubeconfig
         self._pods: dict[str, BackedPod] = {}
@@ -113,6 +122,7 @@ class PodBacker:
         status = pod.get("status") or {}
         ip = status.get("podIP")
         gone = kind == "DELETED" or meta.get("deletionTimestamp")
+        self._track(key, None if kind == "DELETED" else pod)
         with self._lock:
             existing = self._pods.get(key)
         if gone or (existing is not None and existing.ip != ip):
@@ -131,6 +141,15 @@ class PodBacker:
         except Exception as err:
             self.errors.append(f"{key}: {err}")
             log.warning("could not back pod %s: %s", key, err)
+
+    def _track(self, key: str, pod: dict[str, Any] | None) -> None:
+        """Keep every pod's latest state and, with Prometheus on, its scrape targets file."""
+        if pod is None:
+            self._seen.pop(key, None)
+        else:
+            self._seen[key] = pod
+        if self._targets_file is not None:
+            write_targets(self._targets_file, self._seen.values())
 
     def _argv(self, backing: Backing, port: int) -> tuple[list[str], dict[str, str] | None]:
         if backing.kind == "sim":

@@ -11,6 +11,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class ComponentDiedError(RuntimeError):
@@ -116,6 +119,20 @@ class ProcessSet:
         proc.stop()
         if proc in self.processes:
             self.processes.remove(proc)
+
+
+def poll(what: str, probe: Callable[[], T], timeout: float = 60.0, interval: float = 0.3) -> T:
+    """Call ``probe`` until it returns something truthy and return that; TimeoutError after
+    ``timeout`` seconds, naming what was awaited and the last value seen."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        last = probe()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
+        time.sleep(interval)
 
 
 def wait_until(

@@ -1,56 +1,55 @@
-"""Prometheus as a plain process, discovering pods through the local API server (pure config + start).
+"""Prometheus as a plain process scraping the cluster's annotated pods (pure config + start).
 
-The scrape config is the one a production cluster would use: Kubernetes pod discovery, keeping pods
-annotated ``prometheus.io/scrape: "true"`` and scraping ``podIP:prometheus.io/port``.
+Pods annotated ``prometheus.io/scrape: "true"`` are scraped at ``podIP:prometheus.io/port``, labelled
+with namespace, pod and their pod labels, as Kubernetes discovery with ``labelmap`` would do.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 import urllib.request
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from slmfleet.devcluster import tools
-from slmfleet.devcluster.controlplane import Endpoints
 from slmfleet.devcluster.processes import ManagedProcess, ProcessSet, free_port, wait_until
 
 
-def scrape_config(endpoints: Endpoints, token_file: Path, interval: str = "1s") -> dict[str, Any]:
-    """A Prometheus config that scrapes annotated pods found through the API server."""
-    k8s_auth = {
-        "api_server": endpoints.server,
-        "authorization": {"credentials_file": str(token_file)},
-        "tls_config": {"insecure_skip_verify": True},
-    }
-    relabel = [
-        {
-            "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
-            "regex": "true",
-            "action": "keep",
-        },
-        {"source_labels": ["__meta_kubernetes_pod_phase"], "regex": "Running", "action": "keep"},
-        {
-            "source_labels": [
-                "__meta_kubernetes_pod_ip",
-                "__meta_kubernetes_pod_annotation_prometheus_io_port",
-            ],
-            "regex": "(.+);(\\d+)",
-            "replacement": "$1:$2",
-            "target_label": "__address__",
-        },
-        {
-            "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_path"],
-            "regex": "(.+)",
-            "target_label": "__metrics_path__",
-        },
-        {"action": "labelmap", "regex": "__meta_kubernetes_pod_label_(.+)"},
-        {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
-        {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
-    ]
+def _label_name(key: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_]", "_", key)
+
+
+def scrape_targets(pods: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """file_sd target groups for running pods annotated ``prometheus.io/scrape: "true"``, with the
+    labels Kubernetes pod discovery plus ``labelmap`` would give them (namespace, pod, pod labels)."""
+    groups = []
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        notes = meta.get("annotations") or {}
+        status = pod.get("status") or {}
+        if notes.get("prometheus.io/scrape") != "true" or status.get("phase") != "Running":
+            continue
+        if not status.get("podIP") or meta.get("deletionTimestamp"):
+            continue
+        labels = {_label_name(k): str(v) for k, v in (meta.get("labels") or {}).items()}
+        labels.update({"namespace": meta.get("namespace", ""), "pod": meta.get("name", "")})
+        labels["__metrics_path__"] = notes.get("prometheus.io/path", "/metrics")
+        port = notes.get("prometheus.io/port", "80")
+        groups.append({"targets": [f"{status['podIP']}:{port}"], "labels": labels})
+    return sorted(groups, key=lambda g: g["targets"][0])
+
+
+def scrape_config(targets_file: Path, interval: str = "1s") -> dict[str, Any]:
+    """Scrape the pods listed in ``targets_file`` (kept current by the pod backer).
+
+    Debian's Prometheus is built without Kubernetes service discovery, so the local cluster
+    writes the same targets that discovery would find into a file_sd file.
+    """
     return {
         "global": {"scrape_interval": interval, "evaluation_interval": interval},
         "scrape_configs": [
@@ -58,23 +57,31 @@ def scrape_config(endpoints: Endpoints, token_file: Path, interval: str = "1s") 
                 "job_name": "pods",
                 "scrape_interval": interval,
                 "scrape_timeout": interval,
-                "kubernetes_sd_configs": [{"role": "pod", **k8s_auth}],
-                "relabel_configs": relabel,
+                "file_sd_configs": [{"files": [str(targets_file)], "refresh_interval": "1s"}],
             }
         ],
     }
 
 
-def start_prometheus(
-    workdir: Path, procs: ProcessSet, endpoints: Endpoints, timeout: float = 60.0
-) -> str:
+def targets_path(workdir: Path) -> Path:
+    return workdir / "prometheus" / "targets.json"
+
+
+def write_targets(path: Path, pods: Iterable[Mapping[str, Any]]) -> None:
+    """Atomically replace the file_sd file, so Prometheus never reads half of it."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(scrape_targets(pods), indent=1))
+    tmp.replace(path)
+
+
+def start_prometheus(workdir: Path, procs: ProcessSet, timeout: float = 60.0) -> str:
     """Start Prometheus on a free loopback port; return its base URL."""
     folder = workdir / "prometheus"
     folder.mkdir(parents=True, exist_ok=True)
-    token_file = folder / "token"
-    token_file.write_text(endpoints.token)
+    if not targets_path(workdir).exists():
+        write_targets(targets_path(workdir), [])
     config = folder / "prometheus.yml"
-    config.write_text(yaml.safe_dump(scrape_config(endpoints, token_file)))
+    config.write_text(yaml.safe_dump(scrape_config(targets_path(workdir))))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = procs.start(
