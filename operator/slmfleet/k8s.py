@@ -44,6 +44,7 @@ RESOURCES: dict[str, Resource] = {
         ("ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "clusterrolebindings", False),
         ("Role", "rbac.authorization.k8s.io/v1", "roles", True),
         ("RoleBinding", "rbac.authorization.k8s.io/v1", "rolebindings", True),
+        ("SubjectAccessReview", "authorization.k8s.io/v1", "subjectaccessreviews", False),
         ("HTTPRoute", "gateway.networking.k8s.io/v1", "httproutes", True),
         ("ScaledObject", "keda.sh/v1alpha1", "scaledobjects", True),
         ("GPUClass", API_VERSION, "gpuclasses", False),
@@ -72,9 +73,12 @@ def _path(kind: str, namespace: str | None, name: str | None = None, sub: str = 
 class Kube:
     """Thin synchronous client over one kubernetes ApiClient."""
 
-    def __init__(self, api: client.ApiClient, field_manager: str = FIELD_MANAGER) -> None:
+    def __init__(
+        self, api: client.ApiClient, field_manager: str = FIELD_MANAGER, timeout: float = 30.0
+    ) -> None:
         self.api = api
         self.field_manager = field_manager
+        self.timeout = timeout
 
     def _call(
         self,
@@ -85,18 +89,22 @@ class Kube:
         content_type: str = "application/json",
     ) -> dict[str, Any]:
         headers = {"Accept": "application/json", "Content-Type": content_type}
-        resp = self.api.call_api(
-            path,
-            method,
+        method, url, headers, payload, post = self.api.param_serialize(
+            method=method,
+            resource_path=path,
             query_params=query or [],
             header_params=headers,
             body=body,
             auth_settings=["BearerToken"],
-            _preload_content=False,
-            _return_http_data_only=True,
         )
-        data = resp.data
-        return dict(json.loads(data)) if data else {}
+        resp = self.api.call_api(
+            method, url, header_params=headers, body=payload, post_params=post,
+            _request_timeout=self.timeout,
+        )  # fmt: skip
+        resp.read()
+        if not 200 <= resp.status <= 299:
+            raise ApiException(http_resp=resp)
+        return dict(json.loads(resp.data)) if resp.data else {}
 
     def apply(self, obj: Mapping[str, Any], *, subresource: str = "") -> dict[str, Any]:
         """Server-side apply ``obj`` (force: this operator owns the fields it sets)."""

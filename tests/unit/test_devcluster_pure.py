@@ -15,11 +15,11 @@ pytestmark = pytest.mark.unit
 
 
 def test_node_manifest_carries_gpu_capacity_labels_and_loopback_cidr() -> None:
-    node = node_manifest(FakeGPUNode("n1", "NVIDIA-L4", gpus=4, gpu_memory_mib=23034), 3)
+    node = node_manifest(FakeGPUNode("n1", "NVIDIA-L4", gpus=4, gpu_memory_mib=23034), 3, 7)
     assert node["status"]["capacity"]["nvidia.com/gpu"] == "4"
     assert node["metadata"]["labels"]["nvidia.com/gpu.product"] == "NVIDIA-L4"
     assert node["metadata"]["labels"]["nvidia.com/gpu.memory"] == "23034"
-    assert node["spec"]["podCIDR"] == "127.23.0.0/24"
+    assert node["spec"]["podCIDR"] == "127.23.7.0/24"
     assert node["metadata"]["annotations"]["kwok.x-k8s.io/node"] == "fake"
 
 
@@ -31,10 +31,10 @@ def test_mig_node_uses_its_resource_name() -> None:
     assert "nvidia.com/gpu" not in node["status"]["allocatable"]
 
 
-@pytest.mark.parametrize("index", [-1, 200])
-def test_pod_cidr_range_is_bounded(index: int) -> None:
+@pytest.mark.parametrize(("index", "block"), [(-1, 0), (200, 0), (0, 256)])
+def test_pod_cidr_range_is_bounded(index: int, block: int) -> None:
     with pytest.raises(ValueError, match="outside"):
-        pod_cidr(index)
+        pod_cidr(index, block)
 
 
 @pytest.mark.parametrize(
@@ -99,20 +99,28 @@ def test_backing_for_pods() -> None:
 
 def scraped_pod(name: str, phase: str = "Running", scrape: str = "true") -> dict[str, Any]:
     return {
-        "metadata": {"name": name, "namespace": "ns", "labels": {"app.kubernetes.io/name": "vllm"},
-                     "annotations": {"prometheus.io/scrape": scrape, "prometheus.io/port": "8000"}},
+        "metadata": {
+            "name": name,
+            "namespace": "ns",
+            "labels": {"app.kubernetes.io/name": "vllm"},
+            "annotations": {"prometheus.io/scrape": scrape, "prometheus.io/port": "8000"},
+        },
         "status": {"phase": phase, "podIP": "127.20.0.7"},
     }
 
 
 def test_scrape_targets_like_kubernetes_discovery() -> None:
-    groups = scrape_targets([scraped_pod("a"), scraped_pod("b", phase="Pending"),
-                             scraped_pod("c", scrape="false")])
+    groups = scrape_targets(
+        [scraped_pod("a"), scraped_pod("b", phase="Pending"), scraped_pod("c", scrape="false")]
+    )
     assert len(groups) == 1
     assert groups[0]["targets"] == ["127.20.0.7:8000"]
     labels = groups[0]["labels"]
     assert (labels["namespace"], labels["pod"], labels["app_kubernetes_io_name"]) == (
-        "ns", "a", "vllm")
+        "ns",
+        "a",
+        "vllm",
+    )
     assert labels["__metrics_path__"] == "/metrics"
 
 

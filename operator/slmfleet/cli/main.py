@@ -38,6 +38,44 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(exit_after=args.exit_after, workdir=args.workdir)
 
 
+def _cmd_plan(args: argparse.Namespace) -> int:
+    """Plan every SmallModel in the files against the GPUClasses in the same files."""
+    from pathlib import Path
+
+    import yaml
+
+    from slmfleet.api.errors import SpecError
+    from slmfleet.api.parse import parse_gpuclass, parse_smallmodel
+    from slmfleet.cli.plan import plan_report
+
+    docs = []
+    for name in [*args.files, *(args.gpuclasses or [])]:
+        try:
+            docs += [d for d in yaml.safe_load_all(Path(name).read_text()) if d]
+        except (OSError, yaml.YAMLError) as err:
+            print(f"error: cannot read {name}: {err}", file=sys.stderr)
+            return 2
+    try:
+        classes = {
+            d["metadata"]["name"]: parse_gpuclass(d).spec
+            for d in docs
+            if d.get("kind") == "GPUClass"
+        }
+        models = [parse_smallmodel(d) for d in docs if d.get("kind") == "SmallModel"]
+    except SpecError as err:
+        print(f"error: invalid object:\n{err}", file=sys.stderr)
+        return 2
+    if not models:
+        print("error: no SmallModel in the files given", file=sys.stderr)
+        return 2
+    all_fit = True
+    for model in models:
+        report = plan_report(model, classes)
+        print(report.text, end="\n\n")
+        all_fit = all_fit and report.fits
+    return 0 if all_fit else 1
+
+
 def _cmd_version(_: argparse.Namespace) -> int:
     print(f"slmfleet {__version__}")
     return 0
@@ -80,6 +118,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--workdir", default=None, help="keep the cluster's files here")
     demo.set_defaults(func=_cmd_demo)
+
+    plan = sub.add_parser("plan", help="say whether the SmallModels in FILE fit their GPUClass")
+    plan.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE.yaml",
+        help="YAML with SmallModels (and GPUClasses, or give --gpuclasses)",
+    )
+    plan.add_argument(
+        "--gpuclasses",
+        action="append",
+        metavar="FILE.yaml",
+        help="more YAML with GPUClasses (repeatable)",
+    )
+    plan.set_defaults(func=_cmd_plan)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=_cmd_version)

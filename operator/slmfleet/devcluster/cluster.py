@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import random
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Sequence
@@ -13,12 +15,32 @@ from types import TracebackType
 from kubernetes import client, config
 
 from slmfleet.devcluster.controlplane import Endpoints, start_control_plane
-from slmfleet.devcluster.nodes import DEMO_NODES, FakeGPUNode, node_manifest
+from slmfleet.devcluster.nodes import DEMO_NODES, FakeGPUNode, node_manifest, pod_cidr
 from slmfleet.devcluster.podbacker import PodBacker
 from slmfleet.devcluster.processes import ComponentDiedError, ProcessSet, wait_until
 from slmfleet.devcluster.prometheus import start_prometheus, targets_path
 
 log = logging.getLogger(__name__)
+
+
+def free_pod_block(nodes: int, tries: int = 64) -> int:
+    """A random pod-address block whose first addresses are free on this machine, so clusters
+    started side by side (parallel test runs) never hand out the same pod IPs."""
+    for _ in range(tries):
+        block = random.randrange(256)
+        if all(_bindable(pod_cidr(i, block).split("/")[0]) for i in range(nodes)):
+            return block
+    raise ComponentDiedError("no free loopback block for pod addresses")
+
+
+def _bindable(network: str) -> bool:
+    first = network.rsplit(".", 1)[0]
+    with socket.socket() as sock:
+        try:
+            sock.bind((f"{first}.0", 8000))
+        except OSError:
+            return False
+    return True
 
 
 class DevCluster:
@@ -59,8 +81,9 @@ class DevCluster:
         try:
             self.endpoints = start_control_plane(self.workdir, self.procs, timeout)
             core = client.CoreV1Api(self.api_client())
+            block = free_pod_block(len(self.nodes))
             for index, node in enumerate(self.nodes):
-                core.create_node(node_manifest(node, index))
+                core.create_node(node_manifest(node, index, block))
             wait_until("nodes Ready", lambda: self._nodes_ready(core), timeout)
             self.procs.check()
             wait_until(

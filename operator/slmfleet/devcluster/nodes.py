@@ -30,14 +30,17 @@ class FakeGPUNode:
     labels: dict[str, str] = field(default_factory=dict)
 
 
-def pod_cidr(index: int) -> str:
-    """The loopback /24 that node number ``index`` hands out pod IPs from."""
+def pod_cidr(index: int, block: int = 0) -> str:
+    """The loopback /24 that node number ``index`` hands out pod IPs from. ``block`` (0..255)
+    keeps clusters that run side by side on one machine apart."""
     if not 0 <= index < 200:
         raise ValueError(f"node index {index} is outside 0..199")
-    return f"127.{20 + index}.0.0/24"
+    if not 0 <= block < 256:
+        raise ValueError(f"block {block} is outside 0..255")
+    return f"127.{20 + index}.{block}.0/24"
 
 
-def node_manifest(node: FakeGPUNode, index: int) -> dict[str, Any]:
+def node_manifest(node: FakeGPUNode, index: int, block: int = 0) -> dict[str, Any]:
     """The Node object kwok will manage for ``node``."""
     capacity = {
         "cpu": node.cpu,
@@ -63,7 +66,7 @@ def node_manifest(node: FakeGPUNode, index: int) -> dict[str, Any]:
             "labels": labels,
             "annotations": {KWOK_ANNOTATION: "fake", "node.alpha.kubernetes.io/ttl": "0"},
         },
-        "spec": {"podCIDR": pod_cidr(index), "podCIDRs": [pod_cidr(index)]},
+        "spec": {"podCIDR": pod_cidr(index, block), "podCIDRs": [pod_cidr(index, block)]},
         "status": {"capacity": capacity, "allocatable": capacity},
     }
 

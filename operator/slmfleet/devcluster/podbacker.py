@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,14 +169,29 @@ class PodBacker:
         logname = key.replace("/", "_") + ".log"
         proc = ManagedProcess(key, argv, self._workdir / "logs" / "pods" / logname, env).start()
         backed = BackedPod(key, ip, backing, proc, port)
-        for container_port in backing.ports:
-            server = asyncio.run_coroutine_threadsafe(
-                asyncio.start_server(_forward_to(port), ip, container_port), self._loop
-            ).result(timeout=10)
-            backed.servers.append(server)
+        try:
+            for container_port in backing.ports:
+                backed.servers.append(self._listen(ip, container_port, port))
+        except OSError:
+            proc.stop(grace=1)
+            raise
         with self._lock:
             self._pods[key] = backed
         log.info("backed pod %s at %s with %s on port %d", key, ip, backing.kind, port)
+
+    def _listen(self, ip: str, container_port: int, port: int) -> asyncio.AbstractServer:
+        """Listen on the pod's address; a just-deleted pod that had the same address may still
+        hold it for a moment, so retry briefly before giving up."""
+        for attempt in range(20):
+            try:
+                return asyncio.run_coroutine_threadsafe(
+                    asyncio.start_server(_forward_to(port), ip, container_port), self._loop
+                ).result(timeout=10)
+            except OSError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.25)
+        raise AssertionError("unreachable")
 
     def _release(self, key: str) -> None:
         with self._lock:

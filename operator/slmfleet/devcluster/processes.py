@@ -59,7 +59,9 @@ class ManagedProcess:
                     start_new_session=True,
                 )
             except OSError as err:
-                raise ComponentDiedError(f"{self.name} could not start ({self.argv[0]}): {err}") from err
+                raise ComponentDiedError(
+                    f"{self.name} could not start ({self.argv[0]}): {err}"
+                ) from err
         return self
 
     @property

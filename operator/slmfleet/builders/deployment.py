@@ -1,0 +1,148 @@
+"""The engine Deployment of a SmallModel (pure): pod template, GPU scheduling, probes, revision hash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slmfleet.api.gpuclass import GPUClassSpec
+from slmfleet.api.smallmodel import SmallModelSpec
+from slmfleet.builders.engine import (
+    PORT,
+    adapter_fetch_command,
+    engine_args,
+    engine_env,
+    engine_mounts,
+)
+from slmfleet.builders.labels import (
+    REVISION_LABEL,
+    common_labels,
+    owner_reference,
+    selector_labels,
+    template_hash,
+)
+from slmfleet.planner import MemoryPlan
+
+# Weight loading can take many minutes on a cold cache; /health is not served until it is done.
+STARTUP_PROBE = {"periodSeconds": 10, "failureThreshold": 180, "timeoutSeconds": 5}
+READINESS_PROBE = {"periodSeconds": 5, "failureThreshold": 3, "timeoutSeconds": 5}
+LIVENESS_PROBE = {"periodSeconds": 10, "failureThreshold": 6, "timeoutSeconds": 10}
+GPU_TAINT_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """The SmallModel's identity: what children are named after and owned by."""
+
+    name: str
+    namespace: str
+    uid: str
+
+
+def _probe(settings: dict[str, int]) -> dict[str, Any]:
+    return {"httpGet": {"path": "/health", "port": "http"}, **settings}
+
+
+def _resources(spec: SmallModelSpec, gpu: GPUClassSpec, gpus: int) -> dict[str, Any]:
+    requests: dict[str, str] = {}
+    limits: dict[str, str] = {gpu.resource_name: str(gpus)}
+    user = spec.engine.resources
+    if user is not None:
+        requests.update(user.requests.to_body() if user.requests else {})
+        limits.update(user.limits.to_body() if user.limits else {})
+    requests[gpu.resource_name] = str(gpus)
+    return {"requests": requests, "limits": limits}
+
+
+def _tolerations(gpu: GPUClassSpec) -> list[dict[str, Any]]:
+    """The usual GPU-node taint is always tolerated; the class's own tolerations follow."""
+    out = [GPU_TAINT_TOLERATION]
+    out += [t.to_body() for t in gpu.tolerations if t.to_body() != GPU_TAINT_TOLERATION]
+    return out
+
+
+def pod_template(
+    model: ModelRef, spec: SmallModelSpec, gpu: GPUClassSpec, plan: MemoryPlan, image: str
+) -> dict[str, Any]:
+    """The pod template without its revision label (the hash is computed over this)."""
+    served = spec.served_model_name or model.name
+    mounts = engine_mounts(spec, shm_size=f"{plan.tensor_parallel_size * 2}Gi")
+    container: dict[str, Any] = {
+        "name": "vllm",
+        "image": image,
+        "args": engine_args(spec, served, plan),
+        "env": engine_env(spec),
+        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "resources": _resources(spec, gpu, plan.tensor_parallel_size),
+        "startupProbe": _probe(STARTUP_PROBE),
+        "readinessProbe": _probe(READINESS_PROBE),
+        "livenessProbe": _probe(LIVENESS_PROBE),
+        "volumeMounts": [
+            {"name": m.volume["name"], "mountPath": m.mount_path, "readOnly": m.read_only}
+            for m in mounts
+        ],
+    }
+    pod_spec: dict[str, Any] = {
+        "containers": [container],
+        "volumes": [m.volume for m in mounts],
+        "nodeSelector": dict(gpu.node_selector),
+        "tolerations": _tolerations(gpu),
+        "terminationGracePeriodSeconds": 60,
+        "enableServiceLinks": False,
+    }
+    fetch = adapter_fetch_command(spec)
+    if fetch is not None:
+        pod_spec["initContainers"] = [
+            {
+                "name": "fetch-adapters",
+                "image": image,
+                "command": fetch,
+                "env": engine_env(spec),
+                "volumeMounts": container["volumeMounts"],
+            }
+        ]
+    return {
+        "metadata": {
+            "labels": common_labels(model.name),
+            "annotations": {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": str(PORT),
+                "prometheus.io/path": "/metrics",
+            },
+        },
+        "spec": pod_spec,
+    }
+
+
+def desired_replicas(spec: SmallModelSpec) -> int:
+    """spec.replicas (the scale subresource) when set, else minReplicas."""
+    return spec.replicas if spec.replicas is not None else spec.min_replicas
+
+
+def deployment(
+    model: ModelRef, spec: SmallModelSpec, gpu: GPUClassSpec, plan: MemoryPlan, image: str
+) -> dict[str, Any]:
+    """The engine Deployment, labelled with the pod template's hash (the serving revision)."""
+    template = pod_template(model, spec, gpu, plan, image)
+    revision = template_hash(template)
+    template["metadata"]["labels"][REVISION_LABEL] = revision
+    labels = {**common_labels(model.name), REVISION_LABEL: revision}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": model.name,
+            "namespace": model.namespace,
+            "labels": labels,
+            "ownerReferences": [owner_reference("SmallModel", model.name, model.uid)],
+        },
+        "spec": {
+            "replicas": desired_replicas(spec),
+            "selector": {"matchLabels": selector_labels(model.name)},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+            },
+            "template": template,
+        },
+    }

@@ -1,0 +1,124 @@
+"""The vLLM container of a SmallModel: `vllm serve` arguments, environment and volumes (pure).
+
+Every flag the operator owns comes from a typed spec field or the memory plan; the user's
+``engine.extraArgs`` go last and can never repeat an owned flag (the API refuses that).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slmfleet.api.model_source import ModelSource
+from slmfleet.api.smallmodel import SmallModelSpec
+from slmfleet.planner import MemoryPlan
+
+PORT = 8000
+HF_HOME = "/root/.cache/huggingface"
+MODELS_DIR = "/models"
+ADAPTERS_DIR = "/adapters"
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A volume and where the engine container sees it."""
+
+    volume: dict[str, Any]
+    mount_path: str
+    read_only: bool = False
+
+
+def _pvc_volume(claim: str) -> dict[str, Any]:
+    return {"name": f"pvc-{claim}", "persistentVolumeClaim": {"claimName": claim, "readOnly": True}}
+
+
+def model_location(source: ModelSource) -> str:
+    """What `vllm serve` loads: the Hugging Face repo id, or the path on the mounted claim."""
+    if source.hugging_face is not None:
+        return source.hugging_face.repo
+    assert source.pvc is not None  # the API requires exactly one source
+    return f"{MODELS_DIR}/{source.pvc.claim_name}/{source.pvc.path}"
+
+
+def adapter_location(name: str, source: ModelSource) -> str:
+    """Where a LoRA adapter lives in the container: fetched into /adapters, or on a claim."""
+    if source.hugging_face is not None:
+        return f"{ADAPTERS_DIR}/{name}"
+    assert source.pvc is not None
+    return f"{MODELS_DIR}/{source.pvc.claim_name}/{source.pvc.path}"
+
+
+def engine_args(spec: SmallModelSpec, served_name: str, plan: MemoryPlan) -> list[str]:
+    """`vllm serve` arguments (the image's entrypoint is `vllm serve`)."""
+    args = [model_location(spec.source)]
+    if spec.source.hugging_face is not None:
+        args += ["--revision", spec.source.hugging_face.revision]
+    args += ["--served-model-name", served_name, "--port", str(PORT)]
+    if spec.quantization not in ("none", "gguf"):
+        args += ["--quantization", spec.quantization]
+    if plan.dtype != "auto":
+        args += ["--dtype", plan.dtype]
+    if plan.kv_cache_dtype != "auto":
+        args += ["--kv-cache-dtype", plan.kv_cache_dtype]
+    args += [
+        "--max-model-len", str(plan.max_model_len),
+        "--max-num-seqs", str(spec.max_num_seqs),
+        "--tensor-parallel-size", str(plan.tensor_parallel_size),
+        "--gpu-memory-utilization", f"{plan.gpu_memory_utilization:.2f}",
+    ]  # fmt: skip
+    if spec.lora_adapters:
+        args += ["--enable-lora", "--max-loras", str(len(spec.lora_adapters))]
+        if spec.max_lora_rank is not None:
+            args += ["--max-lora-rank", str(spec.max_lora_rank)]
+        args += ["--lora-modules"]
+        args += [f"{a.name}={adapter_location(a.name, a.source)}" for a in spec.lora_adapters]
+    return [*args, *spec.engine.extra_args]
+
+
+def engine_env(spec: SmallModelSpec) -> list[dict[str, Any]]:
+    """Environment: HF cache and token, no usage stats, then the user's variables."""
+    env: list[dict[str, Any]] = [
+        {"name": "HF_HOME", "value": HF_HOME},
+        {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
+        {"name": "DO_NOT_TRACK", "value": "1"},
+    ]
+    hf = spec.source.hugging_face
+    if hf is not None and hf.token_secret_ref is not None:
+        ref = hf.token_secret_ref
+        env.append(
+            {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}}}
+        )
+    env += [e.to_body() for e in spec.engine.env]
+    return env
+
+
+def engine_mounts(spec: SmallModelSpec, shm_size: str) -> list[Mount]:
+    """HF cache, /dev/shm as memory, and read-only claims for PVC weights and adapters."""
+    mounts = [
+        Mount({"name": "hf-cache", "emptyDir": {}}, HF_HOME),
+        Mount(
+            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": shm_size}}, "/dev/shm"
+        ),
+    ]
+    claims = [spec.source.pvc.claim_name] if spec.source.pvc is not None else []
+    claims += [a.source.pvc.claim_name for a in spec.lora_adapters if a.source.pvc is not None]
+    for claim in dict.fromkeys(claims):
+        mounts.append(Mount(_pvc_volume(claim), f"{MODELS_DIR}/{claim}", read_only=True))
+    if any(a.source.hugging_face is not None for a in spec.lora_adapters):
+        mounts.append(Mount({"name": "adapters", "emptyDir": {}}, ADAPTERS_DIR))
+    return mounts
+
+
+def adapter_fetch_command(spec: SmallModelSpec) -> list[str] | None:
+    """An init step that downloads Hugging Face adapters at their pinned revisions, or None."""
+    steps = []
+    for adapter in spec.lora_adapters:
+        hf = adapter.source.hugging_face
+        if hf is not None:
+            steps.append(
+                f"hf download {hf.repo} --revision {hf.revision} "
+                f"--local-dir {ADAPTERS_DIR}/{adapter.name}"
+            )
+    if not steps:
+        return None
+    return ["/bin/sh", "-ec", " && ".join(steps)]

@@ -1,0 +1,73 @@
+"""Read what the SmallModel reconcile needs from the cluster and the Hub (I/O only, no decisions)."""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+from slmfleet.api.parse import parse_gpuclass
+from slmfleet.api.smallmodel import SmallModel
+from slmfleet.builders.labels import selector_labels
+from slmfleet.k8s import Kube
+from slmfleet.planner import FactsUnavailable, ModelFacts, resolve_facts
+from slmfleet.reconcile.smallmodel import DeploymentState, Observed, gpu_spec
+
+log = logging.getLogger(__name__)
+
+
+def _token(kube: Kube, model: SmallModel) -> str | None:
+    hf = model.spec.source.hugging_face
+    if hf is None or hf.token_secret_ref is None:
+        return None
+    secret = kube.get("Secret", hf.token_secret_ref.name, model.metadata.namespace)
+    data = (secret or {}).get("data") or {}
+    raw = data.get(hf.token_secret_ref.key)
+    return base64.b64decode(raw).decode() if raw else None
+
+
+def model_facts(kube: Kube, model: SmallModel) -> tuple[ModelFacts | None, str | None]:
+    """Facts from the Hub (or its cache), else the offline catalog; or the reason there are none."""
+    hf = model.spec.source.hugging_face
+    if hf is None:
+        return None, (
+            "the memory planner needs the model's config.json, which it reads from the Hugging "
+            "Face Hub; a PVC source cannot be planned"
+        )
+    try:
+        resolved = resolve_facts(hf.repo, hf.revision, token=_token(kube, model))
+    except FactsUnavailable as err:
+        return None, str(err)
+    log.debug("facts for %s: %s", hf.repo, resolved.detail)
+    return resolved.facts, None
+
+
+def unschedulable_message(kube: Kube, model: SmallModel) -> str | None:
+    """The scheduler's reason for the first engine pod it could not place, if any."""
+    selector = ",".join(f"{k}={v}" for k, v in selector_labels(model.metadata.name).items())
+    for pod in kube.list("Pod", model.metadata.namespace, selector):
+        for cond in (pod.get("status") or {}).get("conditions") or []:
+            if cond.get("type") == "PodScheduled" and cond.get("reason") == "Unschedulable":
+                return str(cond.get("message") or "unschedulable")
+    return None
+
+
+def observe(kube: Kube, model: SmallModel) -> Observed:
+    spec = model.spec
+    body = kube.get("GPUClass", spec.gpu_class_name)
+    gpuclass = parse_gpuclass(body).spec if body is not None else None
+    others = []
+    for item in kube.list("GPUClass"):
+        try:
+            others.append(gpu_spec(item["metadata"]["name"], parse_gpuclass(item).spec))
+        except ValueError:
+            continue  # an invalid GPUClass is reported on itself
+    facts, facts_error = model_facts(kube, model)
+    dep = kube.get("Deployment", model.metadata.name, model.metadata.namespace)
+    return Observed(
+        gpuclass=gpuclass,
+        facts=facts,
+        facts_error=facts_error,
+        deployment=DeploymentState.from_body(dep) if dep is not None else None,
+        unschedulable=unschedulable_message(kube, model),
+        other_gpuclasses=tuple(others),
+    )

@@ -1,0 +1,55 @@
+"""The kopf entry point: operator settings at startup, and the handlers of every kind.
+
+Run with ``slmfleet run`` (or ``kopf run -m slmfleet.main``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import kopf
+
+from slmfleet import GROUP
+from slmfleet.handlers import gpuclass, smallmodel  # noqa: F401 - registers the handlers
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    """Keep kopf's bookkeeping under our own annotation prefix; post Events at INFO and above."""
+    settings.persistence.finalizer = f"{GROUP}/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    settings.posting.level = logging.INFO
+    settings.watching.server_timeout = 120
+    settings.watching.client_timeout = 150
+    settings.batching.worker_limit = 32
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """In-cluster service account first, else $KUBECONFIG (read now, not at import time)."""
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+
+def run_operator(
+    namespaces: list[str],
+    all_namespaces: bool,
+    liveness: str | None,
+    verbose: bool,
+) -> int:
+    """Run until interrupted; namespaced when namespaces are given, else cluster-wide."""
+    kopf.configure(verbose=verbose)
+    clusterwide = all_namespaces or not namespaces
+    asyncio.run(
+        kopf.operator(
+            standalone=True,
+            clusterwide=clusterwide,
+            namespaces=[] if clusterwide else namespaces,
+            liveness_endpoint=liveness,
+        )
+    )
+    return 0

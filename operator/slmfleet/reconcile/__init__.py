@@ -1,0 +1,1 @@
+"""Pure reconcile decisions: what each resource should look like, from what was observed."""

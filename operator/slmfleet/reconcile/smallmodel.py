@@ -1,0 +1,182 @@
+"""What a SmallModel should look like, decided purely from what was observed.
+
+``decide`` takes the parsed model, its GPUClass, the model facts and the engine Deployment's state,
+and returns the children to apply, the kstatus verdict and the status fields. When something is
+wrong (no GPUClass, unknown model, does not fit) it returns no children at all: nothing that
+already exists is touched, and Stalled says what to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from slmfleet.api.gpuclass import GPUClassSpec
+from slmfleet.api.smallmodel import SmallModel
+from slmfleet.builders.deployment import ModelRef, deployment, desired_replicas
+from slmfleet.builders.labels import REVISION_LABEL, selector_labels
+from slmfleet.builders.service import pod_disruption_budget, service
+from slmfleet.conditions import Verdict
+from slmfleet.planner import (
+    GPUSpec,
+    MemoryPlan,
+    ModelFacts,
+    ServingRequest,
+    plan_memory,
+    smallest_fitting,
+)
+
+
+@dataclass(frozen=True)
+class DeploymentState:
+    """The parts of the engine Deployment's status that decide readiness."""
+
+    generation: int
+    observed_generation: int
+    replicas: int
+    ready_replicas: int
+    updated_replicas: int
+    revision: str | None
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> DeploymentState:
+        status = body.get("status") or {}
+        meta = body.get("metadata") or {}
+        return cls(
+            generation=int(meta.get("generation") or 0),
+            observed_generation=int(status.get("observedGeneration") or 0),
+            replicas=int(status.get("replicas") or 0),
+            ready_replicas=int(status.get("readyReplicas") or 0),
+            updated_replicas=int(status.get("updatedReplicas") or 0),
+            revision=(meta.get("labels") or {}).get(REVISION_LABEL),
+        )
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Everything the handler looked up before deciding."""
+
+    gpuclass: GPUClassSpec | None
+    facts: ModelFacts | None
+    facts_error: str | None = None
+    deployment: DeploymentState | None = None
+    unschedulable: str | None = None
+    other_gpuclasses: Sequence[GPUSpec] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    children: tuple[dict[str, Any], ...]
+    verdict: Verdict
+    status: dict[str, Any] = field(default_factory=dict)
+    plan: MemoryPlan | None = None
+
+
+def gpu_spec(name: str, spec: GPUClassSpec) -> GPUSpec:
+    return GPUSpec(
+        name=name,
+        product=spec.product,
+        memory_gib=spec.memory_gib,
+        compute_capability=spec.compute_capability,
+        gpus_per_replica=spec.gpus_per_replica,
+        price_per_gpu_hour=spec.price_per_gpu_hour,
+    )
+
+
+def serving_request(model: SmallModel) -> ServingRequest:
+    spec = model.spec
+    return ServingRequest(
+        quantization=spec.quantization,
+        dtype=spec.dtype,
+        kv_cache_dtype=spec.kv_cache_dtype,
+        max_model_len=spec.max_model_len,
+        max_num_seqs=spec.max_num_seqs,
+        tensor_parallel_size=spec.tensor_parallel_size,
+        gpu_memory_utilization=spec.gpu_memory_utilization,
+    )
+
+
+def stalled(reason: str, message: str, **status: Any) -> Decision:
+    return Decision(
+        (), Verdict(False, reason, message, stalled=True), {"phase": "Stalled", **status}
+    )
+
+
+def _does_not_fit(plan: MemoryPlan, model: SmallModel, observed: Observed) -> Decision:
+    better = (
+        smallest_fitting(observed.facts, serving_request(model), observed.other_gpuclasses)
+        if observed.facts is not None
+        else None
+    )
+    hint = (
+        f" The smallest GPUClass that fits is {better.name}."
+        if better
+        else (" No GPUClass in the cluster fits it as requested.")
+    )
+    return stalled("DoesNotFit", plan.reason + hint, plan=plan.to_summary())
+
+
+def _progress(
+    model: SmallModel, state: DeploymentState | None, revision: str, unschedulable: str | None
+) -> tuple[Verdict, str]:
+    want = desired_replicas(model.spec)
+    if state is None:
+        return Verdict(
+            False, "Creating", "creating the engine Deployment", reconciling=True
+        ), "Pending"
+    current = (
+        state.observed_generation >= state.generation
+        and state.revision == revision
+        and state.updated_replicas >= want
+    )
+    ready = f"{state.ready_replicas}/{want} replicas ready"
+    if current and state.ready_replicas >= want and state.replicas <= want:
+        if want == 0:
+            return Verdict(True, "ScaledToZero", "0 replicas requested"), "Ready"
+        return Verdict(True, "Available", ready), "Ready"
+    if unschedulable:
+        message = f"{ready}; waiting for GPUs: {unschedulable}"
+        return Verdict(False, "Unschedulable", message, reconciling=True), "Pending"
+    if current and state.replicas == want and 0 < state.ready_replicas < want:
+        return Verdict(False, "Degraded", ready, reconciling=True), "Degraded"
+    return Verdict(
+        False, "Progressing", f"rolling out revision {revision}: {ready}", reconciling=True
+    ), "Progressing"
+
+
+def decide(model: SmallModel, observed: Observed, default_image: str) -> Decision:
+    """The children to apply and the status to report for ``model``."""
+    spec = model.spec
+    name = model.metadata.name
+    if observed.gpuclass is None:
+        return stalled(
+            "GPUClassNotFound",
+            f"GPUClass {spec.gpu_class_name!r} does not exist; create it or change "
+            "spec.gpuClassName. Running replicas are left as they are.",
+        )
+    if observed.facts is None:
+        return stalled("ModelFactsUnavailable", observed.facts_error or "model facts unavailable")
+    gpu = gpu_spec(spec.gpu_class_name, observed.gpuclass)
+    plan = plan_memory(observed.facts, serving_request(model), gpu)
+    if not plan.fits:
+        return _does_not_fit(plan, model, observed)
+    ref = ModelRef(name, model.metadata.namespace or "default", model.metadata.uid or "")
+    image = spec.engine.image or default_image
+    engine = deployment(ref, spec, observed.gpuclass, plan, image)
+    revision = engine["metadata"]["labels"][REVISION_LABEL]
+    verdict, phase = _progress(model, observed.deployment, revision, observed.unschedulable)
+    state = observed.deployment
+    status = {
+        "phase": phase,
+        "plan": plan.to_summary(),
+        "replicas": state.replicas if state else 0,
+        "readyReplicas": state.ready_replicas if state else 0,
+        "selector": ",".join(f"{k}={v}" for k, v in selector_labels(name).items()),
+        "image": image,
+        "revision": spec.source.hugging_face.revision if spec.source.hugging_face else None,
+        "servedModelName": spec.served_model_name or name,
+        "templateHash": revision,
+    }
+    children = (engine, service(ref), pod_disruption_budget(ref))
+    return Decision(children, verdict, status, plan)

@@ -1,0 +1,197 @@
+"""The operator on the real control plane: SmallModels become simulator-backed vLLM Deployments."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+import pytest
+import yaml
+from kopf.testing import KopfRunner
+
+from slmfleet.builders.labels import service_name
+from slmfleet.devcluster.manifests import repo_root
+from slmfleet.devcluster.processes import poll
+from slmfleet.k8s import Kube
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = repo_root() / "manifests" / "examples"
+
+
+def example(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
+    body = yaml.safe_load((EXAMPLES / name).read_text())
+    body["metadata"]["namespace"] = namespace
+    body["spec"].update(spec)
+    return dict(body)
+
+
+def condition(obj: dict[str, Any] | None, ctype: str) -> dict[str, Any]:
+    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if cond.get("type") == ctype:
+            return dict(cond)
+    return {}
+
+
+def wait_condition(
+    k8s: Kube, name: str, namespace: str, ctype: str, status: str = "True", timeout: float = 90
+) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        obj = k8s.get("SmallModel", name, namespace)
+        cond = condition(obj, ctype)
+        gen = (obj or {}).get("metadata", {}).get("generation")
+        if cond.get("status") == status and cond.get("observedGeneration") == gen:
+            return obj
+        return None
+
+    return poll(f"{namespace}/{name} {ctype}={status}", probe, timeout)
+
+
+def models_answer(ip: str) -> list[str]:
+    try:
+        with urllib.request.urlopen(f"http://{ip}:8000/v1/models", timeout=3) as resp:
+            return [m["id"] for m in json.loads(resp.read())["data"]]
+    except OSError:
+        return []
+
+
+def events_for(k8s: Kube, namespace: str, name: str) -> list[dict[str, Any]]:
+    return [
+        e for e in k8s.list("Event", namespace) if e.get("involvedObject", {}).get("name") == name
+    ]
+
+
+def test_smallmodel_becomes_ready_on_matching_gpu_nodes(
+    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+) -> None:
+    body = example("smallmodel-qwen3-0.6b-t4.yaml", namespace, replicas=2, maxReplicas=2)
+    name = body["metadata"]["name"]
+    k8s.apply(body)
+    obj = wait_condition(k8s, name, namespace, "Ready")
+    status = obj["status"]
+    assert status["phase"] == "Ready"
+    assert status["readyReplicas"] == 2
+    assert status["plan"]["fits"] is True
+    assert status["plan"]["dtype"] == "float16"  # T4 has no bfloat16
+    assert condition(obj, "Stalled")["status"] == "False"
+
+    dep = k8s.get("Deployment", name, namespace)
+    assert dep is not None
+    assert dep["metadata"]["ownerReferences"][0]["uid"] == obj["metadata"]["uid"]
+    args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--dtype") + 1] == "float16"
+    selector = ",".join(f"{k}={v}" for k, v in dep["spec"]["selector"]["matchLabels"].items())
+    pods = k8s.list("Pod", namespace, selector)
+    assert len(pods) == 2
+    served = status["servedModelName"]
+    for pod in pods:
+        assert pod["spec"]["nodeName"] == "gpu-t4-0"
+        assert poll("the engine answering", lambda p=pod: models_answer(p["status"]["podIP"])) == [
+            served
+        ]
+    assert k8s.get("Service", service_name(name), namespace) is not None
+    assert k8s.get("PodDisruptionBudget", name, namespace) is not None
+    reasons = {e["reason"] for e in events_for(k8s, namespace, name)}
+    assert "Available" in reasons
+
+
+def test_model_too_big_is_stalled_with_the_planner_reason(
+    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+) -> None:
+    body = example(
+        "smallmodel-qwen2.5-3b-l4.yaml",
+        namespace,
+        gpuClassName="t4",
+        dtype="float32",
+        maxModelLen=32768,
+    )
+    name = body["metadata"]["name"]
+    k8s.apply(body)
+    obj = wait_condition(k8s, name, namespace, "Stalled")
+    stalled = condition(obj, "Stalled")
+    assert stalled["reason"] == "DoesNotFit"
+    assert "GiB" in stalled["message"] and "t4" in stalled["message"]
+    assert obj["status"]["plan"]["fits"] is False
+    assert condition(obj, "Ready")["status"] == "False"
+    assert k8s.get("Deployment", name, namespace) is None
+    warnings = [e for e in events_for(k8s, namespace, name) if e["type"] == "Warning"]
+    assert any(e["reason"] == "DoesNotFit" for e in warnings)
+
+
+def test_update_rolls_a_new_revision_and_delete_leaves_nothing(
+    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+) -> None:
+    body = example("smallmodel-qwen3-0.6b-t4.yaml", namespace)
+    name = body["metadata"]["name"]
+    k8s.apply(body)
+    first = wait_condition(k8s, name, namespace, "Ready")["status"]["templateHash"]
+
+    body["spec"]["maxModelLen"] = 2048
+    k8s.apply(body)
+    obj = wait_condition(k8s, name, namespace, "Ready")
+    assert obj["status"]["templateHash"] != first
+    assert obj["status"]["plan"]["maxModelLen"] == 2048
+    dep = k8s.get("Deployment", name, namespace)
+    assert dep is not None
+    args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--max-model-len") + 1] == "2048"
+
+    k8s.delete("SmallModel", name, namespace)
+    poll(
+        "children garbage-collected",
+        lambda: all(
+            k8s.get(kind, name, namespace) is None
+            for kind in ("SmallModel", "Deployment", "Service", "PodDisruptionBudget")
+        ),
+        timeout=60,
+    )
+    selector = f"slmfleet.io/model={name}"
+    poll("engine pods gone", lambda: not k8s.list("Pod", namespace, selector), timeout=60)
+
+
+def test_gpuclass_change_and_deletion_replan_its_models(
+    operator: KopfRunner, k8s: Kube, crds: list[str], namespace: str
+) -> None:
+    gc_name = f"small-{namespace}"
+    gpuclass = {
+        "apiVersion": "slmfleet.io/v1alpha1",
+        "kind": "GPUClass",
+        "metadata": {"name": gc_name},
+        "spec": {
+            "product": "NVIDIA-L4",
+            "memoryGiB": 22.5,
+            "computeCapability": "8.9",
+            "nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-L4"},
+        },
+    }
+    k8s.apply(gpuclass)
+    body = example("smallmodel-qwen2.5-3b-l4.yaml", namespace, gpuClassName=gc_name)
+    name = body["metadata"]["name"]
+    k8s.apply(body)
+    wait_condition(k8s, name, namespace, "Ready")
+
+    def listed() -> dict[str, Any] | None:
+        status = (k8s.get("GPUClass", gc_name) or {}).get("status") or {}
+        ref = {"namespace": namespace, "name": name}
+        ok = status.get("matchingNodes") == 2 and ref in (status.get("models") or [])
+        return status if ok else None
+
+    poll("GPUClass status lists its model and nodes", listed)
+
+    # Shrink the class below the model: the model is re-planned and stalls, its pods stay.
+    gpuclass["spec"]["memoryGiB"] = 6
+    k8s.apply(gpuclass)
+    obj = wait_condition(k8s, name, namespace, "Stalled")
+    assert condition(obj, "Stalled")["reason"] == "DoesNotFit"
+    assert k8s.get("Deployment", name, namespace) is not None
+
+    k8s.delete("GPUClass", gc_name)
+    poll(
+        "GPUClassNotFound on the model",
+        lambda: (
+            condition(k8s.get("SmallModel", name, namespace), "Stalled").get("reason")
+            == "GPUClassNotFound"
+        ),
+    )
+    assert k8s.get("Deployment", name, namespace) is not None

@@ -1,0 +1,66 @@
+"""kopf smoke test: the operator, run by KopfRunner against the real cluster, handles a create."""
+
+from __future__ import annotations
+
+import pytest
+from kopf.testing import KopfRunner
+
+from slmfleet.devcluster.processes import poll
+from slmfleet.k8s import Kube
+
+pytestmark = pytest.mark.integration
+
+
+def test_operator_handles_a_create_and_patches_status(
+    operator: KopfRunner, k8s: Kube, crds: list[str]
+) -> None:
+    k8s.apply(
+        {
+            "apiVersion": "slmfleet.io/v1alpha1",
+            "kind": "GPUClass",
+            "metadata": {"name": "smoke-a100"},
+            "spec": {
+                "product": "NVIDIA-A100-SXM4-80GB",
+                "memoryGiB": 80,
+                "computeCapability": "8.0",
+                "gpusPerReplica": 2,
+                "nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"},
+            },
+        }
+    )
+    try:
+        status = poll(
+            "GPUClass status",
+            lambda: (
+                (k8s.get("GPUClass", "smoke-a100") or {})
+                .get("status", {})
+                .get("observedGeneration")
+                and k8s.get("GPUClass", "smoke-a100")["status"]
+            ),
+        )
+        assert status["matchingNodes"] == 1
+        ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+        assert (ready["status"], ready["reason"]) == ("True", "Available")
+    finally:
+        k8s.delete("GPUClass", "smoke-a100")
+
+
+def test_crd_is_established_and_schema_violations_are_rejected(k8s: Kube, crds: list[str]) -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    crd = k8s.get("CustomResourceDefinition", "smallmodels.slmfleet.io")
+    assert crd is not None
+    assert any(
+        c["type"] == "Established" and c["status"] == "True" for c in crd["status"]["conditions"]
+    )
+    with pytest.raises(ApiException) as err:
+        k8s.create(
+            {
+                "apiVersion": "slmfleet.io/v1alpha1",
+                "kind": "GPUClass",
+                "metadata": {"name": "smoke-bad"},
+                "spec": {"product": "NVIDIA-L4", "memoryGiB": -1, "computeCapability": "8.9"},
+            }
+        )
+    assert err.value.status == 422
+    assert "spec.memoryGiB" in str(err.value.body)
