@@ -78,7 +78,14 @@ TOOLS: tuple[GoTool, ...] = (
         version="v3.19.5",
         packages=("helm.sh/helm/v3/cmd/helm",),
         binaries=("helm",),
-        ldflags=("-X helm.sh/helm/v3/internal/version.version=v3.19.5",),
+        ldflags=(
+            "-X helm.sh/helm/v3/internal/version.version=v3.19.5",
+            # The Kubernetes version `helm template` and `helm lint` assume for .Capabilities.
+            "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1",
+            "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=34",
+            "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1",
+            "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=34",
+        ),
     ),
 )
 
@@ -101,10 +108,12 @@ def cache_root() -> Path:
 
 
 def tool_dir(tool: GoTool) -> Path:
-    """The cache entry of one tool: keyed by its version and the hash of its pinned go.sum."""
+    """The cache entry of one tool: keyed by its version and a hash of its pinned go.sum and
+    build recipe (packages and ldflags), so a changed recipe never reuses an old build."""
     sums = hack_dir() / tool.module / "go.sum"
-    digest = hashlib.sha256(sums.read_bytes()).hexdigest()[:10] if sums.exists() else "nosum"
-    return cache_root() / f"{tool.name}-{tool.version}-{digest}"
+    recipe = hashlib.sha256(sums.read_bytes() if sums.exists() else b"nosum")
+    recipe.update("\n".join((*tool.packages, *tool.ldflags)).encode())
+    return cache_root() / f"{tool.name}-{tool.version}-{recipe.hexdigest()[:10]}"
 
 
 def binary_path(binary: str) -> Path:

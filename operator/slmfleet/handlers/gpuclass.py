@@ -77,10 +77,14 @@ def on_change(body: kopf.Body, name: str, **_: Any) -> None:
     replan_users(kube, name)
 
 
-@kopf.on.delete(GROUP, VERSION, "gpuclasses", optional=True)
-def on_delete(name: str, **_: Any) -> None:
-    """Models that used it report GPUClassNotFound; their running replicas are left alone."""
-    replan_users(kube_client(), name)
+@kopf.on.event(GROUP, VERSION, "gpuclasses")
+def on_event(type: str | None, name: str, **_: Any) -> None:
+    """A deleted GPUClass: its models report GPUClassNotFound; their replicas are left alone.
+
+    Watching DELETED events needs no finalizer, so deleting a class is never blocked.
+    """
+    if type == "DELETED":
+        replan_users(kube_client(), name)
 
 
 @kopf.timer(GROUP, VERSION, "gpuclasses", interval=settings().gpuclass_resync_seconds)
