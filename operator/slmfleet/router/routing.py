@@ -1,0 +1,106 @@
+"""Pure routing decisions: which route, which backend, which endpoint, in which order to try."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+from slmfleet.router.config import Backend, EndpointPolicy, Route, RouterConfig
+
+
+class NoBackendError(ValueError):
+    """A route has no backend that can take traffic (all weights are zero)."""
+
+
+def select_route(config: RouterConfig, model: str, headers: Mapping[str, str]) -> Route | None:
+    """The route for an OpenAI `model` name and request headers, or None.
+
+    A route matches when `model` is its name or its alias and every header in its match is
+    present with exactly that value (header names compare case-insensitively). Among matches the
+    route that demands the most headers wins; ties go to the route listed first.
+    """
+    lowered = {name.lower(): value for name, value in headers.items()}
+    best: Route | None = None
+    best_score = -1
+    for route in config.routes:
+        if model not in route.model_names:
+            continue
+        if any(lowered.get(name) != wanted for name, wanted in route.match.headers.items()):
+            continue
+        score = len(route.match.headers)
+        if score > best_score:
+            best, best_score = route, score
+    return best
+
+
+def pick_backend(route: Route, rand: float) -> Backend:
+    """The backend for a uniform random number `rand` in [0, 1), in proportion to weights."""
+    if not 0.0 <= rand < 1.0:
+        raise ValueError(f"rand must be in [0, 1), got {rand}")
+    total = sum(backend.weight for backend in route.backends)
+    if total <= 0:
+        raise NoBackendError(f"route {route.name!r}: backend weights sum to 0")
+    target = rand * total
+    cumulative = 0
+    for backend in route.backends:
+        cumulative += backend.weight
+        if target < cumulative:
+            return backend
+    # Floating point can land exactly on the total; give it to the last weighted backend.
+    return [backend for backend in route.backends if backend.weight > 0][-1]
+
+
+def pick_endpoint(
+    endpoints: Sequence[str],
+    in_flight: Mapping[str, int],
+    policy: EndpointPolicy,
+    counter: int,
+    exclude: Collection[str] = (),
+) -> str | None:
+    """One endpoint of a backend, or None when it has none.
+
+    Endpoints in `exclude` (those that already failed this request) are skipped unless every
+    endpoint is excluded. Round robin takes `counter` modulo the candidates; least-in-flight
+    takes the candidates with the fewest requests in flight and breaks ties with `counter`.
+    """
+    candidates = [endpoint for endpoint in endpoints if endpoint not in exclude]
+    if not candidates:
+        candidates = list(endpoints)
+    if not candidates:
+        return None
+    if policy is EndpointPolicy.ROUND_ROBIN:
+        return candidates[counter % len(candidates)]
+    fewest = min(in_flight.get(endpoint, 0) for endpoint in candidates)
+    tied = [endpoint for endpoint in candidates if in_flight.get(endpoint, 0) == fewest]
+    return tied[counter % len(tied)]
+
+
+def plan_attempts(route: Route, primary: str) -> tuple[str, ...]:
+    """Backend names in the order to try them: the primary, then the fallback chain.
+
+    Each backend appears `1 + route.retries` times in a row; a fallback equal to the primary (or
+    repeated) is tried only once in the chain.
+    """
+    chain: list[str] = []
+    for name in (primary, *route.fallback):
+        if name not in chain:
+            chain.append(name)
+    return tuple(name for name in chain for _ in range(1 + route.retries))
+
+
+def cascade_attempts(route: Route, tier: str) -> tuple[str, ...]:
+    """Backend names for one cascade tier: the tier's backend, `1 + retries` times."""
+    return (tier,) * (1 + route.retries)
+
+
+def find_backend(config: RouterConfig, route_name: str, backend_name: str) -> Backend | None:
+    """A backend looked up by route and backend name in a (possibly newer) config."""
+    route = config.route(route_name)
+    return route.backend(backend_name) if route is not None else None
+
+
+def served_model_names(config: RouterConfig) -> tuple[str, ...]:
+    """Every model name the router answers to (route names and aliases), first seen first."""
+    names: list[str] = []
+    for route in config.routes:
+        names.extend(name for name in route.model_names if name not in names)
+    return tuple(names)
