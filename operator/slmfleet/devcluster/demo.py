@@ -30,7 +30,12 @@ DEMO_EXAMPLES = (
 
 
 def _operator_process(cluster: DevCluster) -> ManagedProcess:
-    env = dict(os.environ, KUBECONFIG=str(cluster.kubeconfig), HF_HUB_OFFLINE="1")
+    env = dict(
+        os.environ,
+        KUBECONFIG=str(cluster.kubeconfig),
+        HF_HUB_OFFLINE="1",
+        PYTHONWARNINGS="ignore::urllib3.exceptions.InsecureRequestWarning",
+    )
     argv = [sys.executable, "-m", "slmfleet.cli.main", "run", "--liveness", ""]
     return ManagedProcess("slmfleet-operator", argv, cluster.workdir / "logs" / "operator.log", env)
 
