@@ -129,3 +129,24 @@ def test_prometheus_config_reads_the_targets_file() -> None:
     job = config["scrape_configs"][0]
     assert job["file_sd_configs"][0]["files"] == ["/x/targets.json"]
     assert config["global"]["scrape_interval"] == "2s"
+
+
+def test_kwok_stages_make_pods_ready_only_once_serving() -> None:
+    import yaml as _yaml
+
+    from slmfleet.devcluster.kwok_stages import SERVING_ANNOTATION, pod_stages
+
+    start, serve, delete = pod_stages()
+    start_keys = [e["key"] for e in start["spec"]["selector"]["matchExpressions"]]
+    assert ".status.podIP" in start_keys
+    assert 'type: Ready\n  status: "False"' in start["spec"]["next"]["statusTemplate"]
+    serve_rules = serve["spec"]["selector"]["matchExpressions"]
+    assert {
+        "key": f'.metadata.annotations["{SERVING_ANNOTATION}"]',
+        "operator": "In",
+        "values": ["true"],
+    } in serve_rules
+    assert 'type: Ready\n  status: "True"' in serve["spec"]["next"]["statusTemplate"]
+    assert "podIP" not in serve["spec"]["next"]["statusTemplate"]  # the address never changes
+    assert delete["spec"]["next"] == {"finalizers": {"empty": True}, "delete": True}
+    assert len(list(_yaml.safe_load_all(_yaml.safe_dump_all(pod_stages())))) == 3

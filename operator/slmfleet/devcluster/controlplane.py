@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from slmfleet.devcluster import tools
+from slmfleet.devcluster.kwok_stages import pod_stages
 from slmfleet.devcluster.processes import ManagedProcess, ProcessSet, free_port, wait_until
 
 SERVICE_CIDR = "10.96.0.0/16"
@@ -171,11 +172,14 @@ def start_control_plane(workdir: Path, procs: ProcessSet, timeout: float = 60.0)
             logs / "kube-scheduler.log",
         )
     )
+    stages = workdir / "kwok-stages.yaml"
+    stages.write_text(yaml.safe_dump_all(pod_stages()))
     procs.start(
         ManagedProcess(
             "kwok",
             [
                 str(tools.require("kwok")),
+                f"--config={stages}",
                 f"--kubeconfig={kubeconfig}",
                 "--manage-all-nodes=true",
                 "--node-ip=127.0.0.1",

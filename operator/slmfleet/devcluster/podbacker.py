@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import sys
 import threading
 import time
@@ -22,6 +23,7 @@ from kubernetes import client, watch
 
 from slmfleet.devcluster import tools
 from slmfleet.devcluster.backing import Backing, backing_for
+from slmfleet.devcluster.kwok_stages import SERVING_ANNOTATION
 from slmfleet.devcluster.processes import ManagedProcess, free_port
 from slmfleet.devcluster.prometheus import write_targets
 
@@ -136,12 +138,39 @@ class PodBacker:
             return
         backing = backing_for(pod)
         if backing is None:
+            if (meta.get("annotations") or {}).get(SERVING_ANNOTATION) != "true":
+                self._mark_serving(meta)
             return
         try:
             self._back(key, ip, backing)
-        except Exception as err:
+        except Exception as err:  # report it, keep backing other pods
             self.errors.append(f"{key}: {err}")
             log.warning("could not back pod %s: %s", key, err)
+            return
+        threading.Thread(target=self._serve_when_listening, args=(key, meta), daemon=True).start()
+
+    def _serve_when_listening(self, key: str, meta: dict[str, Any], timeout: float = 60.0) -> None:
+        """Mark the pod serving (kwok then makes it Ready) once its process accepts connections."""
+        deadline = time.monotonic() + timeout
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            with self._lock:
+                backed = self._pods.get(key)
+            if backed is None or not backed.process.alive():
+                return
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", backed.local_port), timeout=1),
+            ):
+                self._mark_serving(meta)
+                return
+            time.sleep(0.1)
+        if not self._stop.is_set():
+            self.errors.append(f"{key}: its process did not listen within {timeout:.0f}s")
+
+    def _mark_serving(self, meta: dict[str, Any]) -> None:
+        patch = {"metadata": {"annotations": {SERVING_ANNOTATION: "true"}}}
+        with contextlib.suppress(Exception):  # the pod may be gone already
+            self._core.patch_namespaced_pod(meta["name"], meta["namespace"], patch)
 
     def _track(self, key: str, pod: dict[str, Any] | None) -> None:
         """Keep every pod's latest state and, with Prometheus on, its scrape targets file."""
