@@ -1,0 +1,102 @@
+"""Verdicts of analysis checks (pure): a measured value against a threshold range.
+
+No data is never a pass: a value of None (no samples, Prometheus unreachable) or NaN is
+inconclusive, and an analysis is only a pass when every check passed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from slmfleet.api.rollout_status import CheckResult, CheckVerdict, EvalResult
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A closed range; either bound may be open-ended."""
+
+    min: float | None = None
+    max: float | None = None
+
+    def describe(self) -> str:
+        if self.min is not None and self.max is not None:
+            return f"{self.min:g}..{self.max:g}"
+        if self.max is not None:
+            return f"<= {self.max:g}"
+        if self.min is not None:
+            return f">= {self.min:g}"
+        return "any"
+
+
+def verdict(value: float | None, threshold: Threshold) -> CheckVerdict:
+    """pass when ``value`` lies in the range, fail when outside, inconclusive without data."""
+    if value is None or math.isnan(value):
+        return "inconclusive"
+    if threshold.min is not None and value < threshold.min:
+        return "fail"
+    if threshold.max is not None and value > threshold.max:
+        return "fail"
+    return "pass"
+
+
+def check(name: str, value: float | None, threshold: Threshold) -> CheckResult:
+    return CheckResult(
+        name=name,
+        value=None if value is None or math.isnan(value) else value,
+        threshold=threshold.describe(),
+        verdict=verdict(value, threshold),
+    )
+
+
+def ratio(canary: float | None, stable: float | None) -> float | None:
+    """canary / stable; None when either is missing or stable is 0 (no comparison possible)."""
+    if canary is None or stable is None or math.isnan(canary) or math.isnan(stable):
+        return None
+    if stable == 0:
+        return None if canary != 0 else 1.0
+    return canary / stable
+
+
+def eval_verdict(
+    score: float | None, stable: float | None, pass_threshold: float, max_drop: float | None
+) -> CheckVerdict:
+    """The quality gate: canary score at least the threshold, and not too far below stable."""
+    if score is None:
+        return "inconclusive"
+    if score < pass_threshold:
+        return "fail"
+    if max_drop is not None:
+        if stable is None:
+            return "inconclusive"
+        if stable - score > max_drop:
+            return "fail"
+    return "pass"
+
+
+def overall(checks: Iterable[CheckResult], evaluation: EvalResult | None = None) -> CheckVerdict:
+    """fail if any check failed, else inconclusive if any had no data, else pass."""
+    verdicts = [c.verdict for c in checks]
+    if evaluation is not None:
+        verdicts.append(evaluation.verdict)
+    if "fail" in verdicts:
+        return "fail"
+    if "inconclusive" in verdicts:
+        return "inconclusive"
+    return "pass"
+
+
+def first_failure(
+    checks: Iterable[CheckResult], evaluation: EvalResult | None = None
+) -> str | None:
+    """'name=value (threshold)' of the first failed check, for status and Events."""
+    for c in checks:
+        if c.verdict == "fail":
+            value = "no data" if c.value is None else f"{c.value:g}"
+            return f"{c.name}={value} (threshold {c.threshold})"
+    if evaluation is not None and evaluation.verdict == "fail":
+        failed = ", ".join(evaluation.failed_cases[:5])
+        score = "none" if evaluation.score is None else f"{evaluation.score:g}"
+        return f"eval {evaluation.suite} score={score} (failed: {failed})"
+    return None

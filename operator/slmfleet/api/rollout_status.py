@@ -1,0 +1,70 @@
+"""status.rollout and status.history of a SmallModel: everything a restarted operator resumes from."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from slmfleet.api.base import StatusModel
+
+RolloutPhase = Literal[
+    "Progressing",
+    "Analyzing",
+    "Paused",
+    "Promoting",
+    "Succeeded",
+    "RollingBack",
+    "RolledBack",
+    "Failed",
+]
+CheckVerdict = Literal["pass", "fail", "inconclusive"]
+
+
+class CheckResult(StatusModel):
+    """One check of one analysis: what was measured against what."""
+
+    name: str = Field(description="Check name, such as p95TTFTSeconds or a custom metric.")
+    value: float | None = Field(None, description="Measured value; unset when no data.")
+    threshold: str = Field("", description="What passes, such as '<= 0.5'.")
+    verdict: CheckVerdict = Field(description="pass, fail or inconclusive.")
+
+
+class EvalResult(StatusModel):
+    """The quality gate's last run on the canary (and stable, for the drop)."""
+
+    suite: str = Field(description="EvalSuite name.")
+    score: float | None = Field(
+        None, ge=0, le=1, description="Fraction of cases the canary passed; unset when none ran."
+    )
+    stable_score: float | None = Field(None, description="Same suite on the stable revision.")
+    failed_cases: list[str] = Field(default_factory=list, description="Names of failed cases.")
+    verdict: CheckVerdict = Field(description="pass, fail or inconclusive.")
+
+
+class RolloutStatus(StatusModel):
+    """Where the rollout of the latest revision stands."""
+
+    phase: RolloutPhase | None = Field(None, description="Rollout phase.")
+    stable_revision: str | None = Field(None, description="Revision serving before this rollout.")
+    canary_revision: str | None = Field(None, description="Revision being rolled out.")
+    step: int = Field(0, ge=0, description="Index of the current step in spec.rollout.steps.")
+    weight: int = Field(0, ge=0, le=100, description="Percent of traffic on the canary.")
+    step_started_at: str | None = Field(None, description="When the current step began (RFC3339).")
+    last_analysis_at: str | None = Field(None, description="When the last analysis ran.")
+    failed_checks: int = Field(0, ge=0, description="Failed analyses in this rollout.")
+    inconclusive_checks: int = Field(0, ge=0, description="Analyses without data in a row.")
+    last_analysis: list[CheckResult] = Field(default_factory=list, description="Last checks.")
+    last_eval: EvalResult | None = Field(None, description="Last quality-gate result.")
+    failed_revision: str | None = Field(
+        None, description="Revision rolled back; not retried until the spec changes or retry."
+    )
+    message: str = Field("", description="What is happening, in words.")
+
+
+class HistoryEntry(StatusModel):
+    """A revision that served, with the spec that produced it, so rollback needs no retyping."""
+
+    revision: str = Field(description="Pod-template hash.")
+    spec: dict[str, Any] = Field(description="The SmallModel spec that produced the revision.")
+    promoted_at: str | None = Field(None, description="When it became stable (RFC3339).")

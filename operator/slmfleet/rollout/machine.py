@@ -1,0 +1,263 @@
+"""The rollout state machine: one pure function from (spec, state, observations, now).
+
+``next_state`` returns the new ``status.rollout`` and ``status.history`` and the actions that make
+them true (weights, replica counts, deletions, Events, annotation clean-up). Re-entry is
+idempotent: the step index, its start time and the time of the last analysis live in status, so
+calling again with the same inputs (an operator restarted mid-step, a timer firing twice) never
+counts an analysis twice nor advances a step twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from slmfleet.analysis.verdict import first_failure, overall
+from slmfleet.api.rollout import RolloutSpec
+from slmfleet.api.rollout_status import HistoryEntry, RolloutStatus
+from slmfleet.rollout.history import push, resolve
+from slmfleet.rollout.plan import replicas_of, weights_of
+from slmfleet.rollout.state import (
+    ABORT,
+    IN_FLIGHT,
+    PROMOTE,
+    RETRY,
+    ROLLBACK_TO,
+    Action,
+    ClearAnnotation,
+    DeleteRevision,
+    Emit,
+    Observations,
+    RestoreSpec,
+    RolloutState,
+    Scale,
+    SetWeights,
+    Transition,
+)
+
+TIME_SLACK_SECONDS = 0.5  # timers fire a little early; an analysis this close to due is due
+
+
+def stamp(now: datetime) -> str:
+    return now.isoformat().replace("+00:00", "Z")
+
+
+def _since(then: str | None, now: datetime) -> float | None:
+    if then is None:
+        return None
+    return (now - datetime.fromisoformat(then.replace("Z", "+00:00"))).total_seconds()
+
+
+class _Builder:
+    """Collects the new status and actions of one call."""
+
+    def __init__(self, spec: RolloutSpec, state: RolloutState, obs: Observations) -> None:
+        self.spec, self.obs = spec, obs
+        self.rollout = state.rollout
+        self.history = state.history
+        self.actions: list[Action] = []
+
+    def set(self, **fields: Any) -> None:
+        base = self.rollout or RolloutStatus()
+        self.rollout = base.model_copy(update=fields)
+
+    def emit(self, type_: str, reason: str, message: str) -> None:
+        self.actions.append(Emit("Warning" if type_ == "Warning" else "Normal", reason, message))
+
+    def clear(self, key: str) -> None:
+        self.actions.append(ClearAnnotation(key))
+
+    def remember(self, revision: str, now: datetime) -> None:
+        entry = HistoryEntry(revision=revision, spec=dict(self.obs.spec), promoted_at=stamp(now))
+        self.history = push(self.history, entry, self.spec.history_limit)
+
+    def finish(self) -> Transition:
+        plan = replicas_of(self.spec, self.rollout, self.obs.revision, self.obs.total)
+        weights = weights_of(self.rollout, self.obs.revision)
+        keep = {*plan, self.obs.revision}  # the spec's revision is the reconcile's to apply
+        # scale-downs first, so a full cluster frees GPUs before new replicas ask for them
+        scales = sorted(plan.items(), key=lambda kv: kv[1] - self.obs.ready.get(kv[0], 0))
+        actions: list[Action] = [SetWeights(tuple(weights.items()))]
+        actions += [Scale(rev, n) for rev, n in scales]
+        actions += [DeleteRevision(rev) for rev in sorted(self.obs.ready) if rev not in keep]
+        return Transition(RolloutState(self.rollout, self.history), (*actions, *self.actions))
+
+
+def _start(b: _Builder, now: datetime) -> None:
+    obs, spec = b.obs, b.spec
+    assert b.rollout is not None
+    stable = b.rollout.stable_revision
+    if obs.requests.retry:
+        b.clear(RETRY)
+    common: dict[str, Any] = {
+        "canary_revision": obs.revision,
+        "failed_revision": None,
+        "failed_checks": 0,
+        "inconclusive_checks": 0,
+        "last_analysis": [],
+        "last_analysis_at": None,
+        "last_eval": None,
+        "step_started_at": stamp(now),
+    }
+    if spec.strategy == "recreate":
+        b.set(phase="Promoting", step=0, weight=100, message="recreate", **common)
+        b.emit("Normal", "RolloutStarted", f"recreating {stable} as {obs.revision}")
+        return
+    weight = spec.steps[0].weight
+    message = f"step 1/{len(spec.steps)}: {weight}% to {obs.revision}"
+    b.set(phase="Progressing", step=0, weight=weight, message=message, **common)
+    b.emit("Normal", "RolloutStarted", f"canary {obs.revision} beside {stable}: {message}")
+
+
+def _roll_back(b: _Builder, reason: str, why: str) -> None:
+    assert b.rollout is not None
+    canary = b.rollout.canary_revision
+    b.set(phase="RollingBack", weight=0, failed_revision=canary, message=f"rolled back: {why}")
+    b.emit("Warning", reason, f"rolling back {canary} to {b.rollout.stable_revision}: {why}")
+
+
+def _advance(b: _Builder, now: datetime) -> None:
+    assert b.rollout is not None
+    step, steps = b.rollout.step, b.spec.steps
+    if step + 1 >= len(steps):
+        b.set(phase="Promoting", weight=100, message=f"promoting {b.rollout.canary_revision}")
+        b.emit("Normal", "Promoting", f"all {len(steps)} steps passed")
+        return
+    weight = steps[step + 1].weight
+    message = f"step {step + 2}/{len(steps)}: {weight}% to {b.rollout.canary_revision}"
+    b.set(phase="Progressing", step=step + 1, weight=weight, step_started_at=stamp(now))
+    b.set(message=message)
+    b.emit("Normal", "StepAdvanced", message)
+
+
+def analysis_due(status: RolloutStatus | None, interval_seconds: int, now: datetime) -> bool:
+    """Whether an analysis is due: none yet, or the last one is an interval old."""
+    since = _since(status.last_analysis_at if status else None, now)
+    return since is None or since + TIME_SLACK_SECONDS >= interval_seconds
+
+
+def _analyze(b: _Builder, now: datetime) -> None:
+    r, spec, obs = b.rollout, b.spec, b.obs
+    assert r is not None
+    if not analysis_due(r, spec.analysis_interval_seconds, now):
+        return  # not due: this analysis was already counted
+    verdict = overall(obs.checks, obs.evaluation)
+    b.set(last_analysis_at=stamp(now), last_analysis=list(obs.checks), last_eval=obs.evaluation)
+    if verdict == "fail":
+        failed = r.failed_checks + 1
+        why = first_failure(obs.checks, obs.evaluation) or "a check failed"
+        b.set(failed_checks=failed, message=f"analysis failed {failed}x: {why}")
+        if failed > spec.failure_limit:
+            _roll_back(b, "RolledBack", why)
+        else:
+            b.emit("Warning", "AnalysisFailed", f"{why} ({failed}/{spec.failure_limit} tolerated)")
+        return
+    if verdict == "inconclusive":
+        count = r.inconclusive_checks + 1
+        b.set(inconclusive_checks=count, phase="Analyzing", message=f"no data ({count}x)")
+        if count > spec.inconclusive_limit:
+            _roll_back(b, "RolledBack", f"no analysis data {count} times in a row")
+        return
+    b.set(inconclusive_checks=0)
+    held = _since(r.step_started_at, now) or 0.0
+    pause = spec.steps[min(r.step, len(spec.steps) - 1)].pause_seconds
+    if held + TIME_SLACK_SECONDS < pause:
+        b.set(phase="Paused", message=f"step {r.step + 1} passed; holding {pause - held:.0f}s more")
+        return
+    _advance(b, now)
+
+
+def _in_flight(b: _Builder, now: datetime) -> None:
+    r, obs = b.rollout, b.obs
+    assert r is not None and r.canary_revision is not None
+    if obs.requests.abort and r.phase != "RollingBack":
+        b.clear(ABORT)
+        _roll_back(b, "RolloutAborted", "aborted by user")
+        return
+    if obs.requests.promote and r.phase in ("Progressing", "Analyzing", "Paused"):
+        b.clear(PROMOTE)
+        b.set(phase="Promoting", weight=100, message="promoted by user")
+        b.emit("Normal", "PromotionRequested", f"promoting {r.canary_revision} now")
+        return
+    plan = replicas_of(b.spec, r, obs.revision, obs.total)
+    ready = obs.ready.get
+    if r.phase == "Promoting":
+        if ready(r.canary_revision, 0) >= obs.total:
+            b.remember(r.canary_revision, now)
+            b.set(phase="Succeeded", stable_revision=r.canary_revision, canary_revision=None)
+            b.set(weight=0, step=0, message=f"revision {r.canary_revision} serving")
+            b.emit("Normal", "RolloutSucceeded", f"{r.canary_revision} promoted")
+        return
+    if r.phase == "RollingBack":
+        if r.stable_revision is None or ready(r.stable_revision, 0) >= obs.total:
+            b.set(phase="RolledBack")
+        return
+    if r.phase == "Progressing":
+        want = plan.get(r.canary_revision, 0)
+        if ready(r.canary_revision, 0) < want:
+            got = ready(r.canary_revision, 0)
+            b.set(message=f"step {r.step + 1}: waiting for canary replicas {got}/{want}")
+            return
+        b.set(phase="Analyzing")
+    _analyze(b, now)
+
+
+def _rollback_to(b: _Builder, target: str) -> None:
+    b.clear(ROLLBACK_TO)
+    entry = resolve(b.history, target)
+    if entry is None:
+        b.emit("Warning", "RollbackTargetNotFound", f"no revision {target!r} in status.history")
+        return
+    b.actions.append(RestoreSpec(entry.revision, entry.spec))
+    b.emit("Normal", "RollbackRequested", f"restoring the spec of revision {entry.revision}")
+
+
+def next_state(
+    spec: RolloutSpec, state: RolloutState, obs: Observations, now: datetime
+) -> Transition:
+    """The rollout's next status and the actions that bring the cluster there."""
+    b = _Builder(spec, state, obs)
+    if obs.requests.rollback_to is not None:
+        _rollback_to(b, obs.requests.rollback_to)
+    r = b.rollout
+    if r is None or r.stable_revision is None:
+        b.remember(obs.revision, now)
+        b.set(phase="Succeeded", stable_revision=obs.revision, canary_revision=None, weight=0)
+        b.set(message=f"revision {obs.revision} serving")
+        return b.finish()
+    if obs.paused:
+        if r.phase in ("Progressing", "Analyzing"):
+            b.set(phase="Paused", message="spec.paused: holding the current step")
+        return b.finish()
+    if r.phase in IN_FLIGHT and r.canary_revision is not None:
+        if obs.revision == r.canary_revision:
+            _in_flight(b, now)
+            return b.finish()
+        if obs.revision == r.stable_revision:
+            b.set(phase="Succeeded", canary_revision=None, weight=0, message="spec is stable again")
+            b.emit("Normal", "RolloutCancelled", f"spec returned to {r.stable_revision}")
+            return b.finish()
+        b.emit(
+            "Normal", "RolloutRestarted", f"spec changed during the rollout of {r.canary_revision}"
+        )
+        _start(b, now)
+        return b.finish()
+    if obs.requests.retry and r.failed_revision is None:
+        b.clear(RETRY)  # nothing to retry
+    if obs.revision == r.stable_revision:
+        if r.phase not in ("Succeeded", "RolledBack", "Failed"):
+            b.set(phase="Succeeded")
+        return b.finish()
+    if obs.revision == r.failed_revision and not obs.requests.retry:
+        b.set(
+            message=f"revision {obs.revision} was rolled back; change the spec or annotate {RETRY}"
+        )
+        return b.finish()
+    _start(b, now)
+    return b.finish()
+
+
+def annotations_to_clear(actions: tuple[Action, ...]) -> Mapping[str, None]:
+    """The merge patch that removes the annotations the machine acted on."""
+    return {a.key: None for a in actions if isinstance(a, ClearAnnotation)}

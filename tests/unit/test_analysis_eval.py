@@ -1,0 +1,97 @@
+"""Eval checkers and the eval runner over a fake OpenAI endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from slmfleet.analysis.checkers import passes
+from slmfleet.analysis.evalrunner import run_suite
+from slmfleet.api.evalsuite import EvalCase, EvalSuiteSpec
+
+pytestmark = pytest.mark.unit
+
+
+def case(checker: str, **kw: Any) -> EvalCase:
+    return EvalCase.model_validate({"name": "c", "prompt": "p", "checker": checker, **kw})
+
+
+SCHEMA = {"type": "object", "required": ["label"], "properties": {"label": {"type": "string"}}}
+
+
+@pytest.mark.parametrize(
+    ("c", "answer", "want"),
+    [
+        (case("exact", expected="Paris"), " Paris\n", True),
+        (case("exact", expected="Paris"), "Paris, France", False),
+        (case("contains", expected="Paris"), "It is Paris.", True),
+        (case("contains", expected="Paris"), "It is Lyon.", False),
+        (case("regex", expected=r"^\d{4}$"), "2026", True),
+        (case("regex", expected=r"^\d{4}$"), "year 2026", False),
+        (case("regex", expected="("), "anything", False),  # a bad pattern never passes
+        (case("one-of", oneOf=["positive", "negative"]), "Positive.", True),
+        (case("one-of", oneOf=["positive", "negative"]), "neutral", False),
+        (case("json-schema", jsonSchema=SCHEMA), '{"label": "spam"}', True),
+        (case("json-schema", jsonSchema=SCHEMA), '{"score": 1}', False),
+        (case("json-schema", jsonSchema=SCHEMA), "not json", False),
+    ],
+)
+def test_checker(c: EvalCase, answer: str, want: bool) -> None:
+    assert passes(c, answer) is want
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "c", "checker": "exact", "expected": "x"},  # neither prompt nor messages
+        {"name": "c", "prompt": "p", "messages": [{"role": "user", "content": "p"}],
+         "expected": "x"},  # both
+        {"name": "c", "prompt": "p", "checker": "one-of"},  # no oneOf
+        {"name": "c", "prompt": "p", "checker": "json-schema"},  # no jsonSchema
+    ],
+)  # fmt: skip
+def test_bad_cases_are_refused(body: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        EvalCase.model_validate(body)
+
+
+def suite() -> EvalSuiteSpec:
+    return EvalSuiteSpec.model_validate(
+        {
+            "passThreshold": 0.5,
+            "cases": [
+                {"name": "echo-1", "prompt": "hello world", "expected": "hello world"},
+                {"name": "echo-2", "prompt": "two", "expected": "two"},
+                {
+                    "name": "chat",
+                    "messages": [{"role": "user", "content": "ping"}],
+                    "expected": "ping",
+                },
+                {"name": "down", "prompt": "x", "expected": "x"},
+            ],
+        }
+    )
+
+
+def fake_post(url: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """An echo server on 10.0.0.1, a dead pod on 10.0.0.2."""
+    if "10.0.0.2" in url:
+        raise OSError("connection refused")
+    if url.endswith("/chat/completions"):
+        return {"choices": [{"message": {"content": body["messages"][-1]["content"]}}]}
+    return {"choices": [{"text": body["prompt"]}]}
+
+
+def test_runner_scores_and_names_failed_cases() -> None:
+    # round robin over 2 endpoints: cases 0 and 2 hit the echo pod, 1 and 3 the dead one
+    run = run_suite(suite(), ["10.0.0.1:8000", "10.0.0.2:8000"], "m", fake_post)
+    assert run.answered == 2
+    assert run.score == pytest.approx(2 / 4)
+    assert run.failed_cases == ("echo-2", "down")
+
+
+def test_runner_all_echo_passes_and_no_endpoint_is_inconclusive() -> None:
+    assert run_suite(suite(), ["10.0.0.1:8000"], "m", fake_post).score == 1.0
+    assert run_suite(suite(), [], "m", fake_post).score is None
+    assert run_suite(suite(), ["10.0.0.2:8000"], "m", fake_post).score is None

@@ -1,0 +1,127 @@
+"""Analysis verdicts: thresholds, ratios, the eval gate, and the overall verdict."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from slmfleet.analysis.probe import ProbeResult, combined_error_rate
+from slmfleet.analysis.verdict import (
+    Threshold,
+    check,
+    eval_verdict,
+    first_failure,
+    overall,
+    ratio,
+    verdict,
+)
+from slmfleet.analysis.webhooks import due_hooks, run_hooks
+from slmfleet.api.rollout import Webhook
+from slmfleet.api.rollout_status import CheckResult, EvalResult
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("value", "lo", "hi", "want"),
+    [
+        (0.4, None, 0.5, "pass"),
+        (0.5, None, 0.5, "pass"),  # bounds are inclusive
+        (0.51, None, 0.5, "fail"),
+        (1.0, 2.0, None, "fail"),
+        (3.0, 2.0, 4.0, "pass"),
+        (None, None, 0.5, "inconclusive"),
+        (math.nan, None, 0.5, "inconclusive"),
+        (7.0, None, None, "pass"),
+    ],
+)
+def test_verdict(value: float | None, lo: float | None, hi: float | None, want: str) -> None:
+    assert verdict(value, Threshold(lo, hi)) == want
+
+
+@pytest.mark.parametrize(
+    ("canary", "stable", "want"),
+    [(0.3, 0.2, 1.5), (0.2, 0.0, None), (0.0, 0.0, 1.0), (None, 0.2, None), (0.2, None, None)],
+)
+def test_ratio(canary: float | None, stable: float | None, want: float | None) -> None:
+    got = ratio(canary, stable)
+    assert got == pytest.approx(want) if want is not None else got is None
+
+
+@pytest.mark.parametrize(
+    ("score", "stable", "threshold", "drop", "want"),
+    [
+        (0.9, None, 0.8, None, "pass"),
+        (0.7, None, 0.8, None, "fail"),
+        (0.9, 1.0, 0.8, 0.05, "fail"),  # drop 0.1 > 0.05
+        (0.96, 1.0, 0.8, 0.05, "pass"),  # drop 0.04
+        (0.9, None, 0.8, 0.05, "inconclusive"),  # drop asked, stable unknown
+        (None, 1.0, 0.8, None, "inconclusive"),
+    ],
+)
+def test_eval_verdict(
+    score: float | None, stable: float | None, threshold: float, drop: float | None, want: str
+) -> None:
+    assert eval_verdict(score, stable, threshold, drop) == want
+
+
+def result(v: str) -> CheckResult:
+    return CheckResult(name=v, value=1.0, threshold="<= 0.5", verdict=v)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "eval_v", "want"),
+    [
+        (["pass", "pass"], None, "pass"),
+        (["pass", "inconclusive"], None, "inconclusive"),
+        (["inconclusive", "fail"], None, "fail"),
+        (["pass"], "fail", "fail"),
+        ([], "inconclusive", "inconclusive"),
+        ([], None, "pass"),
+    ],
+)
+def test_overall(verdicts: list[str], eval_v: str | None, want: str) -> None:
+    evaluation = (
+        EvalResult(suite="s", score=0.5, verdict=eval_v)  # type: ignore[arg-type]
+        if eval_v
+        else None
+    )
+    assert overall([result(v) for v in verdicts], evaluation) == want
+
+
+def test_check_and_first_failure_name_value_and_threshold() -> None:
+    c = check("errorRate", 0.25, Threshold(max=0.05))
+    assert (c.verdict, c.value, c.threshold) == ("fail", 0.25, "<= 0.05")
+    assert first_failure([check("ok", 0.0, Threshold(max=1)), c]) == (
+        "errorRate=0.25 (threshold <= 0.05)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sent", "failed", "prom", "want"),
+    [(8, 2, None, 0.25), (8, 0, 0.1, 0.1), (0, 0, None, None), (4, 1, 0.5, 0.5)],
+)
+def test_probe_error_rate_joins_prometheus(
+    sent: int, failed: int, prom: float | None, want: float | None
+) -> None:
+    assert combined_error_rate(ProbeResult(sent, failed).error_rate, prom) == want
+
+
+@pytest.mark.parametrize(
+    ("step", "steps", "code", "want"),
+    [
+        (0, 3, 200, {"webhook:pre": "pass"}),  # first step: the pre-rollout gate
+        (0, 3, 503, {"webhook:pre": "fail"}),
+        (1, 3, 200, {}),  # middle step: no gate
+        (2, 3, 204, {"webhook:promo": "pass"}),  # last step: the pre-promotion gate
+        (0, 1, 0, {"webhook:pre": "fail", "webhook:promo": "fail"}),  # unreachable fails
+    ],
+)
+def test_webhook_gates(step: int, steps: int, code: int, want: dict[str, str]) -> None:
+    hooks = [
+        Webhook(name="pre", type="pre-rollout", url="http://gate/pre"),
+        Webhook(name="promo", type="pre-promotion", url="http://gate/promo"),
+    ]
+    results = run_hooks(due_hooks(hooks, step, steps), {}, lambda url, body, timeout: code)
+    assert {r.name: r.verdict for r in results} == want
