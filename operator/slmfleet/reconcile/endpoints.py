@@ -1,0 +1,78 @@
+"""Ready endpoints of the SmallModels' Services: from EndpointSlices, else from ready pods (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from slmfleet.builders.labels import MODEL_LABEL, service_name
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+
+
+def _endpoint(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def ready_endpoints(slices: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
+    """Service name -> its ready `host:port` endpoints (port named http, else the first)."""
+    found: dict[str, list[str]] = {}
+    for item in slices:
+        service = ((item.get("metadata") or {}).get("labels") or {}).get(SERVICE_NAME_LABEL)
+        ports = item.get("ports") or []
+        if not service or not ports:
+            continue
+        named = [p for p in ports if p.get("name") == "http"] or ports
+        port = named[0].get("port")
+        if port is None:
+            continue
+        out = found.setdefault(service, [])
+        for endpoint in item.get("endpoints") or []:
+            # The API says an unset ready condition means ready.
+            if (endpoint.get("conditions") or {}).get("ready", True) is False:
+                continue
+            for address in endpoint.get("addresses") or []:
+                value = _endpoint(str(address), int(port))
+                if value not in out:
+                    out.append(value)
+    return {service: tuple(sorted(values)) for service, values in found.items()}
+
+
+def _pod_ready(pod: Mapping[str, Any]) -> bool:
+    status = pod.get("status") or {}
+    if (pod.get("metadata") or {}).get("deletionTimestamp") or status.get("phase") != "Running":
+        return False
+    conditions = status.get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def _http_port(pod: Mapping[str, Any]) -> int | None:
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        for port in container.get("ports") or []:
+            if port.get("name") == "http" and port.get("containerPort"):
+                return int(port["containerPort"])
+    return None
+
+
+def ready_pod_endpoints(pods: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
+    """Service name -> `podIP:http port` of the ready engine pods of each SmallModel."""
+    found: dict[str, set[str]] = {}
+    for pod in pods:
+        model = ((pod.get("metadata") or {}).get("labels") or {}).get(MODEL_LABEL)
+        ip = (pod.get("status") or {}).get("podIP")
+        port = _http_port(pod)
+        if model and ip and port and _pod_ready(pod):
+            found.setdefault(service_name(model), set()).add(_endpoint(str(ip), port))
+    return {service: tuple(sorted(values)) for service, values in found.items()}
+
+
+def merge_endpoints(
+    from_slices: Mapping[str, tuple[str, ...]], from_pods: Mapping[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
+    """EndpointSlices win; a Service they list no endpoint for falls back to its ready pods.
+
+    The EndpointSlice controller refuses some pod addresses (loopback ones, as in the local
+    development cluster), and lags a moment behind pods becoming ready.
+    """
+    services = set(from_slices) | set(from_pods)
+    return {s: from_slices.get(s) or from_pods.get(s, ()) for s in sorted(services)}

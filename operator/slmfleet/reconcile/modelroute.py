@@ -1,0 +1,247 @@
+"""The router config of one namespace and the status of its ModelRoutes, decided purely.
+
+Inputs are the namespace's parsed ModelRoutes, its SmallModels (served name, Service, revision)
+and the ready endpoints of their Services (see endpoints.py). The output is the RouterConfig
+the router serves, one outcome (kstatus verdict and status fields) per ModelRoute, and the
+Secret keys the router needs as environment variables. A SmallModel that no ModelRoute claims
+is still served under its own name (an implicit route).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slmfleet.api.modelroute import ModelRoute, ModelRouteSpec, RouteBackend
+from slmfleet.conditions import Verdict
+from slmfleet.router.config import Backend, CascadePolicy, Route, RouteMatch, RouterConfig
+from slmfleet.traffic.gateway import router_only_features
+
+
+@dataclass(frozen=True)
+class ModelTarget:
+    """What routing needs to know about one SmallModel."""
+
+    name: str
+    served_name: str
+    service: str
+    revision: str = ""
+
+
+@dataclass(frozen=True)
+class SecretEnv:
+    """An environment variable of the router filled from a Secret key."""
+
+    env: str
+    secret: str
+    key: str
+
+
+@dataclass(frozen=True)
+class RouteOutcome:
+    """The verdict and status fields of one ModelRoute."""
+
+    verdict: Verdict
+    status: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NamespaceRouting:
+    """Everything the operator applies for one namespace's routing."""
+
+    config: RouterConfig
+    outcomes: dict[str, RouteOutcome]
+    secrets: tuple[SecretEnv, ...]
+
+
+def key_env_name(route: str, backend: str) -> str:
+    """The router's environment variable holding a url backend's API key."""
+    return "SLMFLEET_KEY_" + re.sub(r"[^A-Z0-9]", "_", f"{route}_{backend}".upper())
+
+
+def _backend(
+    route: str,
+    spec: RouteBackend,
+    models: Mapping[str, ModelTarget],
+    endpoints: Mapping[str, tuple[str, ...]],
+) -> tuple[Backend | None, dict[str, Any]]:
+    """The router backend (None when unresolvable) and its status entry."""
+    if spec.url is not None:
+        env = key_env_name(route, spec.name) if spec.api_key_secret_ref else None
+        model = spec.model or ""
+        backend = Backend(
+            name=spec.name,
+            model=model,
+            weight=spec.weight,
+            timeout_seconds=spec.timeout_seconds,
+            url=spec.url,
+            api_key_env=env,
+        )
+        return backend, {
+            "name": spec.name,
+            "model": model,
+            "weight": spec.weight,
+            "readyEndpoints": 1,
+        }
+    ref = spec.small_model_ref.name if spec.small_model_ref else ""
+    target = models.get(ref)
+    if target is None:
+        return None, {
+            "name": spec.name,
+            "reason": "SmallModelNotFound",
+            "message": f"SmallModel {ref!r} does not exist in this namespace",
+        }
+    ready = endpoints.get(target.service, ())
+    model = spec.model or target.served_name
+    backend = Backend(
+        name=spec.name,
+        model=model,
+        weight=spec.weight,
+        timeout_seconds=spec.timeout_seconds,
+        revision=target.revision,
+        endpoints=ready,
+    )
+    if not ready:
+        return backend, {
+            "name": spec.name,
+            "reason": "NoReadyEndpoints",
+            "message": f"SmallModel {ref!r} has no ready replicas",
+        }
+    return backend, {
+        "name": spec.name,
+        "model": model,
+        "weight": spec.weight,
+        "readyEndpoints": len(ready),
+    }
+
+
+def _primaries(spec: ModelRouteSpec) -> set[str]:
+    """Backends that take first attempts: tier 0 of a cascade, else those with weight."""
+    if spec.cascade is not None:
+        return {spec.cascade.tiers[0]}
+    return {b.name for b in spec.backends if b.weight > 0}
+
+
+def _cascade(spec: ModelRouteSpec) -> CascadePolicy | None:
+    c = spec.cascade
+    if c is None:
+        return None
+    return CascadePolicy(
+        tiers=tuple(c.tiers),
+        min_mean_logprob=c.min_mean_logprob,
+        json_schema=c.json_schema,
+        regex=c.regex,
+        escalate_on_length=c.escalate_on_length,
+        max_escalation_fraction=c.max_escalation_fraction,
+        window_seconds=float(c.window_seconds),
+    )
+
+
+def resolve_route(
+    route: ModelRoute,
+    models: Mapping[str, ModelTarget],
+    endpoints: Mapping[str, tuple[str, ...]],
+) -> tuple[Route | None, RouteOutcome, tuple[SecretEnv, ...]]:
+    """One ModelRoute: its router Route (None for gateway-api), outcome and key Secrets."""
+    name, spec = route.metadata.name, route.spec
+    backends: list[Backend] = []
+    resolved: list[dict[str, Any]] = []
+    unavailable: list[dict[str, Any]] = []
+    secrets: list[SecretEnv] = []
+    for item in spec.backends:
+        backend, entry = _backend(name, item, models, endpoints)
+        (unavailable if "reason" in entry else resolved).append(entry)
+        if backend is not None:
+            backends.append(backend)
+        if item.api_key_secret_ref is not None and backend is not None and backend.api_key_env:
+            ref = item.api_key_secret_ref
+            secrets.append(SecretEnv(backend.api_key_env, ref.name, ref.key))
+    aliases = [n for n in (name, spec.match.model) if n]
+    status: dict[str, Any] = {
+        "models": list(dict.fromkeys(aliases)),
+        "backends": resolved,
+        "unavailable": unavailable,
+    }
+    usable = {entry["name"] for entry in resolved}
+    present = {b.name for b in backends}
+    primaries = _primaries(spec)
+    if spec.provider == "gateway-api":
+        blocked = router_only_features(spec, blocking=True)
+        if blocked:
+            message = "needs provider router: " + "; ".join(blocked)
+            return (
+                None,
+                RouteOutcome(Verdict(False, "NeedsRouter", message, stalled=True), status),
+                (),
+            )
+    if not primaries & present:
+        missing = ", ".join(sorted(primaries)) or "none (all weights are 0)"
+        message = f"no backend that takes traffic exists: {missing}"
+        return None, RouteOutcome(Verdict(False, "NoBackends", message, stalled=True), status), ()
+    if primaries & usable:
+        message = f"{len(usable)}/{len(spec.backends)} backends available"
+        verdict = Verdict(True, "Resolved", message)
+    else:
+        verdict = Verdict(False, "WaitingForEndpoints", "no ready endpoints yet", reconciling=True)
+    outcome = RouteOutcome(verdict, status)
+    if spec.provider == "gateway-api":
+        return None, outcome, ()
+    # Fallback and tier names must name existing backends; drop unresolvable ones.
+    policy = _cascade(spec)
+    if policy is not None and not set(policy.tiers) <= present:
+        tiers = tuple(t for t in policy.tiers if t in present)
+        policy = policy.model_copy(update={"tiers": tiers}) if len(tiers) >= 2 else None
+    routed = Route(
+        name=name,
+        match=RouteMatch(model=spec.match.model, headers=dict(spec.match.headers)),
+        backends=tuple(backends),
+        timeout_seconds=spec.timeout_seconds,
+        retries=spec.retries,
+        fallback=tuple(f for f in spec.fallback if f in present),
+        cascade=policy,
+    )
+    return routed, outcome, tuple(secrets)
+
+
+def _claimed(routes: Sequence[Route]) -> set[str]:
+    """Model names answered by routes for every request (not only for some headers)."""
+    names = {route.name for route in routes}
+    names |= {n for route in routes if not route.match.headers for n in route.model_names}
+    return names
+
+
+def implicit_route(target: ModelTarget, endpoints: Mapping[str, tuple[str, ...]]) -> Route:
+    """The route of a SmallModel no ModelRoute claims: its served name to its Service."""
+    backend = Backend(
+        name=target.name,
+        model=target.served_name,
+        revision=target.revision,
+        endpoints=endpoints.get(target.service, ()),
+    )
+    return Route(name=target.served_name, backends=(backend,))
+
+
+def plan_namespace(
+    routes: Sequence[ModelRoute],
+    models: Sequence[ModelTarget],
+    endpoints: Mapping[str, tuple[str, ...]],
+) -> NamespaceRouting:
+    """The namespace's RouterConfig, each ModelRoute's outcome and the key Secrets."""
+    by_name = {m.name: m for m in models}
+    served: list[Route] = []
+    outcomes: dict[str, RouteOutcome] = {}
+    secrets: list[SecretEnv] = []
+    for route in sorted(routes, key=lambda r: r.metadata.name):
+        routed, outcome, keys = resolve_route(route, by_name, endpoints)
+        outcomes[route.metadata.name] = outcome
+        if routed is not None:
+            served.append(routed)
+            secrets.extend(keys)
+    claimed = _claimed(served)
+    for target in sorted(models, key=lambda m: m.served_name):
+        if target.served_name not in claimed:
+            served.append(implicit_route(target, endpoints))
+            claimed.add(target.served_name)
+    return NamespaceRouting(RouterConfig(routes=tuple(served)), outcomes, tuple(secrets))

@@ -1,0 +1,92 @@
+"""The Gateway API provider: a ModelRoute rendered as an HTTPRoute (gateway.networking.k8s.io/v1).
+
+A gateway routes on headers, not on the JSON body, so the model name is matched on the
+`x-gateway-model-name` header that a body-based routing extension (or the client) sets. Weighted
+backendRefs point at the SmallModels' Services. What only the slmfleet router can do:
+
+- blocking (the route is Stalled, nothing is rendered): cascades (the answer must be read and
+  judged), url backends (no Service to reference) and API keys from Secrets;
+- not rendered (the route works, without them): retries and the fallback chain, which the
+  standard HTTPRoute channel cannot express.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from slmfleet.api.modelroute import ModelRoute, ModelRouteSpec
+from slmfleet.builders.engine import PORT
+from slmfleet.builders.labels import MANAGED_BY, owner_reference
+
+MODEL_HEADER = "x-gateway-model-name"
+ROUTE_LABEL = "slmfleet.io/modelroute"
+
+
+def router_only_features(spec: ModelRouteSpec, blocking: bool = False) -> list[str]:
+    """The features of `spec` an HTTPRoute cannot carry (only the blocking ones if asked)."""
+    found: list[str] = []
+    if spec.cascade is not None:
+        found.append("cascade (answers must be judged before escalating)")
+    urls = [b.name for b in spec.backends if b.url is not None]
+    if urls:
+        found.append(f"url backends {urls} (an HTTPRoute references Services only)")
+    if blocking:
+        return found
+    if spec.retries:
+        found.append("retries")
+    if spec.fallback:
+        found.append("fallback")
+    return found
+
+
+def _matches(route: ModelRoute) -> list[dict[str, Any]]:
+    headers = [
+        {
+            "type": "Exact",
+            "name": MODEL_HEADER,
+            "value": route.spec.match.model or route.metadata.name,
+        }
+    ]
+    headers += [
+        {"type": "Exact", "name": name, "value": value}
+        for name, value in sorted(route.spec.match.headers.items())
+    ]
+    return [{"path": {"type": "PathPrefix", "value": "/v1/"}, "headers": headers}]
+
+
+def httproute(route: ModelRoute, services: Mapping[str, str]) -> dict[str, Any]:
+    """The HTTPRoute of a gateway-api ModelRoute; `services` maps SmallModel -> Service name.
+
+    Backends whose SmallModel has no Service are left out; url backends are refused earlier.
+    """
+    spec = route.spec
+    refs = []
+    for backend in spec.backends:
+        model = backend.small_model_ref.name if backend.small_model_ref else None
+        if model is None or model not in services:
+            continue
+        refs.append({"name": services[model], "port": PORT, "weight": backend.weight})
+    parents = []
+    for parent in spec.parent_refs:
+        ref: dict[str, Any] = {"name": parent.name}
+        if parent.namespace:
+            ref["namespace"] = parent.namespace
+        if parent.section_name:
+            ref["sectionName"] = parent.section_name
+        parents.append(ref)
+    rule: dict[str, Any] = {"matches": _matches(route), "backendRefs": refs}
+    if spec.timeout_seconds is not None:
+        rule["timeouts"] = {"request": f"{round(spec.timeout_seconds * 1000)}ms"}
+    meta = route.metadata
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {
+            "name": meta.name,
+            "namespace": meta.namespace,
+            "labels": {MANAGED_BY: "slmfleet", ROUTE_LABEL: meta.name},
+            "ownerReferences": [owner_reference("ModelRoute", meta.name, meta.uid or "")],
+        },
+        "spec": {"parentRefs": parents, "rules": [rule]},
+    }
