@@ -1,4 +1,5 @@
-"""Shared fixtures: one real local control plane per test session, a fresh namespace per test.
+"""Shared fixtures: one real local control plane per test session, a fresh namespace per test,
+and slmfleet on it (CRDs, the example GPUClasses, the operator), for integration and e2e tests.
 
 Integration and e2e tests never skip when the control plane cannot start: they fail, naming the
 component that died and its last log lines.
@@ -7,15 +8,20 @@ component that died and its last log lines.
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kopf.testing import KopfRunner
 from kubernetes import client
 
+from slmfleet.config import settings
 from slmfleet.devcluster.cluster import DevCluster
+from slmfleet.devcluster.manifests import apply_crds, apply_files, repo_root
 from slmfleet.devcluster.nodes import FakeGPUNode
+from slmfleet.k8s import Kube
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,6 +31,16 @@ TEST_NODES = (
     FakeGPUNode("gpu-l4-1", "NVIDIA-L4", gpus=4, gpu_memory_mib=23034),
     FakeGPUNode("gpu-a100-0", "NVIDIA-A100-SXM4-80GB", gpus=8, gpu_memory_mib=81920),
 )
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _teardown_on_sigterm() -> None:
+    """A run stopped with SIGTERM (a CI time-out) still runs every fixture's teardown."""
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +69,71 @@ def namespace(cluster: DevCluster, kube: client.ApiClient) -> Iterator[str]:
     finally:
         cluster.check()
         core.delete_namespace(name)
+
+
+EXAMPLES = repo_root() / "manifests" / "examples"
+
+
+@pytest.fixture(scope="session")
+def k8s(kube: client.ApiClient) -> Kube:
+    return Kube(kube)
+
+
+@pytest.fixture(scope="session")
+def crds(k8s: Kube) -> list[str]:
+    return apply_crds(k8s)
+
+
+@pytest.fixture(scope="session")
+def gpuclasses(k8s: Kube, crds: list[str]) -> list[str]:
+    applied = apply_files(k8s, [EXAMPLES / "gpuclasses.yaml"])
+    return [doc["metadata"]["name"] for doc in applied]
+
+
+class OperatorProcess:
+    """The real operator (all handlers of slmfleet.main) in kopf's test runner, cluster-wide;
+    restartable, for tests of what survives an operator restart."""
+
+    ARGS = ("run", "--standalone", "--all-namespaces", "-m", "slmfleet.main")
+
+    def __init__(self) -> None:
+        self.runner: KopfRunner | None = None
+
+    def start(self) -> KopfRunner:
+        runner = KopfRunner(list(self.ARGS), reraise=True)
+        runner.__enter__()
+        self.runner = runner
+        return runner
+
+    def stop(self) -> None:
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            runner.__exit__(None, None, None)
+
+    def restart(self) -> KopfRunner:
+        self.stop()
+        return self.start()
+
+
+@pytest.fixture(scope="session")
+def operator_process(cluster: DevCluster, crds: list[str]) -> Iterator[OperatorProcess]:
+    os.environ["HF_HUB_OFFLINE"] = "1"  # nothing reaches the Hub here: facts come from the catalog
+    os.environ["SLMFLEET_GPUCLASS_RESYNC_SECONDS"] = "5"
+    os.environ["SLMFLEET_PROMETHEUS_URL"] = cluster.prometheus_url or ""
+    os.environ["SLMFLEET_PROMETHEUS_SCRAPE_SECONDS"] = "1"  # the dev Prometheus scrapes every 1 s
+    os.environ["SLMFLEET_AUTOSCALE_INTERVAL_SECONDS"] = "1"
+    settings.cache_clear()  # settings may have been read before this session's values were set
+    process = OperatorProcess()
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+        cluster.check()
+
+
+@pytest.fixture(scope="session")
+def operator(operator_process: OperatorProcess) -> KopfRunner:
+    """The running operator (started once per session)."""
+    assert operator_process.runner is not None
+    return operator_process.runner

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 
 DEFAULT_ENGINE_IMAGE = "vllm/vllm-openai:v0.33.0"
+DEFAULT_ROUTER_IMAGE = "ghcr.io/slmfleet/slmfleet:latest"
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,9 @@ class Settings:
     default_engine_image: str
     gpuclass_resync_seconds: float
     resync_seconds: float
+    router_image: str = DEFAULT_ROUTER_IMAGE
+    prometheus_url: str | None = None
+    autoscale_interval_seconds: float = 10.0
 
 
 @cache
@@ -22,4 +26,9 @@ def settings() -> Settings:
         default_engine_image=os.environ.get("SLMFLEET_ENGINE_IMAGE", DEFAULT_ENGINE_IMAGE),
         gpuclass_resync_seconds=float(os.environ.get("SLMFLEET_GPUCLASS_RESYNC_SECONDS", "60")),
         resync_seconds=float(os.environ.get("SLMFLEET_RESYNC_SECONDS", "30")),
+        router_image=os.environ.get("SLMFLEET_ROUTER_IMAGE", DEFAULT_ROUTER_IMAGE),
+        prometheus_url=os.environ.get("SLMFLEET_PROMETHEUS_URL") or None,
+        autoscale_interval_seconds=float(
+            os.environ.get("SLMFLEET_AUTOSCALE_INTERVAL_SECONDS", "10")
+        ),
     )

@@ -12,7 +12,13 @@ from typing import Any
 import kopf
 
 from slmfleet import GROUP
-from slmfleet.handlers import gpuclass, smallmodel  # noqa: F401 - registers the handlers
+from slmfleet.handlers import (  # noqa: F401 - registers the handlers
+    autoscaling,
+    gpuclass,
+    modelroute,
+    rollout,
+    smallmodel,
+)
 
 
 @kopf.on.startup()

@@ -84,6 +84,7 @@ def test_operator_reports_invalid_spec(
         assert cond["reason"] == "InvalidSpec"
         assert case["message_contains"] in cond["message"]
         if obj["kind"] == "SmallModel":
-            assert k8s.get("Deployment", obj["metadata"]["name"], namespace) is None
+            selector = f"slmfleet.io/model={obj['metadata']['name']}"
+            assert k8s.list("Deployment", namespace, selector) == []
     finally:
         _cleanup(k8s, obj)

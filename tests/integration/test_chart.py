@@ -344,7 +344,8 @@ def test_the_operator_applies_children_and_reads_a_named_secret(
     for child in children:  # first apply creates, the second patches
         operator.apply(child)
         operator.apply(child)
-    assert operator.get("Deployment", "qwen", namespace) is not None
+    engine = next(c for c in children if c["kind"] == "Deployment")  # named <model>-<revision>
+    assert operator.get("Deployment", engine["metadata"]["name"], namespace) is not None
     assert operator.list("Pod", namespace) == []
     secret = operator.get("Secret", "hf-token", namespace)
     assert secret is not None and set(secret["data"]) == {"token"}

@@ -45,7 +45,25 @@ def wait_condition(
             return obj
         return None
 
-    return poll(f"{namespace}/{name} {ctype}={status}", probe, timeout)
+    try:
+        return poll(f"{namespace}/{name} {ctype}={status}", probe, timeout)
+    except TimeoutError as err:
+        raise AssertionError(f"{err}\n{debug_state(k8s, name, namespace)}") from None
+
+
+def debug_state(k8s: Kube, name: str, namespace: str) -> str:
+    """What the model, its Deployment and its pods looked like, for a failure message."""
+    obj = k8s.get("SmallModel", name, namespace) or {}
+    deps = k8s.list("Deployment", namespace, f"slmfleet.io/model={name}")
+    dep = deps[-1] if deps else {}  # one per revision
+    pods = [
+        (p["metadata"]["name"], p["status"].get("phase"), p["metadata"].get("deletionTimestamp"))
+        for p in k8s.list("Pod", namespace, f"slmfleet.io/model={name}")
+    ]
+    return (
+        f"status: {obj.get('status')}\ndeployment status: {dep.get('status')}\n"
+        f"deployment generation: {dep.get('metadata', {}).get('generation')}\npods: {pods}"
+    )
 
 
 def models_answer(ip: str) -> list[str]:
@@ -54,6 +72,11 @@ def models_answer(ip: str) -> list[str]:
             return [m["id"] for m in json.loads(resp.read())["data"]]
     except OSError:
         return []
+
+
+def engine_deployments(k8s: Kube, name: str, namespace: str) -> list[dict[str, Any]]:
+    """The model's engine Deployments: one per revision, named <model>-<revision>."""
+    return k8s.list("Deployment", namespace, f"slmfleet.io/model={name}")
 
 
 def events_for(k8s: Kube, namespace: str, name: str) -> list[dict[str, Any]]:
@@ -76,7 +99,7 @@ def test_smallmodel_becomes_ready_on_matching_gpu_nodes(
     assert status["plan"]["dtype"] == "float16"  # T4 has no bfloat16
     assert condition(obj, "Stalled")["status"] == "False"
 
-    dep = k8s.get("Deployment", name, namespace)
+    dep = k8s.get("Deployment", f"{name}-{status['templateHash']}", namespace)
     assert dep is not None
     assert dep["metadata"]["ownerReferences"][0]["uid"] == obj["metadata"]["uid"]
     args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
@@ -114,7 +137,7 @@ def test_model_too_big_is_stalled_with_the_planner_reason(
     assert "GiB" in stalled["message"] and "t4" in stalled["message"]
     assert obj["status"]["plan"]["fits"] is False
     assert condition(obj, "Ready")["status"] == "False"
-    assert k8s.get("Deployment", name, namespace) is None
+    assert engine_deployments(k8s, name, namespace) == []
     warnings = [e for e in events_for(k8s, namespace, name) if e["type"] == "Warning"]
     assert any(e["reason"] == "DoesNotFit" for e in warnings)
 
@@ -122,7 +145,9 @@ def test_model_too_big_is_stalled_with_the_planner_reason(
 def test_update_rolls_a_new_revision_and_delete_leaves_nothing(
     operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
-    body = example("smallmodel-qwen3-0.6b-t4.yaml", namespace)
+    # one canary step with a short analysis interval, so the rollout is quick
+    rollout = {"steps": [{"weight": 50}], "analysisIntervalSeconds": 1}
+    body = example("smallmodel-qwen3-0.6b-t4.yaml", namespace, rollout=rollout)
     name = body["metadata"]["name"]
     k8s.apply(body)
     first = wait_condition(k8s, name, namespace, "Ready")["status"]["templateHash"]
@@ -132,17 +157,31 @@ def test_update_rolls_a_new_revision_and_delete_leaves_nothing(
     obj = wait_condition(k8s, name, namespace, "Ready")
     assert obj["status"]["templateHash"] != first
     assert obj["status"]["plan"]["maxModelLen"] == 2048
-    dep = k8s.get("Deployment", name, namespace)
-    assert dep is not None
+    assert obj["status"]["rollout"]["phase"] == "Succeeded"
+    assert obj["status"]["rollout"]["stableRevision"] == obj["status"]["templateHash"]
+    assert [h["revision"] for h in obj["status"]["history"]] == [
+        obj["status"]["templateHash"],
+        first,
+    ]
+
+    def only_one() -> list[dict[str, Any]] | None:
+        deps = engine_deployments(k8s, name, namespace)
+        return deps if len(deps) == 1 else None
+
+    dep = poll("the old revision's Deployment deleted", only_one)[0]
+    assert dep["metadata"]["name"] == f"{name}-{obj['status']['templateHash']}"
     args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[args.index("--max-model-len") + 1] == "2048"
 
     k8s.delete("SmallModel", name, namespace)
     poll(
         "children garbage-collected",
-        lambda: all(
-            k8s.get(kind, name, namespace) is None
-            for kind in ("SmallModel", "Deployment", "Service", "PodDisruptionBudget")
+        lambda: (
+            all(
+                k8s.get(kind, name, namespace) is None
+                for kind in ("SmallModel", "Service", "PodDisruptionBudget")
+            )
+            and not engine_deployments(k8s, name, namespace)
         ),
         timeout=60,
     )
@@ -184,7 +223,7 @@ def test_gpuclass_change_and_deletion_replan_its_models(
     k8s.apply(gpuclass)
     obj = wait_condition(k8s, name, namespace, "Stalled")
     assert condition(obj, "Stalled")["reason"] == "DoesNotFit"
-    assert k8s.get("Deployment", name, namespace) is not None
+    assert engine_deployments(k8s, name, namespace)
 
     k8s.delete("GPUClass", gc_name)
     poll(
@@ -194,4 +233,4 @@ def test_gpuclass_change_and_deletion_replan_its_models(
             == "GPUClassNotFound"
         ),
     )
-    assert k8s.get("Deployment", name, namespace) is not None
+    assert engine_deployments(k8s, name, namespace)

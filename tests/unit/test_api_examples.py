@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 import yaml
 
-from slmfleet.api import GPUClass, SmallModel, parse_gpuclass, parse_smallmodel
+from slmfleet.api import (
+    GPUClass,
+    ModelRoute,
+    SmallModel,
+    parse_gpuclass,
+    parse_modelroute,
+    parse_smallmodel,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -29,9 +36,21 @@ MODELS: dict[str, SmallModel] = {
 GFD_LABEL = "nvidia.com/gpu.product"
 
 
+ROUTES: dict[str, ModelRoute] = {
+    d["metadata"]["name"]: parse_modelroute(d) for _, d in DOCS if d["kind"] == "ModelRoute"
+}
+
+
 def test_every_document_is_a_known_kind() -> None:
-    assert {d["kind"] for _, d in DOCS} == {"GPUClass", "SmallModel"}
-    assert len(GPUCLASSES) + len(MODELS) == len(DOCS)
+    assert {d["kind"] for _, d in DOCS} == {"GPUClass", "SmallModel", "ModelRoute"}
+    assert len(GPUCLASSES) + len(MODELS) + len(ROUTES) == len(DOCS)
+
+
+def test_routes_name_example_models() -> None:
+    for route in ROUTES.values():
+        for backend in route.spec.backends:
+            if backend.small_model_ref is not None:
+                assert backend.small_model_ref.name in MODELS, route.metadata.name
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import yaml
 
 from slmfleet.api import GPUCLASS_KIND, SMALLMODEL_KIND
 from slmfleet.api.crdgen import HEADER, crd, crd_filename, main, render, render_all
+from slmfleet.api.crdgen import KINDS as ALL_KINDS
 from slmfleet.api.crdmeta import KindInfo
 from slmfleet.api.crdschema import _convert, walk
 
@@ -249,8 +250,13 @@ def test_check_detects_drift(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["--out", str(tmp_path), "--check"]) == 1  # nothing written yet
     assert main(["--out", str(tmp_path)]) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == sorted(crd_filename(i) for i in KINDS)
-    assert names == ["slmfleet.io_gpuclasses.yaml", "slmfleet.io_smallmodels.yaml"]
+    assert names == sorted(crd_filename(i) for i in ALL_KINDS)
+    assert names == [
+        "slmfleet.io_evalsuites.yaml",
+        "slmfleet.io_gpuclasses.yaml",
+        "slmfleet.io_modelroutes.yaml",
+        "slmfleet.io_smallmodels.yaml",
+    ]
     assert main(["--out", str(tmp_path), "--check"]) == 0
 
     (tmp_path / "notes.yaml").write_text("hand-written: true\n")  # not ours: ignored

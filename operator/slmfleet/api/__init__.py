@@ -31,6 +31,13 @@ from slmfleet.api.gpuclass import (
     ModelReference,
 )
 from slmfleet.api.model_source import HuggingFaceSource, LoraAdapter, ModelSource, PVCSource
+from slmfleet.api.modelroute import (
+    MODELROUTE_KIND,
+    ModelRoute,
+    ModelRouteSpec,
+    ModelRouteStatus,
+    parse_modelroute,
+)
 from slmfleet.api.parse import (
     check_gpuclass_update,
     check_smallmodel_update,
@@ -59,6 +66,7 @@ __all__ = [
     "DTYPES",
     "GPUCLASS_KIND",
     "KV_CACHE_DTYPES",
+    "MODELROUTE_KIND",
     "OWNED_FLAGS",
     "PHASES",
     "QUANTIZATIONS",
@@ -83,6 +91,9 @@ __all__ = [
     "LoraAdapter",
     "LoraRank",
     "ModelReference",
+    "ModelRoute",
+    "ModelRouteSpec",
+    "ModelRouteStatus",
     "ModelSource",
     "ObjectMeta",
     "PVCSource",
@@ -108,6 +119,7 @@ __all__ = [
     "check_smallmodel_update",
     "owned_flag",
     "parse_gpuclass",
+    "parse_modelroute",
     "parse_quantity",
     "parse_smallmodel",
 ]

@@ -7,12 +7,14 @@ from typing import Annotated, Literal, get_args
 from pydantic import ConfigDict, Field
 
 from slmfleet import API_VERSION
+from slmfleet.api.autoscaling import SCALE_TO_ZERO_NEEDS_MIN_ZERO, AutoscalingSpec
 from slmfleet.api.base import ApiModel, SpecModel
 from slmfleet.api.cel import Cel
 from slmfleet.api.common import ObjectMeta, ObjectName
 from slmfleet.api.crdmeta import AGE_COLUMN, KindInfo, PrinterColumn, ScaleSubresource
 from slmfleet.api.engine import EngineSpec
 from slmfleet.api.model_source import LoraAdapter, ModelSource, ServedName
+from slmfleet.api.rollout import RolloutSpec, RolloutStrategy
 from slmfleet.api.smallmodel_status import SmallModelStatus
 
 Quantization = Literal["none", "awq", "gptq", "fp8", "compressed-tensors", "bitsandbytes", "gguf"]
@@ -20,13 +22,13 @@ DType = Literal["auto", "float16", "bfloat16", "float32"]
 KVCacheDType = Literal["auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2"]
 TensorParallelSize = Literal[1, 2, 4, 8]
 LoraRank = Literal[8, 16, 32, 64, 128, 256]
-RolloutStrategy = Literal["canary", "recreate"]
 
 QUANTIZATIONS: tuple[str, ...] = get_args(Quantization)
 DTYPES: tuple[str, ...] = get_args(DType)
 KV_CACHE_DTYPES: tuple[str, ...] = get_args(KVCacheDType)
 
 MAX_LORA_ADAPTERS = 64
+__all__ = ["RolloutSpec", "RolloutStrategy", "SmallModel", "SmallModelSpec"]
 
 SERVED_NAME_IMMUTABLE = Cel(
     "!has(oldSelf.servedModelName) || (has(self.servedModelName)"
@@ -45,18 +47,6 @@ UniqueAdapters = Annotated[
 ]
 
 
-class RolloutSpec(SpecModel):
-    """How a change to the model reaches its replicas."""
-
-    strategy: RolloutStrategy = Field(
-        "canary",
-        description=(
-            "canary: bring up the new revision beside the old and shift traffic in steps; "
-            "recreate: replace replicas in place (for clusters with no spare GPU)."
-        ),
-    )
-
-
 class SmallModelSpec(SpecModel):
     """The model, how vLLM runs it, on which GPU class, and how many replicas."""
 
@@ -73,6 +63,7 @@ class SmallModelSpec(SpecModel):
             lambda s: s.replicas is None or s.min_replicas <= s.replicas <= s.max_replicas,
         ),
         SERVED_NAME_IMMUTABLE,
+        SCALE_TO_ZERO_NEEDS_MIN_ZERO,
     )
 
     source: ModelSource = Field(description="Where the base model's weights come from.")
@@ -168,6 +159,13 @@ class SmallModelSpec(SpecModel):
     paused: bool = Field(
         False,
         description="Stop acting on spec changes and rollouts; running replicas keep serving.",
+    )
+    autoscaling: AutoscalingSpec | None = Field(
+        None,
+        description=(
+            "Scale replicas between minReplicas and maxReplicas on vLLM queue depth, KV-cache "
+            "use or router in-flight requests; off unless enabled."
+        ),
     )
 
 

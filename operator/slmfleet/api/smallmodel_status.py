@@ -6,8 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
+from slmfleet.api.autoscaling import AutoscalingStatus
 from slmfleet.api.base import StatusModel
 from slmfleet.api.common import CONDITIONS_LIST, Condition
+from slmfleet.api.rollout_status import HistoryEntry, RolloutStatus
 
 Phase = Literal["Pending", "Progressing", "Ready", "Stalled", "Degraded"]
 PHASES: tuple[Phase, ...] = ("Pending", "Progressing", "Ready", "Stalled", "Degraded")
@@ -23,9 +25,7 @@ class FitPlan(StatusModel):
     dtype: str | None = Field(None, description="Weight dtype the plan resolved (never auto).")
     kv_cache_dtype: str | None = Field(None, description="KV cache dtype the plan assumes.")
     tensor_parallel_size: int | None = Field(None, description="GPUs the model is sharded over.")
-    weights_gib: float | None = Field(
-        None, alias="weightsGiB", description="Weights per GPU, GiB."
-    )
+    weights_gib: float | None = Field(None, alias="weightsGiB", description="Weights per GPU, GiB.")
     kv_bytes_per_token: int | None = Field(
         None, description="KV cache bytes one token takes across all layers (whole model)."
     )
@@ -84,3 +84,12 @@ class SmallModelStatus(StatusModel):
     revision: str | None = Field(None, description="Model revision being served.")
     served_model_name: str | None = Field(None, description="Name clients request.")
     template_hash: str | None = Field(None, description="Hash of the current Pod template.")
+    autoscaling: AutoscalingStatus | None = Field(
+        None, description="The autoscaler's last decision and its recent recommendations."
+    )
+    rollout: RolloutStatus | None = Field(
+        None, description="Canary rollout of the latest revision."
+    )
+    history: list[HistoryEntry] = Field(
+        default_factory=list, description="Revisions that served, newest first, for rollback."
+    )

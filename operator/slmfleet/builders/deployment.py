@@ -119,10 +119,24 @@ def desired_replicas(spec: SmallModelSpec) -> int:
     return spec.replicas if spec.replicas is not None else spec.min_replicas
 
 
+def revision_deployment_name(model: str, revision: str) -> str:
+    """One Deployment per revision, so a canary runs beside the stable revision."""
+    return f"{model}-{revision}"
+
+
 def deployment(
-    model: ModelRef, spec: SmallModelSpec, gpu: GPUClassSpec, plan: MemoryPlan, image: str
+    model: ModelRef,
+    spec: SmallModelSpec,
+    gpu: GPUClassSpec,
+    plan: MemoryPlan,
+    image: str,
+    replicas: int | None = None,
 ) -> dict[str, Any]:
-    """The engine Deployment, labelled with the pod template's hash (the serving revision)."""
+    """The engine Deployment of the spec's revision (the pod template's hash).
+
+    Its name and selector carry the revision; ``replicas`` is what the rollout gives this revision
+    (all desired replicas when unset).
+    """
     template = pod_template(model, spec, gpu, plan, image)
     revision = template_hash(template)
     template["metadata"]["labels"][REVISION_LABEL] = revision
@@ -131,14 +145,14 @@ def deployment(
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {
-            "name": model.name,
+            "name": revision_deployment_name(model.name, revision),
             "namespace": model.namespace,
             "labels": labels,
             "ownerReferences": [owner_reference("SmallModel", model.name, model.uid)],
         },
         "spec": {
-            "replicas": desired_replicas(spec),
-            "selector": {"matchLabels": selector_labels(model.name)},
+            "replicas": desired_replicas(spec) if replicas is None else replicas,
+            "selector": {"matchLabels": {**selector_labels(model.name), REVISION_LABEL: revision}},
             "strategy": {
                 "type": "RollingUpdate",
                 "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},

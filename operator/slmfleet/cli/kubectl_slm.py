@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="the memory plan of a SmallModel on every GPUClass")
     plan.add_argument("name", help="SmallModel name")
     plan.set_defaults(func=_cmd_plan)
+    from slmfleet.cli.rollout_commands import add_rollout_commands
+
+    add_rollout_commands(sub, _client)
     version = sub.add_parser("version", help="print the plugin version")
     version.set_defaults(func=_cmd_version)
     return parser

@@ -7,7 +7,7 @@ import logging
 
 from slmfleet.api.parse import parse_gpuclass
 from slmfleet.api.smallmodel import SmallModel
-from slmfleet.builders.labels import selector_labels
+from slmfleet.builders.labels import REVISION_LABEL, selector_labels
 from slmfleet.k8s import Kube
 from slmfleet.planner import FactsUnavailable, ModelFacts, resolve_facts
 from slmfleet.reconcile.smallmodel import DeploymentState, Observed, gpu_spec
@@ -51,6 +51,17 @@ def unschedulable_message(kube: Kube, model: SmallModel) -> str | None:
     return None
 
 
+def engine_deployments(kube: Kube, model: SmallModel) -> dict[str, DeploymentState]:
+    """The model's engine Deployments (one per revision), by revision."""
+    selector = ",".join(f"{k}={v}" for k, v in selector_labels(model.metadata.name).items())
+    out = {}
+    for dep in kube.list("Deployment", model.metadata.namespace, selector):
+        revision = ((dep.get("metadata") or {}).get("labels") or {}).get(REVISION_LABEL)
+        if revision:
+            out[revision] = DeploymentState.from_body(dep)
+    return out
+
+
 def observe(kube: Kube, model: SmallModel) -> Observed:
     spec = model.spec
     body = kube.get("GPUClass", spec.gpu_class_name)
@@ -62,12 +73,11 @@ def observe(kube: Kube, model: SmallModel) -> Observed:
         except ValueError:
             continue  # an invalid GPUClass is reported on itself
     facts, facts_error = model_facts(kube, model)
-    dep = kube.get("Deployment", model.metadata.name, model.metadata.namespace)
     return Observed(
         gpuclass=gpuclass,
         facts=facts,
         facts_error=facts_error,
-        deployment=DeploymentState.from_body(dep) if dep is not None else None,
+        revisions=engine_deployments(kube, model),
         unschedulable=unschedulable_message(kube, model),
         other_gpuclasses=tuple(others),
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from slmfleet.api.gpuclass import GPUClassSpec
 from slmfleet.api.smallmodel import SmallModel
+from slmfleet.api.smallmodel_status import SmallModelStatus
 from slmfleet.builders.deployment import ModelRef, deployment, desired_replicas
 from slmfleet.builders.labels import REVISION_LABEL, selector_labels
 from slmfleet.builders.service import pod_disruption_budget, service
@@ -26,6 +27,7 @@ from slmfleet.planner import (
     plan_memory,
     smallest_fitting,
 )
+from slmfleet.rollout.plan import replicas_of
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class Observed:
     deployment: DeploymentState | None = None
     unschedulable: str | None = None
     other_gpuclasses: Sequence[GPUSpec] = ()
+    revisions: Mapping[str, DeploymentState] = field(default_factory=dict)
+    """Every engine Deployment of the model, by revision (one per revision)."""
 
 
 @dataclass(frozen=True)
@@ -117,9 +121,26 @@ def _does_not_fit(plan: MemoryPlan, model: SmallModel, observed: Observed) -> De
     return stalled("DoesNotFit", plan.reason + hint, plan=plan.to_summary())
 
 
+def _rollout_progress(status: SmallModelStatus, revision: str) -> tuple[Verdict, str] | None:
+    """While a canary of this revision rolls out, or after it was rolled back, say so."""
+    r = status.rollout
+    if r is None or revision not in (r.canary_revision, r.failed_revision):
+        return None
+    if r.phase in ("RolledBack", "Failed") and r.failed_revision == revision:
+        message = f"{r.message}; revision {r.stable_revision} keeps serving"
+        return Verdict(False, "RolledBack", message, stalled=True), "Stalled"
+    if r.phase in ("Progressing", "Analyzing", "Paused", "Promoting", "RollingBack"):
+        message = f"{r.phase} canary {revision} at {r.weight}%: {r.message}"
+        return Verdict(False, "RollingOut", message, reconciling=True), "Progressing"
+    return None
+
+
 def _progress(
     model: SmallModel, state: DeploymentState | None, revision: str, unschedulable: str | None
 ) -> tuple[Verdict, str]:
+    rolling = _rollout_progress(model.status, revision)
+    if rolling is not None:
+        return rolling
     want = desired_replicas(model.spec)
     if state is None:
         return Verdict(
@@ -165,13 +186,16 @@ def decide(model: SmallModel, observed: Observed, default_image: str) -> Decisio
     image = spec.engine.image or default_image
     engine = deployment(ref, spec, observed.gpuclass, plan, image)
     revision = engine["metadata"]["labels"][REVISION_LABEL]
-    verdict, phase = _progress(model, observed.deployment, revision, observed.unschedulable)
-    state = observed.deployment
+    planned = replicas_of(spec.rollout, model.status.rollout, revision, desired_replicas(spec))
+    engine["spec"]["replicas"] = planned.get(revision, 0)
+    state = observed.revisions.get(revision) if observed.revisions else observed.deployment
+    verdict, phase = _progress(model, state, revision, observed.unschedulable)
+    every = list(observed.revisions.values()) or ([state] if state else [])
     status = {
         "phase": phase,
         "plan": plan.to_summary(),
-        "replicas": state.replicas if state else 0,
-        "readyReplicas": state.ready_replicas if state else 0,
+        "replicas": sum(s.replicas for s in every),
+        "readyReplicas": sum(s.ready_replicas for s in every),
         "selector": ",".join(f"{k}={v}" for k, v in selector_labels(name).items()),
         "image": image,
         "revision": spec.source.hugging_face.revision if spec.source.hugging_face else None,
