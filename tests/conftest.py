@@ -8,6 +8,11 @@ component that died and its last log lines.
 from __future__ import annotations
 
 import os
+
+# Nothing reaches the Hugging Face Hub here. huggingface_hub reads this when first imported, so it
+# is set before anything imports it: model facts come from the offline catalog or test caches.
+os.environ["HF_HUB_OFFLINE"] = "1"
+
 import signal
 import uuid
 from collections.abc import Iterator
@@ -30,6 +35,7 @@ TEST_NODES = (
     FakeGPUNode("gpu-l4-0", "NVIDIA-L4", gpus=4, gpu_memory_mib=23034),
     FakeGPUNode("gpu-l4-1", "NVIDIA-L4", gpus=4, gpu_memory_mib=23034),
     FakeGPUNode("gpu-a100-0", "NVIDIA-A100-SXM4-80GB", gpus=8, gpu_memory_mib=81920),
+    FakeGPUNode("gpu-a10g-0", "NVIDIA-A10G", gpus=1, gpu_memory_mib=23028),
 )
 
 

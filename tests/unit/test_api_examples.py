@@ -95,7 +95,7 @@ def test_mig_slice_costs_about_a_seventh_of_its_gpu() -> None:
     ("name", "repo_part", "gpu_class", "quantization", "dtype"),
     [
         ("qwen2.5-3b", "Qwen2.5-3B", "l4", "none", "auto"),
-        ("llama-3.2-3b-awq", "Llama-3.2-3B", "t4", "awq", "float16"),
+        ("qwen2.5-3b-awq", "Qwen2.5-3B", "t4", "awq", "float16"),
         ("qwen3-0.6b", "Qwen3-0.6B", "t4", "none", "float16"),
         ("phi-4-mini", "Phi-4-mini", "l4", "fp8", "auto"),
     ],

@@ -61,6 +61,26 @@ def test_pod_cidr_range_is_bounded(index: int, block: int) -> None:
             ["--model", "x", "--mode", "random", "--failure-injection-rate", "50"],
         ),
         (
+            [
+                "m",
+                "--enable-lora",
+                "--lora-modules",
+                "sql=/adapters/sql",
+                "tone=/a/t",
+                "--seed",
+                "1",
+            ],
+            [
+                "--model",
+                "m",
+                "--seed",
+                "1",
+                "--lora-modules",
+                '{"name": "sql", "path": "/adapters/sql"}',
+                '{"name": "tone", "path": "/a/t"}',
+            ],
+        ),
+        (
             ["m", "--revision", "abc", "--gpu-memory-utilization", "0.9", "--quantization", "awq"],
             ["--model", "m"],
         ),

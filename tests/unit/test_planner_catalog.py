@@ -32,8 +32,12 @@ SEED_REPOS = {
 }
 
 
+# Quantized builds of seed models that the examples use, with their quantization_config.
+QUANTIZED_REPOS = {"Qwen/Qwen2.5-3B-Instruct-AWQ"}
+
+
 def test_catalog_holds_every_seed_model() -> None:
-    assert set(catalog_repos()) == SEED_REPOS
+    assert set(catalog_repos()) == SEED_REPOS | QUANTIZED_REPOS
     assert catalog_facts("qwen/qwen3-4b") is not None  # case-insensitive
     assert catalog_facts("org/unknown") is None
 
@@ -112,3 +116,11 @@ def test_render_fit_matrix() -> None:
     rule_starts = [i for i, ch in enumerate(rule) if ch == "-" and (i == 0 or rule[i - 1] == " ")]
     assert header.index("FITS") in rule_starts  # columns line up under their rule
     assert t4_row.index(" no ") + 1 == header.index("FITS")
+
+
+def test_quantized_build_keeps_its_base_architecture() -> None:
+    awq = catalog_facts("Qwen/Qwen2.5-3B-Instruct-AWQ")
+    base = catalog_facts("Qwen/Qwen2.5-3B-Instruct")
+    assert awq is not None and base is not None
+    assert awq.quant_method == "awq" and base.quant_method is None
+    assert (awq.layers, awq.kv_heads, awq.param_count) == (base.layers, base.kv_heads, 3085938688)

@@ -195,3 +195,27 @@ def _error(kind: type[Exception]) -> Exception:
 )
 def test_hub_error_messages(kind: type[Exception], expected: str) -> None:
     assert expected in explain_hub_error(_error(kind), "org/model", "v9", None)
+
+
+def test_a_failure_is_remembered_for_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
+    from slmfleet.planner import hub
+
+    calls: list[str] = []
+
+    def failing(repo: str, revision: str, token: str | None, cache_dir: str | None) -> None:
+        calls.append(repo)
+        raise hub.FactsUnavailable(repo, revision, "the Hub could not be reached")
+
+    clock = [1000.0]
+    hub.clear_facts_cache()
+    monkeypatch.setattr(hub, "_load_cached", failing)
+    monkeypatch.setattr(hub.time, "monotonic", lambda: clock[0])
+    for _ in range(3):
+        with pytest.raises(hub.FactsUnavailable, match="could not be reached"):
+            hub.load_facts("org/model", "v1")
+    assert calls == ["org/model"]
+    clock[0] += hub.FAILURE_TTL_SECONDS + 1
+    with pytest.raises(hub.FactsUnavailable):
+        hub.load_facts("org/model", "v1")
+    assert calls == ["org/model", "org/model"]
+    hub._failures.clear()

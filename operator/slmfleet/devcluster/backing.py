@@ -12,6 +12,7 @@ process and forwards the pod's IP and container port to it:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,26 +53,41 @@ class Backing:
     env: tuple[tuple[str, str], ...] = ()
 
 
+MULTI_VALUE_FLAGS = frozenset({"--lora-modules"})
+
+
 def _split_flags(args: Sequence[str]) -> tuple[list[str], list[tuple[str, str | None]]]:
-    """Positional arguments, and (flag, value|None) pairs; ``--a=b`` and ``--a b`` both work."""
+    """Positional arguments, and (flag, value|None) pairs; ``--a=b`` and ``--a b`` both work, and
+    a flag in MULTI_VALUE_FLAGS keeps every value up to the next flag (one pair each)."""
     positional: list[str] = []
     flags: list[tuple[str, str | None]] = []
     i = 0
     while i < len(args):
         arg = args[i]
-        if arg.startswith("--"):
-            if "=" in arg:
-                name, value = arg.split("=", 1)
-                flags.append((name, value))
-            elif i + 1 < len(args) and not args[i + 1].startswith("--"):
+        if not arg.startswith("--"):
+            positional.append(arg)
+        elif "=" in arg:
+            name, value = arg.split("=", 1)
+            flags.append((name, value))
+        elif arg in MULTI_VALUE_FLAGS:
+            while i + 1 < len(args) and not args[i + 1].startswith("--"):
                 flags.append((arg, args[i + 1]))
                 i += 1
-            else:
-                flags.append((arg, None))
+        elif i + 1 < len(args) and not args[i + 1].startswith("--"):
+            flags.append((arg, args[i + 1]))
+            i += 1
         else:
-            positional.append(arg)
+            flags.append((arg, None))
         i += 1
     return positional, flags
+
+
+def _lora_json(module: str) -> str:
+    """vLLM takes ``name=path`` or JSON; the simulator only JSON."""
+    if module.lstrip().startswith("{"):
+        return module
+    name, _, path = module.partition("=")
+    return json.dumps({"name": name, "path": path})
 
 
 def sim_args(vllm_args: Sequence[str]) -> tuple[str, ...]:
@@ -81,11 +97,14 @@ def sim_args(vllm_args: Sequence[str]) -> tuple[str, ...]:
         positional = positional[1:]
     model = dict(flags).get("--model") or (positional[0] if positional else "model")
     out: list[str] = ["--model", model]
+    loras = [_lora_json(value) for name, value in flags if name == "--lora-modules" and value]
     for name, value in flags:
-        if name in SIM_VALUE_FLAGS and value is not None:
+        if name in SIM_VALUE_FLAGS and name != "--lora-modules" and value is not None:
             out += [name, value]
         elif name in SIM_BOOL_FLAGS and value is None:
             out.append(name)
+    if loras:
+        out += ["--lora-modules", *loras]
     # No tokenizer can be downloaded here: the simulator must use its dummy tokenizer.
     out.append("--force-dummy-tokenizer")
     return tuple(out)

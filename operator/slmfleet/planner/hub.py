@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -145,20 +146,34 @@ def _load_cached(repo: str, revision: str, token: str | None, cache_dir: str | N
     return dataclasses.replace(facts, param_count=count, param_count_source="safetensors")
 
 
+FAILURE_TTL_SECONDS = 60.0
+_failures: dict[tuple[str, str, str | None, str | None], tuple[float, FactsUnavailable]] = {}
+
+
 def load_facts(
     repo: str, revision: str, token: str | None = None, cache_dir: str | Path | None = None
 ) -> ModelFacts:
     """Facts of `repo` at `revision` from the Hub or its cache; cached per process.
 
     Raises FactsUnavailable (repo or revision not found, gated without token, offline and not
-    cached) with a message a user can act on.
+    cached) with a message a user can act on. A failure is remembered for FAILURE_TTL_SECONDS,
+    so an unreachable Hub costs one round of retries a minute, not one per reconcile.
     """
-    return _load_cached(repo, revision, token, str(cache_dir) if cache_dir is not None else None)
+    key = (repo, revision, token, str(cache_dir) if cache_dir is not None else None)
+    failed = _failures.get(key)
+    if failed is not None and time.monotonic() - failed[0] < FAILURE_TTL_SECONDS:
+        raise failed[1]
+    try:
+        return _load_cached(*key)
+    except FactsUnavailable as error:
+        _failures[key] = (time.monotonic(), error)
+        raise
 
 
 def clear_facts_cache() -> None:
-    """Forget facts loaded so far (after a cache was filled, or in tests)."""
+    """Forget facts loaded so far, and failures (after a cache was filled, or in tests)."""
     _load_cached.cache_clear()
+    _failures.clear()
 
 
 def resolve_facts(
