@@ -19,13 +19,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kopf.testing import KopfRunner
 from kubernetes import client
 
 from slmfleet.config import settings
 from slmfleet.devcluster.cluster import DevCluster
 from slmfleet.devcluster.manifests import apply_crds, apply_files, repo_root
 from slmfleet.devcluster.nodes import FakeGPUNode
+from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.k8s import Kube
 
 REPO = Path(__file__).resolve().parents[1]
@@ -96,50 +96,29 @@ def gpuclasses(k8s: Kube, crds: list[str]) -> list[str]:
     return [doc["metadata"]["name"] for doc in applied]
 
 
-class OperatorProcess:
-    """The real operator (all handlers of slmfleet.main) in kopf's test runner, cluster-wide;
-    restartable, for tests of what survives an operator restart."""
-
-    ARGS = ("run", "--standalone", "--all-namespaces", "-m", "slmfleet.main")
-
-    def __init__(self) -> None:
-        self.runner: KopfRunner | None = None
-
-    def start(self) -> KopfRunner:
-        runner = KopfRunner(list(self.ARGS), reraise=True)
-        runner.__enter__()
-        self.runner = runner
-        return runner
-
-    def stop(self) -> None:
-        runner, self.runner = self.runner, None
-        if runner is not None:
-            runner.__exit__(None, None, None)
-
-    def restart(self) -> KopfRunner:
-        self.stop()
-        return self.start()
-
-
 @pytest.fixture(scope="session")
 def operator_process(cluster: DevCluster, crds: list[str]) -> Iterator[OperatorProcess]:
-    os.environ["HF_HUB_OFFLINE"] = "1"  # nothing reaches the Hub here: facts come from the catalog
-    os.environ["SLMFLEET_GPUCLASS_RESYNC_SECONDS"] = "5"
-    os.environ["SLMFLEET_PROMETHEUS_URL"] = cluster.prometheus_url or ""
-    os.environ["SLMFLEET_PROMETHEUS_SCRAPE_SECONDS"] = "1"  # the dev Prometheus scrapes every 1 s
-    os.environ["SLMFLEET_AUTOSCALE_INTERVAL_SECONDS"] = "1"
-    settings.cache_clear()  # settings may have been read before this session's values were set
-    process = OperatorProcess()
+    """The real operator (`slmfleet run`, every handler) in its own process, cluster-wide."""
+    env = {
+        "HF_HUB_OFFLINE": "1",  # nothing reaches the Hub here: facts come from the catalog
+        "SLMFLEET_GPUCLASS_RESYNC_SECONDS": "5",
+        "SLMFLEET_PROMETHEUS_URL": cluster.prometheus_url or "",
+        "SLMFLEET_PROMETHEUS_SCRAPE_SECONDS": "1",  # the dev Prometheus scrapes every 1 s
+        "SLMFLEET_AUTOSCALE_INTERVAL_SECONDS": "1",
+    }
+    os.environ.update(env)  # the same settings for code the tests call in-process
+    settings.cache_clear()
+    process = OperatorProcess(cluster.kubeconfig, cluster.workdir / "logs", env)
     process.start()
     try:
         yield process
     finally:
+        process.check()  # an operator that crashed during the session fails it
         process.stop()
         cluster.check()
 
 
 @pytest.fixture(scope="session")
-def operator(operator_process: OperatorProcess) -> KopfRunner:
+def operator(operator_process: OperatorProcess) -> OperatorProcess:
     """The running operator (started once per session)."""
-    assert operator_process.runner is not None
-    return operator_process.runner
+    return operator_process

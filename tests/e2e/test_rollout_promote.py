@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from kopf.testing import KopfRunner
 from rollout_support import (
     ECHO,
     echo_model,
@@ -14,6 +13,7 @@ from rollout_support import (
     with_args,
 )
 
+from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
 from slmfleet.k8s import Kube
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_good_change_promotes_through_all_steps(
-    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     rollout = {
         "steps": [{"weight": 34}, {"weight": 67}],

@@ -7,7 +7,6 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
-from kopf.testing import KopfRunner
 from rollout_support import (
     ECHO,
     echo_model,
@@ -19,6 +18,7 @@ from rollout_support import (
 )
 
 from slmfleet.devcluster.cluster import DevCluster
+from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import ManagedProcess, poll
 from slmfleet.k8s import Kube
 
@@ -47,7 +47,7 @@ def prometheus(cluster: DevCluster) -> Iterator[ManagedProcess]:
 
 
 def test_prometheus_stopped_mid_analysis_never_promotes(
-    operator: KopfRunner,
+    operator: OperatorProcess,
     k8s: Kube,
     gpuclasses: list[str],
     namespace: str,
@@ -75,7 +75,7 @@ def test_prometheus_stopped_mid_analysis_never_promotes(
 
 
 def test_manual_rollback_two_revisions_back_restores_it(
-    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     body = echo_model(namespace, "back", {"steps": [{"weight": 100}], "analysisIntervalSeconds": 1})
     revisions = []
@@ -100,7 +100,7 @@ def test_manual_rollback_two_revisions_back_restores_it(
 
 
 def test_full_cluster_completes_in_no_surge_mode(
-    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     # the T4 node has 4 GPUs: 4 replicas fill it, so a surge replica could never be scheduled
     rollout = {"steps": [{"weight": 25}, {"weight": 50}], "noSurge": True}

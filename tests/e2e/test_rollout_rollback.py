@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from kopf.testing import KopfRunner
 from rollout_support import (
     ECHO,
     echo_model,
@@ -20,6 +19,7 @@ from rollout_support import (
     with_args,
 )
 
+from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
 from slmfleet.k8s import Kube
 
@@ -54,7 +54,7 @@ def roll_back(
 
 
 def test_slow_canary_rolls_back_on_latency(
-    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     rollout = {"steps": [{"weight": 50}], "failureLimit": 0, "metrics": {"p95TTFTSeconds": 0.5}}
     r = roll_back(k8s, namespace, "slow", rollout, ECHO, "--time-to-first-token=1500ms")
@@ -64,7 +64,7 @@ def test_slow_canary_rolls_back_on_latency(
 
 
 def test_wrong_answers_roll_back_on_quality(
-    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     k8s.apply(
         {
@@ -83,7 +83,7 @@ def test_wrong_answers_roll_back_on_quality(
 
 
 def test_injected_failures_roll_back_on_errors(
-    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     rollout = {"steps": [{"weight": 50}], "failureLimit": 0, "metrics": {"errorRate": 0.1}}
     r = roll_back(k8s, namespace, "failing", rollout, ECHO, "--failure-injection-rate=100")
@@ -92,7 +92,7 @@ def test_injected_failures_roll_back_on_errors(
 
 
 def test_rolled_back_revision_is_not_retried_until_asked(
-    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     rollout = {"steps": [{"weight": 50}], "failureLimit": 0, "metrics": {"errorRate": 0.1}}
     r = roll_back(k8s, namespace, "retry", rollout, ECHO, "--failure-injection-rate=100")

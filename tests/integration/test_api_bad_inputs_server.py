@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 import yaml
-from kopf.testing import KopfRunner
 from kubernetes.client.exceptions import ApiException
 
+from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
 from slmfleet.k8s import Kube
 
@@ -67,7 +67,7 @@ def test_server_refuses(case: dict[str, Any], k8s: Kube, crds: list[str], namesp
     "case", [c for c in CASES if c["expect"] == "operator"], ids=lambda c: c["name"]
 )
 def test_operator_reports_invalid_spec(
-    case: dict[str, Any], operator: KopfRunner, k8s: Kube, namespace: str
+    case: dict[str, Any], operator: OperatorProcess, k8s: Kube, namespace: str
 ) -> None:
     obj = _place(case["object"], namespace)
     k8s.create(obj)

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 import yaml
-from kopf.testing import KopfRunner
 
 from slmfleet.devcluster.manifests import repo_root
+from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
 from slmfleet.k8s import Kube
 
@@ -133,7 +133,7 @@ def event_reasons(k8s: Kube, namespace: str, name: str) -> set[str]:
 
 
 def test_scales_up_under_queue_depth_and_down_after_the_window(
-    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     auto = {
         "targets": {"numRequestsWaiting": 1},
@@ -181,7 +181,7 @@ def test_scales_up_under_queue_depth_and_down_after_the_window(
 
 
 def test_scales_to_zero_after_the_idle_window(
-    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     auto = {
         "targets": {"numRequestsWaiting": 2},
@@ -239,7 +239,7 @@ def metric_total(ip: str, name: str) -> float:
 
 
 def test_scale_to_zero_and_back_with_held_requests_served(
-    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     auto = {
         "targets": {"numRequestsWaiting": 2},

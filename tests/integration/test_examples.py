@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 import yaml
-from kopf.testing import KopfRunner
 
 from slmfleet.cli import kubectl_slm
 from slmfleet.devcluster.cluster import DevCluster
 from slmfleet.devcluster.manifests import repo_root
+from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
 from slmfleet.k8s import Kube
 
@@ -47,7 +47,7 @@ def served(ip: str) -> list[str]:
 
 @pytest.mark.parametrize("path", MODELS, ids=lambda p: p.stem)
 def test_example_runs_on_its_gpu_class(
-    path: Path, operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+    path: Path, operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     body = yaml.safe_load(path.read_text())
     body["metadata"]["namespace"] = namespace
@@ -70,7 +70,7 @@ def test_example_runs_on_its_gpu_class(
 
 
 def test_kubectl_slm_plan_reads_the_cluster(
-    operator: KopfRunner,
+    operator: OperatorProcess,
     k8s: Kube,
     gpuclasses: list[str],
     namespace: str,

@@ -19,11 +19,11 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
-from kopf.testing import KopfRunner
 from kubernetes import client
 
 from slmfleet.devcluster.cluster import DevCluster
 from slmfleet.devcluster.manifests import repo_root
+from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
 from slmfleet.k8s import Kube
 
@@ -107,7 +107,7 @@ async def send(
 
 @pytest.fixture(scope="module")
 def fleet(
-    operator: KopfRunner, k8s: Kube, kube: client.ApiClient, gpuclasses: list[str],
+    operator: OperatorProcess, k8s: Kube, kube: client.ApiClient, gpuclasses: list[str],
     cluster: DevCluster,
 ) -> Iterator[tuple[str, list[str]]]:  # fmt: skip
     """A namespace with three SmallModels, four ModelRoutes and the operator's router."""
@@ -240,7 +240,7 @@ def test_config_reload_under_load_drops_nothing(k8s: Kube, fleet: tuple[str, lis
 
 
 def test_examples_are_accepted_and_the_cel_rules_refuse_on_the_server(
-    operator: KopfRunner, k8s: Kube, namespace: str
+    operator: OperatorProcess, k8s: Kube, namespace: str
 ) -> None:
     examples = sorted((repo_root() / "manifests" / "examples").glob("modelroute-*.yaml"))
     names = []
@@ -292,7 +292,7 @@ HTTPROUTE_CRD = {
 
 
 def test_gateway_api_provider_applies_a_weighted_httproute(
-    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     name = HTTPROUTE_CRD["metadata"]["name"]  # type: ignore[index]
     installed_here = k8s.get("CustomResourceDefinition", name) is None

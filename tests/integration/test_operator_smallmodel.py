@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
-from kopf.testing import KopfRunner
 
 from slmfleet.builders.labels import service_name
 from slmfleet.devcluster.manifests import repo_root
+from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
 from slmfleet.k8s import Kube
 
@@ -86,7 +86,7 @@ def events_for(k8s: Kube, namespace: str, name: str) -> list[dict[str, Any]]:
 
 
 def test_smallmodel_becomes_ready_on_matching_gpu_nodes(
-    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     body = example("smallmodel-qwen3-0.6b-t4.yaml", namespace, replicas=2, maxReplicas=2)
     name = body["metadata"]["name"]
@@ -120,7 +120,7 @@ def test_smallmodel_becomes_ready_on_matching_gpu_nodes(
 
 
 def test_model_too_big_is_stalled_with_the_planner_reason(
-    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     body = example(
         "smallmodel-qwen2.5-3b-l4.yaml",
@@ -143,7 +143,7 @@ def test_model_too_big_is_stalled_with_the_planner_reason(
 
 
 def test_update_rolls_a_new_revision_and_delete_leaves_nothing(
-    operator: KopfRunner, k8s: Kube, gpuclasses: list[str], namespace: str
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     # one canary step with a short analysis interval, so the rollout is quick
     rollout = {"steps": [{"weight": 50}], "analysisIntervalSeconds": 1}
@@ -190,7 +190,7 @@ def test_update_rolls_a_new_revision_and_delete_leaves_nothing(
 
 
 def test_gpuclass_change_and_deletion_replan_its_models(
-    operator: KopfRunner, k8s: Kube, crds: list[str], namespace: str
+    operator: OperatorProcess, k8s: Kube, crds: list[str], namespace: str
 ) -> None:
     gc_name = f"small-{namespace}"
     gpuclass = {

@@ -11,38 +11,43 @@ from slmfleet.k8s import Kube
 pytestmark = pytest.mark.integration
 
 
-def test_operator_handles_a_create_and_patches_status(
-    operator: KopfRunner, k8s: Kube, crds: list[str]
-) -> None:
-    k8s.apply(
-        {
-            "apiVersion": "slmfleet.io/v1alpha1",
-            "kind": "GPUClass",
-            "metadata": {"name": "smoke-a100"},
-            "spec": {
-                "product": "NVIDIA-A100-SXM4-80GB",
-                "memoryGiB": 80,
-                "computeCapability": "8.0",
-                "gpusPerReplica": 2,
-                "nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"},
-            },
-        }
-    )
-    try:
-        status = poll(
-            "GPUClass status",
-            lambda: (
-                (k8s.get("GPUClass", "smoke-a100") or {})
-                .get("status", {})
-                .get("observedGeneration")
-                and k8s.get("GPUClass", "smoke-a100")["status"]
-            ),
+def test_operator_handles_a_create_and_patches_status(k8s: Kube, crds: list[str]) -> None:
+    """kopf's own test runner runs slmfleet.main in this process; its log proves that it, not
+    another operator of the session, handled the object."""
+    name = "smoke-a100"
+    args = ["run", "--standalone", "--all-namespaces", "--verbose", "-m", "slmfleet.main"]
+    with KopfRunner(args, reraise=True, timeout=60) as runner:
+        k8s.apply(
+            {
+                "apiVersion": "slmfleet.io/v1alpha1",
+                "kind": "GPUClass",
+                "metadata": {"name": name},
+                "spec": {
+                    "product": "NVIDIA-A100-SXM4-80GB",
+                    "memoryGiB": 80,
+                    "computeCapability": "8.0",
+                    "gpusPerReplica": 2,
+                    "nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"},
+                },
+            }
         )
-        assert status["matchingNodes"] == 1
-        ready = next(c for c in status["conditions"] if c["type"] == "Ready")
-        assert (ready["status"], ready["reason"]) == ("True", "Available")
-    finally:
-        k8s.delete("GPUClass", "smoke-a100")
+        try:
+            status = poll(
+                "GPUClass status",
+                lambda: (
+                    ((k8s.get("GPUClass", name) or {}).get("status") or {}).get(
+                        "observedGeneration"
+                    )
+                    and k8s.get("GPUClass", name)["status"]
+                ),  # type: ignore[index]
+            )
+            assert status["matchingNodes"] == 1
+            ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+            assert (ready["status"], ready["reason"]) == ("True", "Available")
+        finally:
+            k8s.delete("GPUClass", name)
+    assert runner.exit_code == 0
+    assert f"[{name}] Handler 'on_change' succeeded" in runner.output
 
 
 def test_crd_is_established_and_schema_violations_are_rejected(k8s: Kube, crds: list[str]) -> None:

@@ -6,7 +6,6 @@ operator, and prints how to reach it with kubectl. Ctrl-C (or ``--exit-after``) 
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
@@ -19,7 +18,8 @@ from slmfleet.devcluster import tools
 from slmfleet.devcluster.cluster import DevCluster
 from slmfleet.devcluster.manifests import apply_crds, apply_files, repo_root
 from slmfleet.devcluster.nodes import DEMO_NODES
-from slmfleet.devcluster.processes import ComponentDiedError, ManagedProcess
+from slmfleet.devcluster.operator_process import OperatorProcess
+from slmfleet.devcluster.processes import ComponentDiedError
 from slmfleet.k8s import Kube
 
 DEMO_EXAMPLES = (
@@ -27,17 +27,6 @@ DEMO_EXAMPLES = (
     "smallmodel-qwen2.5-3b-l4.yaml",
     "smallmodel-qwen3-0.6b-t4.yaml",
 )
-
-
-def _operator_process(cluster: DevCluster) -> ManagedProcess:
-    env = dict(
-        os.environ,
-        KUBECONFIG=str(cluster.kubeconfig),
-        HF_HUB_OFFLINE="1",
-        PYTHONWARNINGS="ignore::urllib3.exceptions.InsecureRequestWarning",
-    )
-    argv = [sys.executable, "-m", "slmfleet.cli.main", "run", "--liveness", ""]
-    return ManagedProcess("slmfleet-operator", argv, cluster.workdir / "logs" / "operator.log", env)
 
 
 def _print_banner(cluster: DevCluster, elapsed: float) -> None:
@@ -73,6 +62,7 @@ def run_demo(exit_after: float | None = None, workdir: str | None = None) -> int
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
     cluster = DevCluster(DEMO_NODES, workdir=folder, keep_workdir=True)
+    operator = OperatorProcess(cluster.workdir / "kubeconfig", cluster.workdir / "logs")
     stop = False
 
     def on_signal(_sig: int, _frame: FrameType | None) -> None:
@@ -87,17 +77,19 @@ def run_demo(exit_after: float | None = None, workdir: str | None = None) -> int
         apply_crds(kube)
         examples = repo_root() / "manifests" / "examples"
         apply_files(kube, [examples / name for name in DEMO_EXAMPLES], namespace="default")
-        cluster.procs.start(_operator_process(cluster))
+        operator.start()
         _print_banner(cluster, time.monotonic() - started)
         deadline = None if exit_after is None else time.monotonic() + exit_after
         while not stop and (deadline is None or time.monotonic() < deadline):
             cluster.check()
+            operator.check()
             time.sleep(1)
         _print_models(kube)
     except ComponentDiedError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     finally:
+        operator.stop()
         cluster.stop()
         print("demo stopped; every process it started has exited.", flush=True)
     return 0
