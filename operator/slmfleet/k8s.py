@@ -33,6 +33,8 @@ RESOURCES: dict[str, Resource] = {
         ("Service", "v1", "services", True),
         ("ConfigMap", "v1", "configmaps", True),
         ("Secret", "v1", "secrets", True),
+        ("PersistentVolume", "v1", "persistentvolumes", False),
+        ("PersistentVolumeClaim", "v1", "persistentvolumeclaims", True),
         ("ServiceAccount", "v1", "serviceaccounts", True),
         ("Event", "v1", "events", True),
         ("Deployment", "apps/v1", "deployments", True),

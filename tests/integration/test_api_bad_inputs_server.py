@@ -84,7 +84,7 @@ def test_operator_reports_invalid_spec(
         assert cond["reason"] == "InvalidSpec"
         assert case["message_contains"] in cond["message"]
         if obj["kind"] == "SmallModel":
-            selector = f"slmfleet.io/model={obj['metadata']['name']}"
-            assert k8s.list("Deployment", namespace, selector) == []
+            # The namespace is this test's own: no engine was created for the model.
+            assert k8s.list("Deployment", namespace, "app.kubernetes.io/name=vllm") == []
     finally:
         _cleanup(k8s, obj)

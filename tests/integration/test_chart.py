@@ -225,6 +225,7 @@ ALLOWED = [
     ("watch", "apps", "deployments", None),
     ("patch", "apps", "deployments", "team-a"),
     ("create", "apps", "deployments", "team-a"),
+    ("delete", "apps", "deployments", "team-a"),  # a promoted or rolled-back revision's
     ("patch", "", "services", "team-a"),
     ("create", "", "services", "team-a"),
     ("patch", "policy", "poddisruptionbudgets", "team-a"),
@@ -242,7 +243,6 @@ DENIED = [
     ("watch", "", "secrets", None),
     ("delete", "", "secrets", "team-a"),
     ("create", "", "secrets", "team-a"),
-    ("delete", "apps", "deployments", "team-a"),
     ("update", "apps", "deployments", "team-a"),
     ("delete", "", "services", "team-a"),
     ("delete", "", "pods", "team-a"),
@@ -351,8 +351,9 @@ def test_the_operator_applies_children_and_reads_a_named_secret(
     assert secret is not None and set(secret["data"]) == {"token"}
     with pytest.raises(ApiException) as listing:
         operator.list("Secret", namespace)
+    svc = next(c for c in children if c["kind"] == "Service")["metadata"]["name"]
     with pytest.raises(ApiException) as deleting:
-        operator.delete("Deployment", "qwen", namespace)
+        operator.delete("Service", svc, namespace)  # children are collected by owner, not deleted
     assert (listing.value.status, deleting.value.status) == (403, 403)
 
 

@@ -45,6 +45,32 @@ def served(ip: str) -> list[str]:
         return []
 
 
+def claims_of(spec: dict[str, Any]) -> set[str]:
+    sources = [spec["source"], *(a["source"] for a in spec.get("loraAdapters", []))]
+    return {s["pvc"]["claimName"] for s in sources if "pvc" in s}
+
+
+def provide_claim(k8s: Kube, claim: str, namespace: str) -> None:
+    """A PersistentVolume pre-bound to the claim, as an admin would provision adapters."""
+    volume = f"{namespace}-{claim}"
+    k8s.apply({
+        "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": volume},
+        "spec": {
+            "capacity": {"storage": "1Gi"}, "accessModes": ["ReadOnlyMany"],
+            "hostPath": {"path": f"/srv/{volume}"}, "storageClassName": "",
+            "claimRef": {"namespace": namespace, "name": claim},
+        },
+    })  # fmt: skip
+    k8s.apply({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": claim, "namespace": namespace},
+        "spec": {
+            "accessModes": ["ReadOnlyMany"], "storageClassName": "", "volumeName": volume,
+            "resources": {"requests": {"storage": "1Gi"}},
+        },
+    })  # fmt: skip
+
+
 @pytest.mark.parametrize("path", MODELS, ids=lambda p: p.stem)
 def test_example_runs_on_its_gpu_class(
     path: Path, operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
@@ -52,6 +78,8 @@ def test_example_runs_on_its_gpu_class(
     body = yaml.safe_load(path.read_text())
     body["metadata"]["namespace"] = namespace
     name = body["metadata"]["name"]
+    for claim in claims_of(body["spec"]):
+        provide_claim(k8s, claim, namespace)
     k8s.apply(body)
     obj = poll(f"{path.name} Ready", lambda: ready(k8s, name, namespace), timeout=120)
     gpuclass = k8s.get("GPUClass", body["spec"]["gpuClassName"])

@@ -19,7 +19,7 @@ from slmfleet.devcluster.cluster import DevCluster
 from slmfleet.devcluster.manifests import apply_crds, apply_files, repo_root
 from slmfleet.devcluster.nodes import DEMO_NODES
 from slmfleet.devcluster.operator_process import OperatorProcess
-from slmfleet.devcluster.processes import ComponentDiedError
+from slmfleet.devcluster.processes import ComponentDiedError, poll
 from slmfleet.k8s import Kube
 
 DEMO_EXAMPLES = (
@@ -51,6 +51,33 @@ Press Ctrl-C to stop everything.""",
     )
 
 
+# The change the demo rolls out: a longer context for qwen3-0.6b, in two quick canary steps.
+DEMO_CHANGE = {
+    "spec": {
+        "maxModelLen": 8192,
+        "rollout": {
+            "steps": [{"weight": 50, "pauseSeconds": 10}, {"weight": 100}],
+            "analysisIntervalSeconds": 5,
+            "metrics": {"p95TTFTSeconds": 2.0, "errorRate": 0.05},
+        },
+    }
+}
+
+
+def _rollout_line(kube: Kube) -> str | None:
+    model = kube.get("SmallModel", "qwen3-0.6b", "default") or {}
+    rollout = (model.get("status") or {}).get("rollout")
+    if not rollout:
+        return None
+    checks = ", ".join(
+        f"{c['name']}={c.get('value')} {c['verdict']}" for c in rollout.get("lastAnalysis") or []
+    )
+    return (
+        f"  rollout of qwen3-0.6b: {rollout.get('phase')} step {rollout.get('step')} "
+        f"weight {rollout.get('weight')}% {checks}"
+    )
+
+
 def run_demo(exit_after: float | None = None, workdir: str | None = None) -> int:
     started = time.monotonic()
     try:
@@ -77,12 +104,21 @@ def run_demo(exit_after: float | None = None, workdir: str | None = None) -> int
         apply_crds(kube)
         examples = repo_root() / "manifests" / "examples"
         apply_files(kube, [examples / name for name in DEMO_EXAMPLES], namespace="default")
+        operator.env["SLMFLEET_PROMETHEUS_URL"] = cluster.prometheus_url or ""
         operator.start()
         _print_banner(cluster, time.monotonic() - started)
+        poll("qwen3-0.6b Ready", lambda: _ready(kube, "qwen3-0.6b"), timeout=120)
+        print("\nRolling out a change to qwen3-0.6b (maxModelLen 16384 -> 8192) as a canary:")
+        kube.merge_patch("SmallModel", "qwen3-0.6b", DEMO_CHANGE, "default")
+        last: str | None = None
         deadline = None if exit_after is None else time.monotonic() + exit_after
         while not stop and (deadline is None or time.monotonic() < deadline):
             cluster.check()
             operator.check()
+            line = _rollout_line(kube)
+            if line and line != last:
+                print(line, flush=True)
+                last = line
             time.sleep(1)
         _print_models(kube)
     except ComponentDiedError as err:
@@ -93,6 +129,12 @@ def run_demo(exit_after: float | None = None, workdir: str | None = None) -> int
         cluster.stop()
         print("demo stopped; every process it started has exited.", flush=True)
     return 0
+
+
+def _ready(kube: Kube, name: str) -> bool:
+    model = kube.get("SmallModel", name, "default") or {}
+    conditions = (model.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
 def _print_models(kube: Kube) -> None:
