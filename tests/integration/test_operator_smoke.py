@@ -5,15 +5,26 @@ from __future__ import annotations
 import pytest
 from kopf.testing import KopfRunner
 
+from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
 from slmfleet.k8s import Kube
 
 pytestmark = pytest.mark.integration
 
 
-def test_operator_handles_a_create_and_patches_status(k8s: Kube, crds: list[str]) -> None:
-    """kopf's own test runner runs slmfleet.main in this process; its log proves that it, not
-    another operator of the session, handled the object."""
+def test_operator_handles_a_create_and_patches_status(
+    k8s: Kube, crds: list[str], operator_process: OperatorProcess
+) -> None:
+    """kopf's own test runner runs slmfleet.main in this process, as the only operator (the
+    session's operator process is paused meanwhile); its log proves that it handled the object."""
+    operator_process.stop()
+    try:
+        run_smoke(k8s)
+    finally:
+        operator_process.start()
+
+
+def run_smoke(k8s: Kube) -> None:
     name = "smoke-a100"
     args = ["run", "--standalone", "--all-namespaces", "--verbose", "-m", "slmfleet.main"]
     with KopfRunner(args, reraise=True, timeout=60) as runner:
