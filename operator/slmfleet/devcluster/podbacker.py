@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -103,11 +104,21 @@ class PodBacker:
             pod.process.stop(grace=0.5)
 
     def _watch(self) -> None:
+        """List, forget what the list no longer holds, then watch from the list's version.
+
+        A watch ends every 30 s; a pod deleted before the next one starts sends no DELETED event,
+        so each round begins with a fresh list. Without it a stale forwarder would keep a deleted
+        pod's address, and the pod that is given that address next could not be backed.
+        """
         while not self._stop.is_set():
             stream = watch.Watch()
             try:
+                version = self._resync()
                 for event in stream.stream(
-                    self._core.list_pod_for_all_namespaces, timeout_seconds=30, _request_timeout=40
+                    self._core.list_pod_for_all_namespaces,
+                    resource_version=version,
+                    timeout_seconds=30,
+                    _request_timeout=40,
                 ):
                     if self._stop.is_set():
                         break
@@ -118,6 +129,21 @@ class PodBacker:
                     self._stop.wait(0.5)
             finally:
                 stream.stop()
+
+    def _resync(self) -> str:
+        """Apply a full pod list as events, release pods missing from it; return its version."""
+        response = self._core.list_pod_for_all_namespaces(_preload_content=False)
+        listing = json.loads(response.data)
+        present = set()
+        for pod in listing.get("items") or []:
+            meta = pod.get("metadata") or {}
+            present.add(f"{meta.get('namespace')}/{meta.get('name')}")
+            self._on_event("MODIFIED", pod)
+        for key in set(self._seen) - present:
+            self._track(key, None)
+        for key in set(self.backed()) - present:
+            self._release(key)
+        return str(listing["metadata"]["resourceVersion"])
 
     def _on_event(self, kind: str, pod: dict[str, Any]) -> None:
         meta = pod.get("metadata") or {}
@@ -195,6 +221,11 @@ class PodBacker:
     def _back(self, key: str, ip: str, backing: Backing) -> None:
         if self._stop.is_set():
             return
+        # Addresses are unique among live pods: another pod still backed at this one's address
+        # is gone, whatever events were missed.
+        for other, held in self.backed().items():
+            if held.ip == ip and other != key:
+                self._release(other)
         port = free_port()
         argv, env = self._argv(backing, port)
         logname = key.replace("/", "_") + ".log"
