@@ -36,9 +36,9 @@ def test_good_change_promotes_through_all_steps(
     started = wait_phase(k8s, "good", namespace, ("Progressing", "Analyzing"))
     canary = started["canaryRevision"]
     assert canary != first and started["stableRevision"] == first
-    # step 1 at 34% of 2 replicas: ceil(0.68) = 1 canary beside 1 stable
-    assert poll("1 canary + 1 stable", lambda: revision_replicas(k8s, "good", namespace)
-                == {first: 1, canary: 1})  # fmt: skip
+    # step 1 at 34% of 2 replicas: ceil(0.68) = 1 canary beside the whole stable
+    assert poll("1 canary + 2 stable", lambda: revision_replicas(k8s, "good", namespace)
+                == {first: 2, canary: 1})  # fmt: skip
 
     obj = wait_serving(k8s, "good", namespace, timeout=120)
     r = obj["status"]["rollout"]

@@ -16,7 +16,7 @@ def test_defaults() -> None:
     r = RolloutSpec()
     assert [s.weight for s in r.steps] == [10, 25, 50, 100]
     assert (r.analysis_interval_seconds, r.failure_limit, r.history_limit) == (30, 2, 5)
-    assert (r.strategy, r.traffic_provider, r.no_surge) == ("canary", "replicas", False)
+    assert (r.strategy, r.traffic_provider, r.no_surge) == ("canary", "router", False)
 
 
 @pytest.mark.parametrize(

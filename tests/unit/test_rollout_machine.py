@@ -62,7 +62,7 @@ def rolling(**kw: Any) -> RolloutState:
 
 
 def obs(rev: str = "new", total: int = 4, **kw: Any) -> Observations:
-    ready = kw.pop("ready", {"old": 3, "new": 1})
+    ready = kw.pop("ready", {"old": 4, "new": 1})
     return Observations(revision=rev, total=total, ready=ready, spec={"a": 2}, **kw)
 
 
@@ -91,20 +91,33 @@ CASES = [
         "Succeeded", 0, {"r1": 100}, {"r1": 4}, [],
     ),
     (
-        "spec change starts step 1 at 25%: ceil(4*25/100)=1 canary, 3 stable",
+        "spec change starts step 1 at 25%: ceil(4*25/100)=1 canary, stable keeps 4",
         spec(), RolloutState(RolloutStatus(phase="Succeeded", stable_revision="old")),
+        obs(ready={"old": 4}), T0,
+        "Progressing", 0, {"old": 75, "new": 25}, {"old": 4, "new": 1}, ["RolloutStarted"],
+    ),
+    (
+        "replicas provider: step 1 at 25% is 1 canary and 3 stable behind one Service",
+        spec(trafficProvider="replicas"),
+        RolloutState(RolloutStatus(phase="Succeeded", stable_revision="old")),
         obs(ready={"old": 4}), T0,
         "Progressing", 0, {"old": 75, "new": 25}, {"old": 3, "new": 1}, ["RolloutStarted"],
     ),
     (
-        "canary not ready yet keeps waiting",
-        spec(), rolling(phase="Progressing"), obs(ready={"old": 3, "new": 0}), T0,
-        "Progressing", 0, {"old": 75, "new": 25}, {"old": 3, "new": 1}, [],
+        "replicas provider: step 2 at 50% is 2 and 2",
+        spec(trafficProvider="replicas"), rolling(phase="Progressing"), obs(checks=PASS),
+        T0 + timedelta(seconds=5),
+        "Progressing", 1, {"old": 50, "new": 50}, {"old": 2, "new": 2}, ["StepAdvanced"],
     ),
     (
-        "canary ready and checks pass: step 2 at 50% = 2 and 2",
+        "canary not ready yet keeps waiting",
+        spec(), rolling(phase="Progressing"), obs(ready={"old": 3, "new": 0}), T0,
+        "Progressing", 0, {"old": 75, "new": 25}, {"old": 4, "new": 1}, [],
+    ),
+    (
+        "canary ready and checks pass: step 2 at 50%: 2 canary, stable keeps 4",
         spec(), rolling(phase="Progressing"), obs(checks=PASS), T0 + timedelta(seconds=5),
-        "Progressing", 1, {"old": 50, "new": 50}, {"old": 2, "new": 2}, ["StepAdvanced"],
+        "Progressing", 1, {"old": 50, "new": 50}, {"old": 4, "new": 2}, ["StepAdvanced"],
     ),
     (
         "last step passes: promote to 100%",
@@ -121,12 +134,12 @@ CASES = [
         "pause not yet over: Paused, same step",
         spec(steps=[{"weight": 25, "pauseSeconds": 60}, {"weight": 50}]), rolling(),
         obs(checks=PASS), T0 + timedelta(seconds=30),
-        "Paused", 0, {"old": 75, "new": 25}, {"old": 3, "new": 1}, [],
+        "Paused", 0, {"old": 75, "new": 25}, {"old": 4, "new": 1}, [],
     ),
     (
         "first failure within failureLimit=1 is tolerated",
         spec(), rolling(), obs(checks=FAIL), T0,
-        "Analyzing", 0, {"old": 75, "new": 25}, {"old": 3, "new": 1}, ["AnalysisFailed"],
+        "Analyzing", 0, {"old": 75, "new": 25}, {"old": 4, "new": 1}, ["AnalysisFailed"],
     ),
     (
         "second failure past failureLimit=1 rolls back at once: canary 0, stable 4",
@@ -142,7 +155,7 @@ CASES = [
     (
         "no data within inconclusiveLimit=2 never advances",
         spec(), rolling(inconclusive_checks=1), obs(checks=NODATA), T0,
-        "Analyzing", 0, {"old": 75, "new": 25}, {"old": 3, "new": 1}, [],
+        "Analyzing", 0, {"old": 75, "new": 25}, {"old": 4, "new": 1}, [],
     ),
     (
         "third time without data rolls back",
@@ -165,7 +178,7 @@ CASES = [
         "retry annotation starts the same revision again",
         spec(), rolling(phase="RolledBack", weight=0, failed_revision="new"),
         obs(ready={"old": 4, "new": 0}, requests=Requests(retry=True)), T0,
-        "Progressing", 0, {"old": 75, "new": 25}, {"old": 3, "new": 1}, ["RolloutStarted"],
+        "Progressing", 0, {"old": 75, "new": 25}, {"old": 4, "new": 1}, ["RolloutStarted"],
     ),
     (
         "abort annotation rolls back",
@@ -199,7 +212,7 @@ CASES = [
     (
         "spec changed again mid-rollout restarts at step 1 with the newer canary",
         spec(), rolling(step=1, weight=50), obs(rev="newer", ready={"old": 2, "new": 2}), T0,
-        "Progressing", 0, {"old": 75, "newer": 25}, {"old": 3, "newer": 1},
+        "Progressing", 0, {"old": 75, "newer": 25}, {"old": 4, "newer": 1},
         ["RolloutRestarted", "RolloutStarted"],
     ),
 ]  # fmt: skip

@@ -12,7 +12,7 @@ from slmfleet.api.cel import Cel
 from slmfleet.api.common import ObjectName
 
 RolloutStrategy = Literal["canary", "recreate"]
-TrafficProviderName = Literal["replicas", "gateway-api"]
+TrafficProviderName = Literal["router", "replicas", "gateway-api"]
 WebhookType = Literal["pre-rollout", "pre-promotion"]
 
 MAX_STEPS = 20
@@ -162,10 +162,12 @@ class RolloutSpec(SpecModel):
         None, description="EvalSuite (same namespace) run against the canary at each step."
     )
     traffic_provider: TrafficProviderName = Field(
-        "replicas",
+        "router",
         description=(
+            "router: the namespace's slmfleet router splits requests by the exact weights; "
             "replicas: split by ready-replica ratio behind the model's one Service; "
-            "gateway-api: an HTTPRoute with weighted backends per revision."
+            "gateway-api: an HTTPRoute with weighted backends per revision (the router "
+            "applies the same weights)."
         ),
     )
     gateway_ref: GatewayRef | None = Field(

@@ -19,10 +19,14 @@ from typing import Any
 
 import kopf
 from kubernetes.client.exceptions import ApiException
+from pydantic import ValidationError
 
 from slmfleet import GROUP, VERSION
 from slmfleet.api.errors import SpecError
 from slmfleet.api.modelroute import ModelRoute, ModelRouteStatus, parse_modelroute
+from slmfleet.api.parse import plain
+from slmfleet.api.rollout import RolloutSpec
+from slmfleet.api.rollout_status import RolloutStatus
 from slmfleet.builders import router
 from slmfleet.builders.labels import MODEL_LABEL, service_name
 from slmfleet.conditions import Verdict, conditions_for
@@ -32,11 +36,13 @@ from slmfleet.handlers.events import post_transitions
 from slmfleet.k8s import Kube
 from slmfleet.reconcile.endpoints import (
     SERVICE_NAME_LABEL,
+    endpoint_revisions,
     merge_endpoints,
     ready_endpoints,
     ready_pod_endpoints,
 )
 from slmfleet.reconcile.modelroute import ModelTarget, RouteOutcome, plan_namespace
+from slmfleet.rollout.plan import router_weights_of
 from slmfleet.traffic.gateway import httproute
 
 log = logging.getLogger(__name__)
@@ -57,13 +63,25 @@ def _name_uid(body: Mapping[str, Any]) -> tuple[str, str]:
     return str(body["metadata"]["name"]), str(body["metadata"]["uid"])
 
 
+def _router_weights(body: Mapping[str, Any], revision: str) -> tuple[tuple[str, int], ...]:
+    """The split the router applies to this model; none when its rollout cannot be read."""
+    try:
+        rollout = RolloutSpec.model_validate(plain((body.get("spec") or {}).get("rollout") or {}))
+        status = RolloutStatus.model_validate((body.get("status") or {}).get("rollout") or {})
+    except ValidationError:
+        return ()
+    weights = router_weights_of(rollout, status, revision) if revision else None
+    return tuple((weights or {}).items())
+
+
 def model_target(body: Mapping[str, Any]) -> ModelTarget:
     """Routing's view of a SmallModel body (read leniently: a broken spec still has a name)."""
     meta = body.get("metadata") or {}
     name = str(meta.get("name"))
     served = (body.get("spec") or {}).get("servedModelName") or name
-    revision = (body.get("status") or {}).get("templateHash") or ""
-    return ModelTarget(name, str(served), service_name(name), str(revision))
+    revision = str((body.get("status") or {}).get("templateHash") or "")
+    weights = _router_weights(body, revision)
+    return ModelTarget(name, str(served), service_name(name), revision, weights)
 
 
 def write_status(kube: Kube, body: Mapping[str, Any], outcome: RouteOutcome) -> None:
@@ -113,7 +131,7 @@ def reconcile_namespace(kube: Kube, namespace: str) -> None:
                 invalid[body["metadata"]["name"]] = RouteOutcome(verdict, {})
         models = [model_target(body) for body in model_bodies]
         endpoints = merge_endpoints(ready_endpoints(slices), ready_pod_endpoints(pods))
-        plan = plan_namespace(parsed, models, endpoints)
+        plan = plan_namespace(parsed, models, endpoints, endpoint_revisions(pods))
         owners = [("ModelRoute", *_name_uid(b)) for b in route_bodies]
         owners += [("SmallModel", *_name_uid(b)) for b in model_bodies]
         kube.apply(router.config_map(namespace, plan.config, owners))

@@ -24,7 +24,7 @@ from slmfleet.api.errors import SpecError
 from slmfleet.api.parse import parse_smallmodel, plain
 from slmfleet.api.rollout_status import CheckResult, EvalResult
 from slmfleet.api.smallmodel import SmallModel
-from slmfleet.builders.deployment import desired_replicas, revision_deployment_name
+from slmfleet.builders.deployment import ModelRef, desired_replicas, revision_deployment_name
 from slmfleet.handlers.clients import kube_client
 from slmfleet.handlers.observe import engine_deployments
 from slmfleet.handlers.rollout_analysis import gather
@@ -42,7 +42,7 @@ from slmfleet.rollout.state import (
     SetWeights,
     Transition,
 )
-from slmfleet.traffic.gateway_api import GatewayAPIProvider
+from slmfleet.traffic.providers import provider_for
 
 log = logging.getLogger(__name__)
 
@@ -102,18 +102,11 @@ def _scale(kube: Kube, model: SmallModel, action: Scale, existing: set[str]) -> 
 
 
 def _route(kube: Kube, model: SmallModel, action: SetWeights) -> None:
-    rollout = model.spec.rollout
-    if rollout.traffic_provider != "gateway-api" or rollout.gateway_ref is None:
-        return
-    provider = GatewayAPIProvider(
-        model.metadata.namespace or "default",
-        model.metadata.uid or "",
-        rollout.gateway_ref.name,
-        rollout.gateway_ref.namespace,
-        desired_replicas(model.spec),
+    """Apply the provider's routing objects (the router's split follows status instead)."""
+    ref = ModelRef(
+        model.metadata.name, model.metadata.namespace or "default", model.metadata.uid or ""
     )
-    _, children = provider.set_weights(model.metadata.name, dict(action.weights))
-    for child in children:
+    for child in provider_for(model.spec.rollout).objects(ref, dict(action.weights)):
         try:
             kube.apply(child)
         except ApiException as err:

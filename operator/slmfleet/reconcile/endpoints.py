@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from slmfleet.builders.labels import MODEL_LABEL, service_name
+from slmfleet.builders.labels import MODEL_LABEL, REVISION_LABEL, service_name
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
@@ -76,3 +76,21 @@ def merge_endpoints(
     """
     services = set(from_slices) | set(from_pods)
     return {s: from_slices.get(s) or from_pods.get(s, ()) for s in sorted(services)}
+
+
+def endpoint_revisions(pods: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Pod IP -> the revision label of the engine pod holding it (pods being deleted left out)."""
+    found: dict[str, str] = {}
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        revision = (meta.get("labels") or {}).get(REVISION_LABEL)
+        ip = (pod.get("status") or {}).get("podIP")
+        if revision and ip and not meta.get("deletionTimestamp"):
+            found[str(ip)] = str(revision)
+    return found
+
+
+def endpoint_host(endpoint: str) -> str:
+    """`host:port` or `[v6]:port` -> the host as a pod IP is written."""
+    host = endpoint.rsplit(":", 1)[0]
+    return host[1:-1] if host.startswith("[") else host

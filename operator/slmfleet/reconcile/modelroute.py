@@ -16,7 +16,15 @@ from typing import Any
 
 from slmfleet.api.modelroute import ModelRoute, ModelRouteSpec, RouteBackend
 from slmfleet.conditions import Verdict
-from slmfleet.router.config import Backend, CascadePolicy, Route, RouteMatch, RouterConfig
+from slmfleet.reconcile.endpoints import endpoint_host
+from slmfleet.router.config import (
+    Backend,
+    CascadePolicy,
+    RevisionSplit,
+    Route,
+    RouteMatch,
+    RouterConfig,
+)
 from slmfleet.traffic.gateway import router_only_features
 
 
@@ -28,6 +36,8 @@ class ModelTarget:
     served_name: str
     service: str
     revision: str = ""
+    # The router's split while a canary runs (stable first); empty: every ready endpoint.
+    weights: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,11 +71,42 @@ def key_env_name(route: str, backend: str) -> str:
     return "SLMFLEET_KEY_" + re.sub(r"[^A-Z0-9]", "_", f"{route}_{backend}".upper())
 
 
+def model_endpoints(
+    target: ModelTarget,
+    endpoints: Mapping[str, tuple[str, ...]],
+    revision_of: Mapping[str, str],
+) -> tuple[str, tuple[str, ...], tuple[RevisionSplit, ...]]:
+    """A SmallModel backend's revision, endpoints and canary split, from its weights.
+
+    Endpoints of revisions with weight 0 (a rolled-back canary still draining, an old stable)
+    are left out, so a weight change takes effect with the next config, not when pods go. When
+    no weighted revision has a ready endpoint yet, every ready endpoint serves instead.
+    """
+    ready = endpoints.get(target.service, ())
+    weights = dict(target.weights)
+    if not weights:
+        return target.revision, ready, ()
+    weighted = tuple(e for e in ready if weights.get(revision_of.get(endpoint_host(e), ""), 0))
+    revision = next(iter(weights))  # the stable one, or the only one
+    if len(weights) < 2:
+        return revision, weighted or ready, ()
+    splits = tuple(
+        RevisionSplit(
+            revision=rev,
+            weight=weight,
+            endpoints=tuple(e for e in ready if revision_of.get(endpoint_host(e)) == rev),
+        )
+        for rev, weight in weights.items()
+    )
+    return revision, weighted or ready, splits
+
+
 def _backend(
     route: str,
     spec: RouteBackend,
     models: Mapping[str, ModelTarget],
     endpoints: Mapping[str, tuple[str, ...]],
+    revision_of: Mapping[str, str],
 ) -> tuple[Backend | None, dict[str, Any]]:
     """The router backend (None when unresolvable) and its status entry."""
     if spec.url is not None:
@@ -93,15 +134,16 @@ def _backend(
             "reason": "SmallModelNotFound",
             "message": f"SmallModel {ref!r} does not exist in this namespace",
         }
-    ready = endpoints.get(target.service, ())
+    revision, ready, splits = model_endpoints(target, endpoints, revision_of)
     model = spec.model or target.served_name
     backend = Backend(
         name=spec.name,
         model=model,
         weight=spec.weight,
         timeout_seconds=spec.timeout_seconds,
-        revision=target.revision,
+        revision=revision,
         endpoints=ready,
+        revisions=splits,
     )
     if not ready:
         return backend, {
@@ -143,6 +185,7 @@ def resolve_route(
     route: ModelRoute,
     models: Mapping[str, ModelTarget],
     endpoints: Mapping[str, tuple[str, ...]],
+    revision_of: Mapping[str, str] | None = None,
 ) -> tuple[Route | None, RouteOutcome, tuple[SecretEnv, ...]]:
     """One ModelRoute: its router Route (None for gateway-api), outcome and key Secrets."""
     name, spec = route.metadata.name, route.spec
@@ -151,7 +194,7 @@ def resolve_route(
     unavailable: list[dict[str, Any]] = []
     secrets: list[SecretEnv] = []
     for item in spec.backends:
-        backend, entry = _backend(name, item, models, endpoints)
+        backend, entry = _backend(name, item, models, endpoints, revision_of or {})
         (unavailable if "reason" in entry else resolved).append(entry)
         if backend is not None:
             backends.append(backend)
@@ -212,13 +255,19 @@ def _claimed(routes: Sequence[Route]) -> set[str]:
     return names
 
 
-def implicit_route(target: ModelTarget, endpoints: Mapping[str, tuple[str, ...]]) -> Route:
+def implicit_route(
+    target: ModelTarget,
+    endpoints: Mapping[str, tuple[str, ...]],
+    revision_of: Mapping[str, str] | None = None,
+) -> Route:
     """The route of a SmallModel no ModelRoute claims: its served name to its Service."""
+    revision, ready, splits = model_endpoints(target, endpoints, revision_of or {})
     backend = Backend(
         name=target.name,
         model=target.served_name,
-        revision=target.revision,
-        endpoints=endpoints.get(target.service, ()),
+        revision=revision,
+        endpoints=ready,
+        revisions=splits,
     )
     return Route(name=target.served_name, backends=(backend,))
 
@@ -227,14 +276,18 @@ def plan_namespace(
     routes: Sequence[ModelRoute],
     models: Sequence[ModelTarget],
     endpoints: Mapping[str, tuple[str, ...]],
+    revision_of: Mapping[str, str] | None = None,
 ) -> NamespaceRouting:
-    """The namespace's RouterConfig, each ModelRoute's outcome and the key Secrets."""
+    """The namespace's RouterConfig, each ModelRoute's outcome and the key Secrets.
+
+    ``revision_of`` maps a pod IP to its revision, for the split of models in a canary.
+    """
     by_name = {m.name: m for m in models}
     served: list[Route] = []
     outcomes: dict[str, RouteOutcome] = {}
     secrets: list[SecretEnv] = []
     for route in sorted(routes, key=lambda r: r.metadata.name):
-        routed, outcome, keys = resolve_route(route, by_name, endpoints)
+        routed, outcome, keys = resolve_route(route, by_name, endpoints, revision_of)
         outcomes[route.metadata.name] = outcome
         if routed is not None:
             served.append(routed)
@@ -242,6 +295,6 @@ def plan_namespace(
     claimed = _claimed(served)
     for target in sorted(models, key=lambda m: m.served_name):
         if target.served_name not in claimed:
-            served.append(implicit_route(target, endpoints))
+            served.append(implicit_route(target, endpoints, revision_of))
             claimed.add(target.served_name)
     return NamespaceRouting(RouterConfig(routes=tuple(served)), outcomes, tuple(secrets))

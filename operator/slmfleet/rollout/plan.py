@@ -1,16 +1,15 @@
 """Weights and replicas per revision that a rollout status means (pure).
 
 Both the reconcile (which applies the current revision's Deployment) and the rollout timer (which
-scales the others) derive replica counts from here, so they never fight over them.
+scales the others) derive replica counts from here, so they never fight over them; the ModelRoute
+reconcile derives the router's split from here too.
 """
 
 from __future__ import annotations
 
-import math
-
 from slmfleet.api.rollout import RolloutSpec
 from slmfleet.api.rollout_status import RolloutStatus
-from slmfleet.traffic.replica_ratio import split_replicas
+from slmfleet.traffic.providers import provider_for
 
 
 def weights_of(status: RolloutStatus | None, revision: str) -> dict[str, int]:
@@ -29,13 +28,11 @@ def replicas_of(
 ) -> dict[str, int]:
     """Replicas per revision for the weights above, by the chosen traffic provider."""
     weights = weights_of(status, revision)
-    if len(weights) == 1:
-        return {rev: total for rev in weights}
-    (stable, stable_w), (canary, canary_w) = weights.items()
-    if spec.traffic_provider == "gateway-api":
-        return {
-            rev: math.ceil(total * w / 100) if w > 0 else 0
-            for rev, w in ((stable, stable_w), (canary, canary_w))
-        }
-    stable_n, canary_n = split_replicas(total, canary_w, spec.no_surge)
-    return {stable: stable_n, canary: canary_n}
+    return provider_for(spec).replicas(weights, total, spec.no_surge)
+
+
+def router_weights_of(
+    spec: RolloutSpec, status: RolloutStatus | None, revision: str
+) -> dict[str, int] | None:
+    """The split the built-in router applies to the model, or None for every ready endpoint."""
+    return provider_for(spec).router_weights(weights_of(status, revision))

@@ -43,8 +43,30 @@ class RouteMatch(_CamelModel):
         return {name.lower(): wanted for name, wanted in value.items()}
 
 
+def _check_endpoints(value: tuple[str, ...]) -> tuple[str, ...]:
+    for endpoint in value:
+        match = _ENDPOINT.match(endpoint)
+        if match is None or not 0 < int(match.group(2)) < 65536:
+            raise ValueError(f"endpoint {endpoint!r} is not host:port")
+    return value
+
+
+class RevisionSplit(_CamelModel):
+    """One revision's share of a backend's requests while a canary runs, and its endpoints."""
+
+    revision: str = Field(min_length=1)
+    weight: int = Field(ge=0, le=100)
+    endpoints: tuple[str, ...] = ()
+
+    _endpoints_are_host_port = field_validator("endpoints")(_check_endpoints)
+
+
 class Backend(_CamelModel):
-    """One destination: in-cluster endpoints (filled by discovery) or an external base URL."""
+    """One destination: in-cluster endpoints (filled by discovery) or an external base URL.
+
+    While a SmallModel rolls out a canary, ``revisions`` splits the backend's requests between
+    its stable and canary revisions by weight; ``endpoints`` then lists the endpoints of both.
+    """
 
     name: str = Field(min_length=1)
     model: str = Field(min_length=1)
@@ -54,15 +76,9 @@ class Backend(_CamelModel):
     url: str | None = None
     api_key_env: str | None = None
     timeout_seconds: float | None = Field(default=None, gt=0)
+    revisions: tuple[RevisionSplit, ...] = ()
 
-    @field_validator("endpoints")
-    @classmethod
-    def _endpoints_are_host_port(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for endpoint in value:
-            match = _ENDPOINT.match(endpoint)
-            if match is None or not 0 < int(match.group(2)) < 65536:
-                raise ValueError(f"endpoint {endpoint!r} is not host:port")
-        return value
+    _endpoints_are_host_port = field_validator("endpoints")(_check_endpoints)
 
     @model_validator(mode="after")
     def _url_or_endpoints(self) -> Backend:
@@ -72,6 +88,11 @@ class Backend(_CamelModel):
             raise ValueError(f"backend {self.name!r}: url must start with http:// or https://")
         if self.api_key_env is not None and self.url is None:
             raise ValueError(f"backend {self.name!r}: apiKeyEnv only applies to url backends")
+        if self.revisions and self.url is not None:
+            raise ValueError(f"backend {self.name!r}: revisions only apply to in-cluster backends")
+        names = [split.revision for split in self.revisions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"backend {self.name!r}: revision names must be unique")
         return self
 
 

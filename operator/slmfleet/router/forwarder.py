@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from slmfleet.router.config_source import ConfigSource
 from slmfleet.router.errors import ErrorKind, classify_status, failure_status, openai_error
 from slmfleet.router.metrics import RouterMetrics
 from slmfleet.router.payload import forward_body
-from slmfleet.router.routing import find_backend, pick_endpoint
+from slmfleet.router.routing import find_backend, pick_endpoint, revision_endpoints
 
 HOLD_POLL_SECONDS = 0.05
 
@@ -39,6 +40,7 @@ class Reply:
     error_kind: ErrorKind | None = None
     stream: aiohttp.ClientResponse | None = None
     finish: Callable[[], None] = field(default=_noop)
+    revision: str = ""
 
     @property
     def ok(self) -> bool:
@@ -77,8 +79,10 @@ class Forwarder:
         metrics: RouterMetrics,
         clock: Callable[[], float],
         env: Mapping[str, str],
+        rand: Callable[[], float] = random.random,
     ) -> None:
         self._session = session
+        self._rand = rand
         self._source = source
         self._metrics = metrics
         self._clock = clock
@@ -149,10 +153,12 @@ class Forwarder:
                     continue
                 backend = held
             endpoint = None
+            revision = backend.revision
             if backend.url is None:
+                revision, endpoints = revision_endpoints(backend, self._rand(), failed)
                 counter = self._next_counter(route, backend)
                 policy = config.defaults.endpoint_policy
-                endpoint = pick_endpoint(backend.endpoints, self.in_flight, policy, counter, failed)
+                endpoint = pick_endpoint(endpoints, self.in_flight, policy, counter, failed)
             left = deadline - self._clock()
             limit = backend.timeout_seconds or attempt_limit
             timeout = aiohttp.ClientTimeout(total=min(limit, left))
@@ -162,6 +168,7 @@ class Forwarder:
             reply = await self._attempt(
                 route, backend, endpoint, path=path, body=body, stream=stream, timeout=timeout
             )
+            reply.revision = revision
             if reply.error_kind is None or reply.error_kind is ErrorKind.CLIENT:
                 return reply
             failed.add(endpoint or "")

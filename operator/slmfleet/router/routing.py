@@ -49,6 +49,33 @@ def pick_backend(route: Route, rand: float) -> Backend:
     return [backend for backend in route.backends if backend.weight > 0][-1]
 
 
+def revision_endpoints(
+    backend: Backend, rand: float, exclude: Collection[str] = ()
+) -> tuple[str, tuple[str, ...]]:
+    """The revision a request goes to (weighted by ``rand`` in [0, 1)) and its endpoints.
+
+    Without a split this is the backend's revision and all its endpoints. A revision with weight
+    0, no endpoints, or only endpoints in ``exclude`` is skipped; when every one is, the request
+    goes wherever an endpoint is left, so a split never fails a request that could be served.
+    """
+    if not 0.0 <= rand < 1.0:
+        raise ValueError(f"rand must be in [0, 1), got {rand}")
+    live = [
+        split
+        for split in backend.revisions
+        if split.weight > 0 and any(e not in exclude for e in split.endpoints)
+    ]
+    if not live:
+        return backend.revision, backend.endpoints
+    target = rand * sum(split.weight for split in live)
+    cumulative = 0
+    for split in live:
+        cumulative += split.weight
+        if target < cumulative:
+            return split.revision, split.endpoints
+    return live[-1].revision, live[-1].endpoints
+
+
 def pick_endpoint(
     endpoints: Sequence[str],
     in_flight: Mapping[str, int],

@@ -81,12 +81,20 @@ async def _read_limited(request: web.Request, limit: int) -> bytes | None:
     return bytes(buffer)
 
 
+def served_revision(reply: Reply) -> str:
+    """The revision that answered (or was picked), else the backend's own."""
+    if reply.revision:
+        return reply.revision
+    return reply.backend.revision if reply.backend is not None else ""
+
+
 def _backend_headers(reply: Reply) -> dict[str, str]:
     if reply.backend is None:
         return {}
     headers = {BACKEND_HEADER: reply.backend.name}
-    if reply.backend.revision:
-        headers[REVISION_HEADER] = reply.backend.revision
+    revision = served_revision(reply)
+    if revision:
+        headers[REVISION_HEADER] = revision
     return headers
 
 
@@ -178,7 +186,7 @@ async def _completions(request: web.Request) -> web.StreamResponse:
     finally:
         reply.finish()
     model = reply.backend.model if reply.backend else ""
-    revision = reply.backend.revision if reply.backend else ""
+    revision = served_revision(reply)
     if reply.ok and reply.stream is None:
         state.metrics.count_tokens(route.name, model, *_usage(reply.body))
     state.metrics.count_request(route.name, model, revision, reply.status)

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from slmfleet.api.modelroute import ModelRoute, ModelRouteSpec
-from slmfleet.builders.engine import PORT
+from slmfleet.builders.httproute import backend_ref, parent_ref
+from slmfleet.builders.httproute import httproute as build_httproute
 from slmfleet.builders.labels import MANAGED_BY, owner_reference
 
 MODEL_HEADER = "x-gateway-model-name"
@@ -60,33 +61,20 @@ def httproute(route: ModelRoute, services: Mapping[str, str]) -> dict[str, Any]:
 
     Backends whose SmallModel has no Service are left out; url backends are refused earlier.
     """
-    spec = route.spec
+    spec, meta = route.spec, route.metadata
     refs = []
     for backend in spec.backends:
         model = backend.small_model_ref.name if backend.small_model_ref else None
-        if model is None or model not in services:
-            continue
-        refs.append({"name": services[model], "port": PORT, "weight": backend.weight})
-    parents = []
-    for parent in spec.parent_refs:
-        ref: dict[str, Any] = {"name": parent.name}
-        if parent.namespace:
-            ref["namespace"] = parent.namespace
-        if parent.section_name:
-            ref["sectionName"] = parent.section_name
-        parents.append(ref)
-    rule: dict[str, Any] = {"matches": _matches(route), "backendRefs": refs}
-    if spec.timeout_seconds is not None:
-        rule["timeouts"] = {"request": f"{round(spec.timeout_seconds * 1000)}ms"}
-    meta = route.metadata
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "HTTPRoute",
-        "metadata": {
-            "name": meta.name,
-            "namespace": meta.namespace,
-            "labels": {MANAGED_BY: "slmfleet", ROUTE_LABEL: meta.name},
-            "ownerReferences": [owner_reference("ModelRoute", meta.name, meta.uid or "")],
-        },
-        "spec": {"parentRefs": parents, "rules": [rule]},
-    }
+        if model is not None and model in services:
+            refs.append(backend_ref(services[model], backend.weight))
+    parents = [parent_ref(p.name, p.namespace, p.section_name) for p in spec.parent_refs]
+    return build_httproute(
+        meta.name,
+        meta.namespace,
+        {MANAGED_BY: "slmfleet", ROUTE_LABEL: meta.name},
+        owner_reference("ModelRoute", meta.name, meta.uid or ""),
+        parents,
+        refs,
+        matches=_matches(route),
+        timeout_seconds=spec.timeout_seconds,
+    )

@@ -1,10 +1,10 @@
-"""The built-in traffic provider: split by ready-replica ratio behind the model's one Service.
+"""The replica-ratio traffic provider: split by ready replicas behind the model's one Service.
 
 The Service selects every revision of a model, so a revision's share of requests is its share of
 ready replicas. A canary weight of w% becomes ``ceil(total * w / 100)`` canary replicas and the
 rest stable, keeping at least one of each while both serve. Without surge (a full cluster) the
 sum never exceeds ``total``; with surge each side keeps at least one replica even when ``total``
-is 1, so the sum may exceed ``total`` by one.
+is 1, so the sum may exceed ``total`` by one. For clients that call the Service directly.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from slmfleet.traffic.provider import check_weights
+from slmfleet.builders.deployment import ModelRef
+from slmfleet.traffic.provider import stable_and_canary
 
 
 def split_replicas(total: int, canary_weight: int, no_surge: bool = False) -> tuple[int, int]:
@@ -42,28 +43,25 @@ def effective_weight(stable: int, canary: int) -> int:
     return 0 if serving == 0 else (100 * canary) // serving
 
 
+def single(weights: Mapping[str, int], total: int) -> dict[str, int]:
+    """All replicas on the one revision with weight, none on the others."""
+    return {rev: total if w > 0 else 0 for rev, w in weights.items()}
+
+
 @dataclass(frozen=True)
 class ReplicaRatioProvider:
-    """Pure: replica counts per revision; there is no routing object to write.
+    """Pure: replica counts per revision; there is no routing object to write."""
 
-    ``weights`` lists the stable revision first and the canary second.
-    """
+    def replicas(self, weights: Mapping[str, int], total: int, no_surge: bool) -> dict[str, int]:
+        pair = stable_and_canary(weights)
+        if pair is None:
+            return single(weights, total)
+        stable, canary = pair
+        stable_n, canary_n = split_replicas(total, weights[canary], no_surge)
+        return {stable: stable_n, canary: canary_n}
 
-    total: int
-    no_surge: bool = False
+    def router_weights(self, weights: Mapping[str, int]) -> dict[str, int] | None:
+        return None  # the ratio of ready replicas is the split
 
-    def set_weights(
-        self, model: str, weights: Mapping[str, int]
-    ) -> tuple[dict[str, int], list[dict[str, Any]]]:
-        check_weights(weights)
-        serving = [rev for rev, w in weights.items() if w > 0]
-        if len(serving) > 2:
-            raise ValueError(f"{model}: the replica-ratio provider splits two revisions at most")
-        plan = {rev: 0 for rev in weights}
-        if len(serving) == 1:
-            plan[serving[0]] = self.total
-            return plan, []
-        stable, canary = serving  # insertion order: stable first, then canary
-        stable_n, canary_n = split_replicas(self.total, weights[canary], self.no_surge)
-        plan[stable], plan[canary] = stable_n, canary_n
-        return plan, []
+    def objects(self, model: ModelRef, weights: Mapping[str, int]) -> list[dict[str, Any]]:
+        return []
