@@ -22,6 +22,7 @@ import pytest
 from kubernetes import client
 
 from slmfleet.config import settings
+from slmfleet.devcluster import tools
 from slmfleet.devcluster.cluster import DevCluster
 from slmfleet.devcluster.manifests import apply_crds, apply_files, repo_root
 from slmfleet.devcluster.nodes import FakeGPUNode
@@ -88,6 +89,12 @@ def k8s(kube: client.ApiClient) -> Kube:
 @pytest.fixture(scope="session")
 def crds(k8s: Kube) -> list[str]:
     return apply_crds(k8s)
+
+
+@pytest.fixture(scope="session")
+def gateway_api(k8s: Kube) -> list[str]:
+    """The Gateway API's standard CRDs (HTTPRoute among them), from the pinned module."""
+    return apply_crds(k8s, tools.bundle_files(tools.GATEWAY_API)[0].parent)
 
 
 @pytest.fixture(scope="session")

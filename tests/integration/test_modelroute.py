@@ -267,69 +267,35 @@ def test_examples_are_accepted_and_the_cel_rules_refuse_on_the_server(
     assert "fallback names a backend the route does not have" in str(refused.value.body)
 
 
-# A stand-in for the Gateway API's HTTPRoute CRD: the same group, version and names, spec kept
-# as written. Enough to see the operator render and apply the route; no gateway acts on it.
-HTTPROUTE_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {
-        "name": "httproutes.gateway.networking.k8s.io",
-        # *.k8s.io groups need this annotation; "unapproved" marks a stand-in.
-        "annotations": {"api-approved.kubernetes.io": "unapproved, test stand-in"},
-    },
-    "spec": {
-        "group": "gateway.networking.k8s.io",
-        "names": {"kind": "HTTPRoute", "listKind": "HTTPRouteList", "plural": "httproutes",
-                  "singular": "httproute"},
-        "scope": "Namespaced",
-        "versions": [{
-            "name": "v1", "served": True, "storage": True,
-            "schema": {"openAPIV3Schema": {
-                "type": "object", "x-kubernetes-preserve-unknown-fields": True}},
-        }],
-    },
-}  # fmt: skip
-
-
 def test_gateway_api_provider_applies_a_weighted_httproute(
-    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
+    operator: OperatorProcess,
+    k8s: Kube,
+    gpuclasses: list[str],
+    gateway_api: list[str],
+    namespace: str,
 ) -> None:
-    name = HTTPROUTE_CRD["metadata"]["name"]  # type: ignore[index]
-    installed_here = k8s.get("CustomResourceDefinition", name) is None
+    """The real Gateway API CRDs validate what the operator renders (their CEL rules too)."""
     body = modelroute(
         "summarize", namespace, provider="gateway-api", parentRefs=[{"name": "gw"}],
         match={"model": "summarize"}, timeoutSeconds=20,
         backends=[ref("stable", "stable", 80), ref("candidate", "candidate", 20)],
     )  # fmt: skip
-    try:
-        if installed_here:
-            k8s.apply(HTTPROUTE_CRD)
-            poll("HTTPRoute API served", lambda: _served(k8s, namespace), 30)
-        for model in ("stable", "candidate"):
-            k8s.apply(smallmodel(model, namespace, f"{model}-served"))
-        k8s.apply(body)
-        route = poll("HTTPRoute rendered", lambda: k8s.get("HTTPRoute", "summarize", namespace), 90)
-        rule = route["spec"]["rules"][0]
-        assert rule["backendRefs"] == [
-            {"name": "stable", "port": 8000, "weight": 80},
-            {"name": "candidate", "port": 8000, "weight": 20},
-        ]
-        assert rule["timeouts"] == {"request": "20000ms"}
-        assert route["spec"]["parentRefs"] == [{"name": "gw"}]
-        assert route["metadata"]["ownerReferences"][0]["kind"] == "ModelRoute"
-        poll("ModelRoute summarize Ready", lambda: route_ready(k8s, namespace, "summarize"), 90)
-        # The router does not serve gateway routes: only the implicit routes are in its config.
-        cm = k8s.get("ConfigMap", "slmfleet-router", namespace) or {}
-        routes = json.loads(cm["data"]["config.json"])["routes"]
-        assert sorted(r["name"] for r in routes) == ["candidate-served", "stable-served"]
-    finally:
-        if installed_here:
-            k8s.delete("CustomResourceDefinition", name)
-
-
-def _served(k8s: Kube, namespace: str) -> bool:
-    try:
-        k8s.list("HTTPRoute", namespace)
-    except client.ApiException:
-        return False
-    return True
+    for model in ("stable", "candidate"):
+        k8s.apply(smallmodel(model, namespace, f"{model}-served"))
+    k8s.apply(body)
+    route = poll("HTTPRoute rendered", lambda: k8s.get("HTTPRoute", "summarize", namespace), 90)
+    rule = route["spec"]["rules"][0]
+    assert rule["backendRefs"] == [
+        {"group": "", "kind": "Service", "name": "stable", "port": 8000, "weight": 80},
+        {"group": "", "kind": "Service", "name": "candidate", "port": 8000, "weight": 20},
+    ]  # the CRD's defaults filled in group and kind
+    assert rule["timeouts"] == {"request": "20000ms"}
+    assert [h["name"] for h in rule["matches"][0]["headers"]] == ["x-gateway-model-name"]
+    parent = route["spec"]["parentRefs"][0]
+    assert parent["name"] == "gw" and parent["kind"] == "Gateway"
+    assert route["metadata"]["ownerReferences"][0]["kind"] == "ModelRoute"
+    poll("ModelRoute summarize Ready", lambda: route_ready(k8s, namespace, "summarize"), 90)
+    # The router does not serve gateway routes: only the implicit routes are in its config.
+    cm = k8s.get("ConfigMap", "slmfleet-router", namespace) or {}
+    routes = json.loads(cm["data"]["config.json"])["routes"]
+    assert sorted(r["name"] for r in routes) == ["candidate-served", "stable-served"]

@@ -105,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="the local cluster used by tests and the demo")
     dev_sub = dev.add_subparsers(dest="dev_command", required=True)
     tools_p = dev_sub.add_parser("tools", help="build the control-plane binaries that are missing")
-    tools_p.add_argument("--only", action="append", help="kube, kwok, sim or helm (repeatable)")
+    tools_p.add_argument(
+        "--only", action="append", help="kube, kwok, sim, helm or gateway-api (repeatable)"
+    )
     tools_p.set_defaults(func=_cmd_tools)
     demo = dev_sub.add_parser(
         "demo", help="boot a local fleet with fake GPU nodes and the operator"

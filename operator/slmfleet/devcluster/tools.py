@@ -8,6 +8,7 @@ leaves a half-filled cache entry behind.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -90,6 +91,28 @@ TOOLS: tuple[GoTool, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class GoModuleFiles:
+    """Files copied out of a pinned Go module (hack/tools/<module>), nothing built."""
+
+    name: str
+    module: str
+    version: str
+    go_module: str
+    subdir: str
+    pattern: str = "*.yaml"
+
+
+GATEWAY_API = GoModuleFiles(
+    name="gateway-api",
+    module="gateway-api",
+    version="v1.3.0",
+    go_module="sigs.k8s.io/gateway-api",
+    subdir="config/crd/standard",
+)
+FILE_BUNDLES: tuple[GoModuleFiles, ...] = (GATEWAY_API,)
+
+
 def hack_dir() -> Path:
     """The hack/tools folder of this checkout (override with SLMFLEET_HACK_DIR)."""
     env = os.environ.get("SLMFLEET_HACK_DIR")
@@ -107,13 +130,24 @@ def cache_root() -> Path:
     return Path(base) / "slmfleet" / "tools"
 
 
-def tool_dir(tool: GoTool) -> Path:
+def tool_dir(tool: GoTool | GoModuleFiles) -> Path:
     """The cache entry of one tool: keyed by its version and a hash of its pinned go.sum and
-    build recipe (packages and ldflags), so a changed recipe never reuses an old build."""
+    recipe (packages and ldflags, or the files taken), so a changed recipe never reuses it."""
     sums = hack_dir() / tool.module / "go.sum"
     recipe = hashlib.sha256(sums.read_bytes() if sums.exists() else b"nosum")
-    recipe.update("\n".join((*tool.packages, *tool.ldflags)).encode())
+    if isinstance(tool, GoTool):
+        recipe.update("\n".join((*tool.packages, *tool.ldflags)).encode())
+    else:
+        recipe.update(f"{tool.go_module}/{tool.subdir}/{tool.pattern}".encode())
     return cache_root() / f"{tool.name}-{tool.version}-{recipe.hexdigest()[:10]}"
+
+
+def bundle_files(bundle: GoModuleFiles = GATEWAY_API) -> list[Path]:
+    """The cached files of a bundle (sorted), or a ToolError saying how to fetch them."""
+    found = sorted((tool_dir(bundle) / "files").glob(bundle.pattern))
+    if not found:
+        raise ToolError(f"{bundle.name} {bundle.version} is not fetched; {RETRY_HINT}")
+    return found
 
 
 def binary_path(binary: str) -> Path:
@@ -186,6 +220,44 @@ def build(tool: GoTool, log: Callable[[str], None] = print) -> Path:
     return target / "bin"
 
 
+def fetch(bundle: GoModuleFiles, log: Callable[[str], None] = print) -> Path:
+    """Download a bundle's module (go.sum pins it) and copy its files into the cache."""
+    target = tool_dir(bundle)
+    if any((target / "files").glob(bundle.pattern)):
+        log(f"[tools] {bundle.name} {bundle.version}: cached at {target}")
+        return target / "files"
+    go = shutil.which("go")
+    if go is None:
+        raise ToolError(f"fetching {bundle.name} needs Go on PATH; install it, then {RETRY_HINT}")
+    module_dir = hack_dir() / bundle.module
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{bundle.name}-") as tmp:
+        cmd = [go, "mod", "download", "-json", f"{bundle.go_module}@{bundle.version}"]
+        work = Path(tmp) / "work"
+        work.mkdir()
+        proc = subprocess.run(
+            cmd, cwd=module_dir, env=_go_env(work), capture_output=True, text=True, check=False
+        )
+        shutil.rmtree(work, ignore_errors=True)
+        source = Path(json.loads(proc.stdout or "{}").get("Dir") or "/nonexistent") / bundle.subdir
+        files = sorted(source.glob(bundle.pattern))
+        if proc.returncode != 0 or not files:
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+            raise ToolError(
+                f"fetching {bundle.name} {bundle.version} failed:\n{tail}\n{RETRY_HINT}"
+            )
+        out = Path(tmp) / "files"
+        out.mkdir()
+        for path in files:
+            shutil.copyfile(path, out / path.name)
+        if target.exists():
+            shutil.rmtree(target)
+        Path(tmp).rename(target)
+        Path(tmp).mkdir()  # TemporaryDirectory's cleanup must not fail on the moved folder
+    log(f"[tools] fetched {bundle.name} {bundle.version} ({len(files)} files) -> {target}")
+    return target / "files"
+
+
 def _rename_binaries(out: Path, tool: GoTool) -> None:
     # `go build` names the etcd server binary after its module ("server"); give it its real name.
     for built in ("server", "v3"):
@@ -200,8 +272,9 @@ def ensure(
     names: Iterable[str] | None = None, log: Callable[[str], None] = print
 ) -> dict[str, Path]:
     """Build every tool that is missing (all by default); return binary name -> path."""
-    wanted = set(names) if names is not None else {t.name for t in TOOLS}
-    unknown = wanted - {t.name for t in TOOLS}
+    every = {t.name for t in TOOLS} | {b.name for b in FILE_BUNDLES}
+    wanted = set(names) if names is not None else every
+    unknown = wanted - every
     if unknown:
         raise ToolError(f"unknown tools: {', '.join(sorted(unknown))}")
     started = time.monotonic()
@@ -210,6 +283,9 @@ def ensure(
         if tool.name in wanted:
             bindir = build(tool, log)
             paths.update({b: bindir / b for b in tool.binaries})
+    for bundle in FILE_BUNDLES:
+        if bundle.name in wanted:
+            paths[bundle.name] = fetch(bundle, log)
     log(f"[tools] all ready in {time.monotonic() - started:.0f}s")
     return paths
 

@@ -42,6 +42,7 @@ from slmfleet.rollout.state import (
     SetWeights,
     Transition,
 )
+from slmfleet.traffic.provider import TrafficProvider
 from slmfleet.traffic.providers import provider_for
 
 log = logging.getLogger(__name__)
@@ -101,12 +102,9 @@ def _scale(kube: Kube, model: SmallModel, action: Scale, existing: set[str]) -> 
     )
 
 
-def _route(kube: Kube, model: SmallModel, action: SetWeights) -> None:
+def _route(kube: Kube, provider: TrafficProvider, ref: ModelRef, action: SetWeights) -> None:
     """Apply the provider's routing objects (the router's split follows status instead)."""
-    ref = ModelRef(
-        model.metadata.name, model.metadata.namespace or "default", model.metadata.uid or ""
-    )
-    for child in provider_for(model.spec.rollout).objects(ref, dict(action.weights)):
+    for child in provider.objects(ref, dict(action.weights)):
         try:
             kube.apply(child)
         except ApiException as err:
@@ -116,13 +114,17 @@ def _route(kube: Kube, model: SmallModel, action: SetWeights) -> None:
 def apply_transition(kube: Kube, body: Mapping[str, Any], model: SmallModel, t: Transition) -> None:
     ns, name = model.metadata.namespace, model.metadata.name
     existing = set(engine_deployments(kube, model))
+    provider = provider_for(model.spec.rollout)
+    ref = ModelRef(name, ns or "default", model.metadata.uid or "")
     for action in t.actions:
         if isinstance(action, Scale):
             _scale(kube, model, action, existing)
         elif isinstance(action, DeleteRevision):
             kube.delete("Deployment", revision_deployment_name(name, action.revision), ns)
+            for kind, child in provider.revision_objects(ref, action.revision):
+                kube.delete(kind, child, ns)
         elif isinstance(action, SetWeights):
-            _route(kube, model, action)
+            _route(kube, provider, ref, action)
         elif isinstance(action, Emit):
             kopf.event(cast(kopf.Body, body), type=action.type, reason=action.reason,
                        message=action.message[:1024])  # fmt: skip

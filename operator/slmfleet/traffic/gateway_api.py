@@ -77,3 +77,6 @@ class GatewayAPIProvider:
         check_weights(weights)
         services = [revision_service(model, rev) for rev in weights]
         return [*services, self.route(model, weights)]
+
+    def revision_objects(self, model: ModelRef, revision: str) -> list[tuple[str, str]]:
+        return [("Service", revision_service_name(model.name, revision))]

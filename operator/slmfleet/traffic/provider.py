@@ -28,6 +28,10 @@ class TrafficProvider(Protocol):
         """Routing objects to apply for these weights (possibly none)."""
         ...
 
+    def revision_objects(self, model: ModelRef, revision: str) -> list[tuple[str, str]]:
+        """(kind, name) of the routing objects that go when ``revision`` is deleted."""
+        ...
+
 
 def check_weights(weights: Mapping[str, int]) -> None:
     """Weights are 0-100 and add up to 100 (at least one revision serves)."""

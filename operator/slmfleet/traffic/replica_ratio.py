@@ -65,3 +65,6 @@ class ReplicaRatioProvider:
 
     def objects(self, model: ModelRef, weights: Mapping[str, int]) -> list[dict[str, Any]]:
         return []
+
+    def revision_objects(self, model: ModelRef, revision: str) -> list[tuple[str, str]]:
+        return []

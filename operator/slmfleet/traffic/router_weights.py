@@ -40,3 +40,6 @@ class RouterWeightsProvider:
 
     def objects(self, model: ModelRef, weights: Mapping[str, int]) -> list[dict[str, Any]]:
         return []  # the router's ConfigMap is rendered per namespace, from status
+
+    def revision_objects(self, model: ModelRef, revision: str) -> list[tuple[str, str]]:
+        return []
