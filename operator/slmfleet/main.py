@@ -32,7 +32,7 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 120
     settings.watching.client_timeout = 150
-    settings.batching.worker_limit = 32
+    settings.queueing.worker_limit = 32
 
 
 @kopf.on.login()

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-import urllib3
 from kubernetes import client, config
 
 from slmfleet.devcluster.controlplane import Endpoints, start_control_plane
@@ -74,8 +73,6 @@ class DevCluster:
     def api_client(self) -> client.ApiClient:
         """A kubernetes ApiClient for this cluster (one per cluster)."""
         if self._api is None:
-            # The API server's certificate is self-signed on loopback; say so once, not per call.
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
             self._api = config.new_client_from_config(config_file=str(self.kubeconfig))
         return self._api
 

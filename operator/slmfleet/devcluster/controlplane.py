@@ -5,12 +5,14 @@ Every component binds 127.0.0.1 on a free random port and writes its log under t
 
 from __future__ import annotations
 
+import base64
 import secrets
 import ssl
 import subprocess
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -44,17 +46,19 @@ def _probe_http(url: str) -> bool:
         return bool(resp.status == 200)
 
 
-def write_kubeconfig(path: Path, server: str, token: str) -> None:
-    """A kubeconfig with token auth; TLS is self-signed on loopback, so verification is skipped."""
+def write_kubeconfig(path: Path, server: str, token: str, ca: Path | None = None) -> None:
+    """A kubeconfig with token auth. ``ca`` is the file holding the API server's self-signed
+    certificate chain (its CA included), which clients then verify; without it they skip TLS
+    verification."""
+    cluster: dict[str, Any] = {"server": server}
+    if ca is not None:
+        cluster["certificate-authority-data"] = base64.b64encode(ca.read_bytes()).decode()
+    else:
+        cluster["insecure-skip-tls-verify"] = True
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [
-            {
-                "name": "slmfleet-dev",
-                "cluster": {"server": server, "insecure-skip-tls-verify": True},
-            }
-        ],
+        "clusters": [{"name": "slmfleet-dev", "cluster": cluster}],
         "users": [{"name": "admin", "user": {"token": token}}],
         "contexts": [
             {"name": "slmfleet-dev", "context": {"cluster": "slmfleet-dev", "user": "admin"}}
@@ -135,7 +139,8 @@ def start_control_plane(workdir: Path, procs: ProcessSet, timeout: float = 60.0)
         "kube-apiserver", lambda: _probe_https(f"{server}/readyz", token), timeout, apiserver
     )
     kubeconfig = workdir / "kubeconfig"
-    write_kubeconfig(kubeconfig, server, token)
+    # the API server wrote its self-signed chain (serving certificate, then its CA) on start
+    write_kubeconfig(kubeconfig, server, token, pki / "apiserver.crt")
 
     procs.start(
         ManagedProcess(

@@ -40,7 +40,6 @@ class OperatorProcess:
             **os.environ,
             "KUBECONFIG": str(self.kubeconfig),
             "HF_HUB_OFFLINE": "1",  # the local cluster never reaches the Hub
-            "PYTHONWARNINGS": "ignore::urllib3.exceptions.InsecureRequestWarning",
             **self.env,
         }
         self.starts += 1
