@@ -86,5 +86,7 @@ def test_operator_reports_invalid_spec(
         if obj["kind"] == "SmallModel":
             # The namespace is this test's own: no engine was created for the model.
             assert k8s.list("Deployment", namespace, "app.kubernetes.io/name=vllm") == []
+            # nor a router: nothing in the namespace can be served
+            assert k8s.list("Deployment", namespace, "app.kubernetes.io/name=slmfleet-router") == []
     finally:
         _cleanup(k8s, obj)

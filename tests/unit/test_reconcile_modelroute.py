@@ -9,7 +9,13 @@ import pytest
 
 from slmfleet.api.modelroute import parse_modelroute
 from slmfleet.reconcile.endpoints import merge_endpoints, ready_endpoints, ready_pod_endpoints
-from slmfleet.reconcile.modelroute import ModelTarget, implicit_route, key_env_name, plan_namespace
+from slmfleet.reconcile.modelroute import (
+    ModelTarget,
+    implicit_route,
+    key_env_name,
+    needs_router,
+    plan_namespace,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -232,3 +238,17 @@ def test_slices_win_and_empty_slices_fall_back_to_pods() -> None:
     pods = {"a": ("10.9.9.9:8000",), "b": ("10.0.0.2:8000",), "c": ("10.0.0.3:8000",)}
     assert merge_endpoints(slices, pods) == {
         "a": ("10.0.0.1:8000",), "b": ("10.0.0.2:8000",), "c": ("10.0.0.3:8000",)}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("routes", "revisions", "want"),
+    [
+        (0, [], False),  # an empty namespace
+        (0, [""], False),  # only a SmallModel that never got a revision (invalid spec)
+        (0, ["", "abc"], True),
+        (1, [""], True),  # a ModelRoute is there to be served (or to say why it cannot)
+    ],
+)
+def test_needs_router(routes: int, revisions: list[str], want: bool) -> None:
+    models = [ModelTarget(f"m{i}", "s", "m", rev) for i, rev in enumerate(revisions)]
+    assert needs_router(routes, models) is want

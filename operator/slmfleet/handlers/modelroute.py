@@ -41,7 +41,12 @@ from slmfleet.reconcile.endpoints import (
     ready_endpoints,
     ready_pod_endpoints,
 )
-from slmfleet.reconcile.modelroute import ModelTarget, RouteOutcome, plan_namespace
+from slmfleet.reconcile.modelroute import (
+    ModelTarget,
+    RouteOutcome,
+    needs_router,
+    plan_namespace,
+)
 from slmfleet.rollout.plan import router_weights_of
 from slmfleet.traffic.gateway import httproute
 
@@ -130,6 +135,8 @@ def reconcile_namespace(kube: Kube, namespace: str) -> None:
                 verdict = Verdict(False, "InvalidSpec", "; ".join(err.errors), stalled=True)
                 invalid[body["metadata"]["name"]] = RouteOutcome(verdict, {})
         models = [model_target(body) for body in model_bodies]
+        if not needs_router(len(route_bodies), models):
+            return
         endpoints = merge_endpoints(ready_endpoints(slices), ready_pod_endpoints(pods))
         plan = plan_namespace(parsed, models, endpoints, endpoint_revisions(pods))
         owners = [("ModelRoute", *_name_uid(b)) for b in route_bodies]

@@ -298,3 +298,9 @@ def plan_namespace(
             served.append(implicit_route(target, endpoints, revision_of))
             claimed.add(target.served_name)
     return NamespaceRouting(RouterConfig(routes=tuple(served)), outcomes, tuple(secrets))
+
+
+def needs_router(route_count: int, models: Sequence[ModelTarget]) -> bool:
+    """A namespace gets a router once it has a ModelRoute or a SmallModel with a revision to
+    serve; SmallModels that were never valid (no revision yet) do not start one."""
+    return route_count > 0 or any(m.revision for m in models)
