@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from slmfleet.analysis.checks import analyze
-from slmfleet.analysis.presets import error_rate, p95_ttft, render_custom, window_for
+from slmfleet.analysis.presets import (
+    error_rate,
+    p95_ttft,
+    render_custom,
+    router_error_rate,
+    window_for,
+)
 from slmfleet.analysis.prometheus import PrometheusProvider, scalar_of
 from slmfleet.api.rollout import MetricChecks
 
@@ -100,3 +106,43 @@ def test_analysis_measures_and_judges_every_check() -> None:
     assert checks["ttftVsStable"].value == pytest.approx(0.9 / 0.3)
     assert checks["ttftVsStable"].verdict == "fail"
     assert (checks["e2eVsStable"].value, checks["e2eVsStable"].verdict) == (1.0, "pass")
+
+
+def test_router_error_rate_is_the_5xx_share_of_one_revision() -> None:
+    q = router_error_rate("team", "abc", "30s")
+    assert q == (
+        '(sum(rate(slmfleet_router_requests_total{namespace="team",revision="abc",code=~"5.."}'
+        "[30s])) or vector(0)) / "
+        'sum(rate(slmfleet_router_requests_total{namespace="team",revision="abc"}[30s]))'
+    )
+
+
+class ByMetric:
+    """Answers by metric name, whatever the revision."""
+
+    def __init__(self, answers: dict[str, float | None]) -> None:
+        self.answers = answers
+
+    def query(self, promql: str, now: datetime) -> float | None:
+        return next((v for k, v in self.answers.items() if k in promql), None)
+
+
+@pytest.mark.parametrize(
+    ("engine", "router", "probe", "want"),
+    [
+        (0.0, 0.2, None, 0.2),  # the router saw 5xx the engine never counted
+        (0.3, 0.1, 0.0, 0.3),
+        (None, None, 0.25, 0.25),  # no router traffic yet: the probe decides
+        (None, None, None, None),  # nothing measured: inconclusive
+    ],
+)
+def test_error_rate_is_the_worst_of_engine_router_and_probe(
+    engine: float | None, router: float | None, probe: float | None, want: float | None
+) -> None:
+    metrics = MetricChecks.model_validate({"errorRate": 0.15})
+    fake = ByMetric({"vllm:request_success_total": engine, "slmfleet_router_requests": router})
+    (result,) = analyze(metrics, fake, "ns", "c", "s", NOW, 3, probe)
+    assert result.value == want
+    assert result.verdict == {None: "inconclusive"}.get(
+        want, "fail" if (want or 0) > 0.15 else "pass"
+    )

@@ -41,8 +41,9 @@ def analyze(
     if metrics.p95_e2e_seconds is not None:
         out.append(check("p95E2ESeconds", e2e, Threshold(max=metrics.p95_e2e_seconds)))
     if metrics.error_rate is not None:
-        measured = provider.query(q.error_rate, now)
-        rate = combined_error_rate(measured, probe_error_rate)
+        engine = provider.query(q.error_rate, now)
+        router = provider.query(q.router_error_rate, now)
+        rate = combined_error_rate(engine, router, probe_error_rate)
         out.append(check("errorRate", rate, Threshold(max=metrics.error_rate)))
     if metrics.max_regression_vs_stable is not None and stable is not None:
         base = PresetQueries.build(namespace, stable, window)

@@ -4,7 +4,9 @@ Prometheus labels every scraped engine series with the pod's labels, so ``slmfle
 picks one revision. Error rate counts ``vllm:request_success_total`` by finish reason: vLLM labels
 it ``finished_reason`` and the simulator ``finish_reason``, and both are matched. Requests that
 fail before the engine (HTTP 4xx/5xx, the simulator's injected failures) never reach that counter;
-the analysis probe counts those (see :mod:`slmfleet.analysis.probe`).
+the analysis probe counts those (see :mod:`slmfleet.analysis.probe`), and so does the router,
+whose ``slmfleet_router_requests_total`` counts every answer by the revision that gave it: its 5xx
+share per revision is the router's error rate. The errorRate check takes the worst of the three.
 """
 
 from __future__ import annotations
@@ -50,6 +52,14 @@ def error_rate(namespace: str, revision: str, window: str) -> str:
     return f"({failed}) / {total}"
 
 
+def router_error_rate(namespace: str, revision: str, window: str) -> str:
+    """5xx answers the router gave for a revision over all of them; NaN without router traffic."""
+    sel = f'namespace="{_escape(namespace)}",revision="{_escape(revision)}"'
+    total = f"sum(rate(slmfleet_router_requests_total{{{sel}}}[{window}]))"
+    failed = f'sum(rate(slmfleet_router_requests_total{{{sel},code=~"5.."}}[{window}]))'
+    return f"({failed} or vector(0)) / {total}"
+
+
 def render_custom(query: str, namespace: str, revision: str) -> str:
     """A user's query with {{namespace}} and {{revision}} filled in."""
     return query.replace("{{namespace}}", namespace).replace("{{revision}}", revision)
@@ -67,6 +77,7 @@ class PresetQueries:
     p95_ttft: str
     p95_e2e: str
     error_rate: str
+    router_error_rate: str
 
     @classmethod
     def build(cls, namespace: str, revision: str, window: str) -> PresetQueries:
@@ -74,4 +85,5 @@ class PresetQueries:
             p95_ttft(namespace, revision, window),
             p95_e2e(namespace, revision, window),
             error_rate(namespace, revision, window),
+            router_error_rate(namespace, revision, window),
         )
