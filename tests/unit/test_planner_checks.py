@@ -6,38 +6,28 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from planner_gpus import (
+    A10G,
+    L4,
+    MIG,
+    MISTRAL7B,
+    QWEN25,
+    T4,
+    V100,
+    facts,
+)
 
 from slmfleet.planner import (
     GPUSpec,
     ModelFacts,
     ServingRequest,
-    catalog_facts,
     plan_memory,
 )
 
 pytestmark = pytest.mark.unit
 
-GIB = 1 << 30
-V100 = GPUSpec("v100", "Tesla-V100", 32, "7.0")
-T4 = GPUSpec("t4", "Tesla-T4", 16, "7.5", price_per_gpu_hour=0.35)
-A10G = GPUSpec("a10g", "NVIDIA-A10G", 24, "8.6", price_per_gpu_hour=1.01)
-L4 = GPUSpec("l4", "NVIDIA-L4", 24, "8.9", price_per_gpu_hour=0.80)
-L40S = GPUSpec("l40s", "NVIDIA-L40S", 48, "8.9", price_per_gpu_hour=1.86)
-H100 = GPUSpec("h100", "NVIDIA-H100-80GB-HBM3", 80, "9.0", price_per_gpu_hour=4.0)
-MIG = GPUSpec("mig-1g.10gb", "NVIDIA-A100-MIG-1g.10gb", 10, "8.0")
-
-
-def facts(repo: str) -> ModelFacts:
-    found = catalog_facts(repo)
-    assert found is not None
-    return found
-
-
-QWEN25 = facts("Qwen/Qwen2.5-3B-Instruct")
-QWEN3_06B = facts("Qwen/Qwen3-0.6B")
 GEMMA = facts("google/gemma-3-4b-it")
 MINISTRAL = facts("mistralai/Ministral-3-3B-Instruct-2512")
-MISTRAL7B = facts("mistralai/Mistral-7B-Instruct-v0.3")
 SHORT = 4096
 
 

@@ -6,36 +6,28 @@ import dataclasses
 import math
 
 import pytest
+from planner_gpus import (
+    A10G,
+    GIB,
+    H100,
+    L4,
+    L40S,
+    MIG,
+    MISTRAL7B,
+    QWEN3_06B,
+    QWEN25,
+    T4,
+)
 
 from slmfleet.planner import (
     GPUSpec,
     ModelFacts,
     ServingRequest,
-    catalog_facts,
     plan_memory,
     smallest_fitting,
 )
 
 pytestmark = pytest.mark.unit
-
-GIB = 1 << 30
-T4 = GPUSpec("t4", "Tesla-T4", 16, "7.5", price_per_gpu_hour=0.35)
-A10G = GPUSpec("a10g", "NVIDIA-A10G", 24, "8.6", price_per_gpu_hour=1.01)
-L4 = GPUSpec("l4", "NVIDIA-L4", 24, "8.9", price_per_gpu_hour=0.80)
-L40S = GPUSpec("l40s", "NVIDIA-L40S", 48, "8.9", price_per_gpu_hour=1.86)
-H100 = GPUSpec("h100", "NVIDIA-H100-80GB-HBM3", 80, "9.0", price_per_gpu_hour=4.0)
-MIG = GPUSpec("mig-1g.10gb", "NVIDIA-A100-MIG-1g.10gb", 10, "8.0")
-
-
-def facts(repo: str) -> ModelFacts:
-    found = catalog_facts(repo)
-    assert found is not None
-    return found
-
-
-QWEN25 = facts("Qwen/Qwen2.5-3B-Instruct")
-QWEN3_06B = facts("Qwen/Qwen3-0.6B")
-MISTRAL7B = facts("mistralai/Mistral-7B-Instruct-v0.3")
 
 
 @pytest.mark.parametrize(
