@@ -6,9 +6,12 @@ operator, and prints how to reach it with kubectl. Ctrl-C (or ``--exit-after``) 
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import time
+import urllib.request
+from collections import Counter
 from pathlib import Path
 from types import FrameType
 
@@ -41,6 +44,8 @@ slmfleet demo fleet is up ({elapsed:.0f}s).
   kubectl get gpuclasses
   kubectl get smallmodels -A      # short name: sm
   kubectl get pods -o wide        # pod IPs answer: curl http://POD_IP:8000/v1/models
+  kubectl get pods -l app.kubernetes.io/name=slmfleet-router -o wide
+                                  # the router: curl http://ROUTER_IP:8080/v1/models
 
   Prometheus:     {cluster.prometheus_url}
   Operator log:   {cluster.workdir / "logs" / "operator.log"}
@@ -76,6 +81,34 @@ def _rollout_line(kube: Kube) -> str | None:
         f"  rollout of qwen3-0.6b: {rollout.get('phase')} step {rollout.get('step')} "
         f"weight {rollout.get('weight')}% {checks}"
     )
+
+
+ROUTER_SELECTOR = "app.kubernetes.io/name=slmfleet-router"
+
+
+def _router_split(kube: Kube, model: str, count: int = 20) -> str:
+    """Send ``count`` completions through the namespace's router; say which revisions answered."""
+    ips = [
+        pod["status"]["podIP"]
+        for pod in kube.list("Pod", "default", ROUTER_SELECTOR)
+        if any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in (pod.get("status") or {}).get("conditions") or []
+        )
+    ]
+    if not ips:
+        return "no router pod is ready yet"
+    seen: Counter[str] = Counter()
+    body = json.dumps({"model": model, "prompt": "demo", "max_tokens": 2}).encode()
+    for i in range(count):
+        url = f"http://{ips[i % len(ips)]}:8080/v1/completions"
+        request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as resp:
+                seen[resp.headers.get("x-slmfleet-revision", "?")] += 1
+        except OSError:
+            seen["failed"] += 1
+    return ", ".join(f"{rev} {n}" for rev, n in sorted(seen.items()))
 
 
 def run_demo(exit_after: float | None = None, workdir: str | None = None) -> int:
@@ -117,7 +150,9 @@ def run_demo(exit_after: float | None = None, workdir: str | None = None) -> int
             operator.check()
             line = _rollout_line(kube)
             if line and line != last:
-                print(line, flush=True)
+                split = _router_split(kube, "qwen3-small")
+                print(line + (f"\n    router, 20 requests by revision: {split}" if split else ""),
+                      flush=True)  # fmt: skip
                 last = line
             time.sleep(1)
         _print_models(kube)
