@@ -8,7 +8,7 @@ from slmfleet.api.rollout import RolloutSpec
 from slmfleet.builders.deployment import ModelRef
 from slmfleet.traffic.gateway_api import GatewayAPIProvider
 from slmfleet.traffic.providers import provider_for
-from slmfleet.traffic.replica_ratio import ReplicaRatioProvider, effective_weight, split_replicas
+from slmfleet.traffic.replica_ratio import ReplicaRatioProvider, split_replicas
 from slmfleet.traffic.router_weights import RouterWeightsProvider
 
 pytestmark = pytest.mark.unit
@@ -34,11 +34,6 @@ def test_split_replicas(total: int, weight: int, no_surge: bool, stable: int, ca
     assert split_replicas(total, weight, no_surge) == (stable, canary)
     if no_surge:
         assert stable + canary <= total
-
-
-@pytest.mark.parametrize(("stable", "canary", "want"), [(3, 1, 25), (2, 1, 33), (0, 0, 0)])
-def test_effective_weight(stable: int, canary: int, want: int) -> None:
-    assert effective_weight(stable, canary) == want
 
 
 @pytest.mark.parametrize(

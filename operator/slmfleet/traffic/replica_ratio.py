@@ -37,12 +37,6 @@ def split_replicas(total: int, canary_weight: int, no_surge: bool = False) -> tu
     return max(1, total - canary), canary
 
 
-def effective_weight(stable: int, canary: int) -> int:
-    """Percent of requests the canary gets from a replica split (rounded down)."""
-    serving = stable + canary
-    return 0 if serving == 0 else (100 * canary) // serving
-
-
 def single(weights: Mapping[str, int], total: int) -> dict[str, int]:
     """All replicas on the one revision with weight, none on the others."""
     return {rev: total if w > 0 else 0 for rev, w in weights.items()}
