@@ -37,7 +37,7 @@ def test_status_shows_step_weights_analysis_and_eval() -> None:
     text = status_text(BODY)
     assert "rollout Analyzing" in text
     assert "step     2/2" in text  # step index 1 is the second of two
-    assert "stable aaa 50%, canary bbb 50%" in text
+    assert "stable aaa 50%, canary bbb 50% (by router)" in text  # the default provider
     assert "p95TTFTSeconds" in text and "0.75" in text and "<= 0.5" in text
     assert "eval echo: score 0.5" in text and "failed: c2" in text
 

@@ -25,13 +25,17 @@ def status_text(body: Mapping[str, Any]) -> str:
     """Phase, step, weights, last analysis and eval score of one SmallModel."""
     status = body.get("status") or {}
     r = status.get("rollout") or {}
-    steps = ((body.get("spec") or {}).get("rollout") or {}).get("steps") or []
+    spec_rollout = (body.get("spec") or {}).get("rollout") or {}
+    steps = spec_rollout.get("steps") or []
+    provider = spec_rollout.get("trafficProvider") or "router"
     name = (body.get("metadata") or {}).get("name", "")
     lines = [f"SmallModel {name}: rollout {r.get('phase', 'not started')}"]
     stable, canary, weight = r.get("stableRevision"), r.get("canaryRevision"), r.get("weight", 0)
     if canary:
         lines.append(f"  step     {int(r.get('step', 0)) + 1}/{len(steps) or '?'}")
-        lines.append(f"  weights  stable {stable} {100 - weight}%, canary {canary} {weight}%")
+        lines.append(
+            f"  weights  stable {stable} {100 - weight}%, canary {canary} {weight}% (by {provider})"
+        )
     else:
         lines.append(f"  serving  {stable} 100%")
     if r.get("failedRevision"):
