@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import logging
+import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -102,13 +104,28 @@ def _scale(kube: Kube, model: SmallModel, action: Scale, existing: set[str]) -> 
     )
 
 
+# What each model's routing objects were last applied as, and when: a tick re-applies them only
+# when they change or ROUTE_RESYNC_SECONDS have passed (which also repairs hand-made drift).
+ROUTE_RESYNC_SECONDS = 60.0
+_applied: dict[str, tuple[str, float]] = {}
+
+
 def _route(kube: Kube, provider: TrafficProvider, ref: ModelRef, action: SetWeights) -> None:
     """Apply the provider's routing objects (the router's split follows status instead)."""
-    for child in provider.objects(ref, dict(action.weights)):
-        try:
+    children = provider.objects(ref, dict(action.weights))
+    rendered = json.dumps(children, sort_keys=True)
+    last = _applied.get(ref.uid)
+    now = time.monotonic()
+    if last is not None and last[0] == rendered and now - last[1] < ROUTE_RESYNC_SECONDS:
+        return
+    try:
+        for child in children:
             kube.apply(child)
-        except ApiException as err:
-            log.warning("applying %s failed: %s", child["kind"], err.reason)
+    except ApiException as err:
+        log.warning("applying the routing of %s/%s failed: %s", ref.namespace, ref.name, err.reason)
+        _applied.pop(ref.uid, None)
+        return
+    _applied[ref.uid] = (rendered, now)
 
 
 def apply_transition(kube: Kube, body: Mapping[str, Any], model: SmallModel, t: Transition) -> None:
@@ -164,7 +181,12 @@ def tick(kube: Kube, name: str, namespace: str | None) -> Transition | None:
 
 @kopf.daemon(GROUP, VERSION, "smallmodels", cancellation_timeout=10.0)
 async def drive(
-    name: str, namespace: str | None, spec: kopf.Spec, stopped: kopf.DaemonStopped, **_: Any
+    name: str,
+    namespace: str | None,
+    uid: str | None,
+    spec: kopf.Spec,
+    stopped: kopf.DaemonStopped,
+    **_: Any,
 ) -> None:
     """Tick at least every analysis interval (more often, so readiness is noticed quickly).
 
@@ -172,12 +194,15 @@ async def drive(
     exits; each tick's blocking I/O runs in a worker thread (with this context, for Events).
     """
     kube = kube_client()
-    while not stopped:
-        try:
-            context = contextvars.copy_context()  # kopf.event needs the handler's context
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(TICK_POOL, context.run, tick, kube, name, namespace)
-        except ApiException as err:
-            log.warning("rollout of %s/%s: API error %s", namespace, name, err.status)
-        interval = float((spec.get("rollout") or {}).get("analysisIntervalSeconds") or 30)
-        await stopped.wait(min(interval, MAX_TICK_SECONDS))
+    try:
+        while not stopped:
+            try:
+                context = contextvars.copy_context()  # kopf.event needs the handler's context
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(TICK_POOL, context.run, tick, kube, name, namespace)
+            except ApiException as err:
+                log.warning("rollout of %s/%s: API error %s", namespace, name, err.status)
+            interval = float((spec.get("rollout") or {}).get("analysisIntervalSeconds") or 30)
+            await stopped.wait(min(interval, MAX_TICK_SECONDS))
+    finally:
+        _applied.pop(uid or "", None)
