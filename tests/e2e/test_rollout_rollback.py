@@ -1,4 +1,5 @@
-"""Bad canaries roll back on their own: latency, wrong answers, injected failures.
+"""Bad canaries roll back on their own: latency, wrong answers, injected failures, and a canary
+that never gets ready (the progress deadline).
 
 Each rollback must leave the spec as written, put 100% of traffic on stable (canary scaled to 0),
 say which check failed with its value and threshold, and post a Warning Event.
@@ -32,7 +33,12 @@ ECHO_SUITE_CASES = [
 
 
 def roll_back(
-    k8s: Kube, namespace: str, name: str, rollout: dict[str, Any], *bad_args: str
+    k8s: Kube,
+    namespace: str,
+    name: str,
+    rollout: dict[str, Any],
+    *bad_args: str,
+    reason: str = "RolledBack",
 ) -> dict[str, Any]:
     body = echo_model(namespace, name, rollout)
     k8s.apply(body)
@@ -49,7 +55,7 @@ def roll_back(
     obj = k8s.get("SmallModel", name, namespace) or {}
     assert obj["spec"]["engine"]["extraArgs"] == list(bad_args)  # the spec is left as written
     warnings = [e for e in events(k8s, name, namespace) if e["type"] == "Warning"]
-    assert any(e["reason"] == "RolledBack" for e in warnings)
+    assert any(e["reason"] == reason for e in warnings), [e["reason"] for e in warnings]
     return r
 
 
@@ -107,3 +113,15 @@ def test_rolled_back_revision_is_not_retried_until_asked(
     obj = k8s.get("SmallModel", "retry", namespace) or {}
     assert "slmfleet.io/retry" not in (obj["metadata"].get("annotations") or {})
     wait_phase(k8s, "retry", namespace, ("RolledBack",), timeout=120)
+
+
+def test_canary_that_never_gets_ready_rolls_back_at_the_progress_deadline(
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
+) -> None:
+    # the simulator refuses an unknown mode and exits: the canary's pod never turns Ready
+    rollout = {"steps": [{"weight": 50}], "progressDeadlineSeconds": 15}
+    r = roll_back(
+        k8s, namespace, "stuck", rollout, "--mode=nonsense", reason="ProgressDeadlineExceeded"
+    )
+    assert not r.get("lastAnalysis")  # it never got to an analysis
+    assert "progress deadline" in r["message"] and "0/1" in r["message"]

@@ -30,6 +30,7 @@ def test_defaults() -> None:
         ({"webhooks": [{"name": "a", "type": "pre-rollout", "url": "http://x"}] * 2}, "unique"),
         ({"webhooks": [{"name": "a", "type": "pre-rollout", "url": "ftp://x"}]}, "pattern"),
         ({"analysisIntervalSeconds": "30"}, "valid integer"),
+        ({"progressDeadlineSeconds": 5}, "greater than or equal to 10"),
     ],
 )
 def test_refused(body: dict[str, Any], fragment: str) -> None:
@@ -45,6 +46,7 @@ def test_full_spec_round_trips_camel_case() -> None:
         "analysisIntervalSeconds": 3,
         "failureLimit": 0,
         "inconclusiveLimit": 1,
+        "progressDeadlineSeconds": 120,
         "noSurge": True,
         "metrics": {"p95TTFTSeconds": 0.5, "errorRate": 0.05, "maxRegressionVsStable": 2},
         "evalSuiteRef": "echo",

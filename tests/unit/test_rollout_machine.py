@@ -115,6 +115,19 @@ CASES = [
         "Progressing", 0, {"old": 75, "new": 25}, {"old": 4, "new": 1}, [],
     ),
     (
+        "canary still not ready at the progress deadline keeps waiting",
+        spec(progressDeadlineSeconds=60), rolling(phase="Progressing"),
+        obs(ready={"old": 4, "new": 0}), T0 + timedelta(seconds=60),
+        "Progressing", 0, {"old": 75, "new": 25}, {"old": 4, "new": 1}, [],
+    ),
+    (
+        "canary not ready past the progress deadline rolls back",
+        spec(progressDeadlineSeconds=60), rolling(phase="Progressing"),
+        obs(ready={"old": 4, "new": 0}), T0 + timedelta(seconds=61),
+        "RollingBack", 0, {"old": 100, "new": 0}, {"old": 4, "new": 0},
+        ["ProgressDeadlineExceeded"],
+    ),
+    (
         "canary ready and checks pass: step 2 at 50%: 2 canary, stable keeps 4",
         spec(), rolling(phase="Progressing"), obs(checks=PASS), T0 + timedelta(seconds=5),
         "Progressing", 1, {"old": 50, "new": 50}, {"old": 4, "new": 2}, ["StepAdvanced"],

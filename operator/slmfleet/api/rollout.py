@@ -145,6 +145,15 @@ class RolloutSpec(SpecModel):
         le=100,
         description="Analyses without data tolerated (never promoted on); one more rolls back.",
     )
+    progress_deadline_seconds: int = Field(
+        600,
+        ge=10,
+        le=86400,
+        description=(
+            "How long a step may wait for the canary's replicas to be ready (image pulls and "
+            "weight loading included); past it the rollout rolls back."
+        ),
+    )
     no_surge: bool = Field(
         False,
         description=(

@@ -197,6 +197,11 @@ def _in_flight(b: _Builder, now: datetime) -> None:
         want = plan.get(r.canary_revision, 0)
         if ready(r.canary_revision, 0) < want:
             got = ready(r.canary_revision, 0)
+            deadline = b.spec.progress_deadline_seconds
+            if (_since(r.step_started_at, now) or 0.0) > deadline:
+                why = f"canary replicas {got}/{want} ready after the {deadline}s progress deadline"
+                _roll_back(b, "ProgressDeadlineExceeded", why)
+                return
             b.set(message=f"step {r.step + 1}: waiting for canary replicas {got}/{want}")
             return
         b.set(phase="Analyzing")
