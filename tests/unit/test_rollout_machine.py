@@ -166,6 +166,27 @@ CASES = [
         "RolledBack", 0, {"old": 100, "new": 0}, {"old": 4, "new": 0}, [],
     ),
     (
+        "stable not whole again within the progress deadline: Failed, still rolling back",
+        spec(progressDeadlineSeconds=60),
+        rolling(phase="RollingBack", weight=0, failed_revision="new"),
+        obs(ready={"old": 2, "new": 0}), T0 + timedelta(seconds=61),
+        "Failed", 0, {"old": 100, "new": 0}, {"old": 4, "new": 0}, ["RollbackStalled"],
+    ),
+    (
+        "Failed stays Failed (one Event) while the stable revision is short",
+        spec(progressDeadlineSeconds=60),
+        rolling(phase="Failed", weight=0, failed_revision="new"),
+        obs(ready={"old": 3, "new": 0}), T0 + timedelta(seconds=300),
+        "Failed", 0, {"old": 100, "new": 0}, {"old": 4, "new": 0}, [],
+    ),
+    (
+        "Failed becomes RolledBack once the stable revision is whole",
+        spec(progressDeadlineSeconds=60),
+        rolling(phase="Failed", weight=0, failed_revision="new"),
+        obs(ready={"old": 4, "new": 0}), T0 + timedelta(seconds=300),
+        "RolledBack", 0, {"old": 100, "new": 0}, {"old": 4, "new": 0}, ["RollbackCompleted"],
+    ),
+    (
         "no data within inconclusiveLimit=2 never advances",
         spec(), rolling(inconclusive_checks=1), obs(checks=NODATA), T0,
         "Analyzing", 0, {"old": 75, "new": 25}, {"old": 4, "new": 1}, [],
@@ -347,3 +368,17 @@ def test_scale_downs_come_before_scale_ups() -> None:
     t = next_state(spec(noSurge=True), rolling(phase="Progressing"), obs(ready={"old": 4}), T0)
     order = [a.revision for a in t.actions if isinstance(a, Scale)]
     assert order == ["old", "new"]  # old: 4 -> 3 first, then new: 0 -> 1
+
+
+def test_the_rollback_deadline_counts_from_the_rollback_not_the_step() -> None:
+    late = T0 + timedelta(seconds=3600)  # an abort an hour into the step
+    aborted = next_state(spec(progressDeadlineSeconds=60), rolling(),
+                         obs(requests=Requests(abort=True)), late)  # fmt: skip
+    assert phase(aborted) == "RollingBack"
+    assert aborted.state.rollout is not None and aborted.state.rollout.step_started_at == stamp(
+        late
+    )
+    short = obs(ready={"old": 2, "new": 0})
+    within = next_state(spec(progressDeadlineSeconds=60), aborted.state, short,
+                        late + timedelta(seconds=30))  # fmt: skip
+    assert phase(within) == "RollingBack"

@@ -50,7 +50,9 @@ class RolloutStatus(StatusModel):
     canary_revision: str | None = Field(None, description="Revision being rolled out.")
     step: int = Field(0, ge=0, description="Index of the current step in spec.rollout.steps.")
     weight: int = Field(0, ge=0, le=100, description="Percent of traffic on the canary.")
-    step_started_at: str | None = Field(None, description="When the current step began (RFC3339).")
+    step_started_at: str | None = Field(
+        None, description="When the current step, or the rollback, began (RFC3339)."
+    )
     last_analysis_at: str | None = Field(None, description="When the last analysis ran.")
     failed_checks: int = Field(0, ge=0, description="Failed analyses in this rollout.")
     inconclusive_checks: int = Field(0, ge=0, description="Analyses without data in a row.")

@@ -126,7 +126,10 @@ def _rollout_progress(status: SmallModelStatus, revision: str) -> tuple[Verdict,
     r = status.rollout
     if r is None or revision not in (r.canary_revision, r.failed_revision):
         return None
-    if r.phase in ("RolledBack", "Failed") and r.failed_revision == revision:
+    if r.phase == "Failed" and r.failed_revision == revision:
+        message = f"{r.message}; fix the stable revision's nodes or pods, or change the spec"
+        return Verdict(False, "RollbackStalled", message, stalled=True), "Stalled"
+    if r.phase == "RolledBack" and r.failed_revision == revision:
         message = f"{r.message}; revision {r.stable_revision} keeps serving"
         return Verdict(False, "RolledBack", message, stalled=True), "Stalled"
     if r.phase in ("Progressing", "Analyzing", "Paused", "Promoting", "RollingBack"):

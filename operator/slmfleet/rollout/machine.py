@@ -110,10 +110,11 @@ def _start(b: _Builder, now: datetime) -> None:
     b.emit("Normal", "RolloutStarted", f"canary {obs.revision} beside {stable}: {message}")
 
 
-def _roll_back(b: _Builder, reason: str, why: str) -> None:
+def _roll_back(b: _Builder, reason: str, why: str, now: datetime) -> None:
     assert b.rollout is not None
     canary = b.rollout.canary_revision
     b.set(phase="RollingBack", weight=0, failed_revision=canary, message=f"rolled back: {why}")
+    b.set(step_started_at=stamp(now))  # the rollback's own deadline counts from here
     b.emit("Warning", reason, f"rolling back {canary} to {b.rollout.stable_revision}: {why}")
 
 
@@ -149,7 +150,7 @@ def _analyze(b: _Builder, now: datetime) -> None:
         why = first_failure(obs.checks, obs.evaluation) or "a check failed"
         b.set(failed_checks=failed, message=f"analysis failed {failed}x: {why}")
         if failed > spec.failure_limit:
-            _roll_back(b, "RolledBack", why)
+            _roll_back(b, "RolledBack", why, now)
         else:
             b.emit("Warning", "AnalysisFailed", f"{why} ({failed}/{spec.failure_limit} tolerated)")
         return
@@ -157,7 +158,7 @@ def _analyze(b: _Builder, now: datetime) -> None:
         count = r.inconclusive_checks + 1
         b.set(inconclusive_checks=count, phase="Analyzing", message=f"no data ({count}x)")
         if count > spec.inconclusive_limit:
-            _roll_back(b, "RolledBack", f"no analysis data {count} times in a row")
+            _roll_back(b, "RolledBack", f"no analysis data {count} times in a row", now)
         return
     b.set(inconclusive_checks=0)
     held = _since(r.step_started_at, now) or 0.0
@@ -173,7 +174,7 @@ def _in_flight(b: _Builder, now: datetime) -> None:
     assert r is not None and r.canary_revision is not None
     if obs.requests.abort and r.phase != "RollingBack":
         b.clear(ABORT)
-        _roll_back(b, "RolloutAborted", "aborted by user")
+        _roll_back(b, "RolloutAborted", "aborted by user", now)
         return
     if obs.requests.promote and r.phase in ("Progressing", "Analyzing", "Paused"):
         b.clear(PROMOTE)
@@ -189,9 +190,8 @@ def _in_flight(b: _Builder, now: datetime) -> None:
             b.set(weight=0, step=0, message=f"revision {r.canary_revision} serving")
             b.emit("Normal", "RolloutSucceeded", f"{r.canary_revision} promoted")
         return
-    if r.phase == "RollingBack":
-        if r.stable_revision is None or ready(r.stable_revision, 0) >= obs.total:
-            b.set(phase="RolledBack")
+    if r.phase in ("RollingBack", "Failed"):
+        _rolling_back(b, now)
         return
     if r.phase == "Progressing":
         want = plan.get(r.canary_revision, 0)
@@ -200,12 +200,31 @@ def _in_flight(b: _Builder, now: datetime) -> None:
             deadline = b.spec.progress_deadline_seconds
             if (_since(r.step_started_at, now) or 0.0) > deadline:
                 why = f"canary replicas {got}/{want} ready after the {deadline}s progress deadline"
-                _roll_back(b, "ProgressDeadlineExceeded", why)
+                _roll_back(b, "ProgressDeadlineExceeded", why, now)
                 return
             b.set(message=f"step {r.step + 1}: waiting for canary replicas {got}/{want}")
             return
         b.set(phase="Analyzing")
     _analyze(b, now)
+
+
+def _rolling_back(b: _Builder, now: datetime) -> None:
+    """RolledBack once the stable revision is whole again; Failed (still trying) when it is not
+    within the progress deadline, which needs a person: the stable revision cannot come back."""
+    r, obs = b.rollout, b.obs
+    assert r is not None
+    stable = r.stable_revision
+    got = obs.ready.get(stable, 0) if stable is not None else obs.total
+    if got >= obs.total:
+        if r.phase == "Failed":
+            b.emit("Normal", "RollbackCompleted", f"{stable} is whole again")
+        b.set(phase="RolledBack")
+        return
+    deadline = b.spec.progress_deadline_seconds
+    if r.phase == "RollingBack" and (_since(r.step_started_at, now) or 0.0) > deadline:
+        why = f"stable {stable} has {got}/{obs.total} ready replicas {deadline}s into the rollback"
+        b.set(phase="Failed", message=f"rollback stalled: {why}")
+        b.emit("Warning", "RollbackStalled", why)
 
 
 def _rollback_to(b: _Builder, target: str) -> None:

@@ -20,7 +20,7 @@ RETRY = f"{GROUP}/retry"
 ROLLBACK_TO = f"{GROUP}/rollback-to"
 ANNOTATIONS = (PROMOTE, ABORT, RETRY, ROLLBACK_TO)
 
-IN_FLIGHT = ("Progressing", "Analyzing", "Paused", "Promoting", "RollingBack")
+IN_FLIGHT = ("Progressing", "Analyzing", "Paused", "Promoting", "RollingBack", "Failed")
 
 
 @dataclass(frozen=True)
