@@ -152,6 +152,12 @@ def test_update_rolls_a_new_revision_and_delete_leaves_nothing(
     k8s.apply(body)
     first = wait_condition(k8s, name, namespace, "Ready")["status"]["templateHash"]
 
+    def rollout_serving() -> bool:
+        status = (k8s.get("SmallModel", name, namespace) or {}).get("status") or {}
+        return bool((status.get("rollout") or {}).get("stableRevision") == first)
+
+    # the rollout has taken the first revision as stable (and into its history)
+    poll("the first revision stable", rollout_serving)
     body["spec"]["maxModelLen"] = 2048
     k8s.apply(body)
     obj = wait_condition(k8s, name, namespace, "Ready")

@@ -91,6 +91,16 @@ CASES = [
         "Succeeded", 0, {"r1": 100}, {"r1": 4}, [],
     ),
     (
+        "first revision serves at once, even beside a revision that never got ready",
+        spec(), RolloutState(), obs(rev="r2", ready={"r1": 0}), T0,
+        "Succeeded", 0, {"r2": 100}, {"r2": 4}, [],  # r1 is deleted
+    ),
+    (
+        "a revision serving before the first tick is the stable one: the change is a canary",
+        spec(), RolloutState(), obs(rev="r2", ready={"r1": 4}), T0,
+        "Progressing", 0, {"r1": 75, "r2": 25}, {"r1": 4, "r2": 1}, ["RolloutStarted"],
+    ),
+    (
         "spec change starts step 1 at 25%: ceil(4*25/100)=1 canary, stable keeps 4",
         spec(), RolloutState(RolloutStatus(phase="Succeeded", stable_revision="old")),
         obs(ready={"old": 4}), T0,

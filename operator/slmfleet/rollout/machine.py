@@ -237,6 +237,12 @@ def _rollback_to(b: _Builder, target: str) -> None:
     b.emit("Normal", "RollbackRequested", f"restoring the spec of revision {entry.revision}")
 
 
+def _serving_before(obs: Observations) -> str | None:
+    """Another revision with ready replicas, when the machine has no state yet (most ready)."""
+    others = [(n, rev) for rev, n in obs.ready.items() if rev != obs.revision and n > 0]
+    return max(others)[1] if others else None
+
+
 def next_state(
     spec: RolloutSpec, state: RolloutState, obs: Observations, now: datetime
 ) -> Transition:
@@ -246,6 +252,14 @@ def next_state(
         _rollback_to(b, obs.requests.rollback_to)
     r = b.rollout
     if r is None or r.stable_revision is None:
+        serving = _serving_before(obs)
+        if serving is not None:
+            # The spec changed before the first tick saw the revision that now serves: that
+            # revision is the stable one, and the change still goes out as a canary. Its spec
+            # was never seen, so it is not in the history.
+            b.set(phase="Succeeded", stable_revision=serving, canary_revision=None, weight=0)
+            _start(b, now)
+            return b.finish()
         b.remember(obs.revision, now)
         b.set(phase="Succeeded", stable_revision=obs.revision, canary_revision=None, weight=0)
         b.set(message=f"revision {obs.revision} serving")
