@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from slmfleet.reconcile.endpoints import endpoint_host, endpoint_revisions
-from slmfleet.reconcile.modelroute import ModelTarget, model_endpoints, plan_namespace
+from slmfleet.reconcile.endpoints import endpoint_host, endpoint_revisions, revision_split
+from slmfleet.reconcile.modelroute import ModelTarget, plan_namespace
 from slmfleet.router.config import Backend, RevisionSplit
 from slmfleet.router.routing import revision_endpoints
 
@@ -36,13 +36,15 @@ def target(*weights: tuple[str, int]) -> ModelTarget:
         ((("gone", 100),), "gone", READY["m"], ()),
     ],
 )  # fmt: skip
-def test_model_endpoints_follow_the_rollout_weights(
+def test_revision_split_follows_the_rollout_weights(
     weights: tuple[tuple[str, int], ...],
     revision: str,
     endpoints: tuple[str, ...],
     splits: tuple[tuple[str, int, int], ...],
 ) -> None:
-    got_revision, got_endpoints, got_splits = model_endpoints(target(*weights), READY, REVISION_OF)
+    got_revision, got_endpoints, got_splits = revision_split(
+        "new", weights, READY["m"], REVISION_OF
+    )
     assert (got_revision, got_endpoints) == (revision, endpoints)
     assert [(s.revision, s.weight, len(s.endpoints)) for s in got_splits] == list(splits)
 

@@ -1,4 +1,5 @@
-"""Ready endpoints of the SmallModels' Services: from EndpointSlices, else from ready pods (pure)."""
+"""Ready endpoints of the SmallModels' Services (from EndpointSlices, else from ready pods) and
+their split by revision during a canary (pure)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slmfleet.builders.labels import MODEL_LABEL, REVISION_LABEL, service_name
+from slmfleet.router.config import RevisionSplit
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
@@ -94,3 +96,34 @@ def endpoint_host(endpoint: str) -> str:
     """`host:port` or `[v6]:port` -> the host as a pod IP is written."""
     host = endpoint.rsplit(":", 1)[0]
     return host[1:-1] if host.startswith("[") else host
+
+
+def revision_split(
+    revision: str,
+    weights: Sequence[tuple[str, int]],
+    ready: tuple[str, ...],
+    revision_of: Mapping[str, str],
+) -> tuple[str, tuple[str, ...], tuple[RevisionSplit, ...]]:
+    """A SmallModel backend's revision, endpoints and canary split, from its router weights.
+
+    No weights: the model's ``revision`` and every ready endpoint. Endpoints of revisions with
+    weight 0 (a rolled-back canary still draining, an old stable) are left out, so a weight change
+    takes effect with the next config, not when pods go. When no weighted revision has a ready
+    endpoint yet, every ready endpoint serves instead.
+    """
+    split = dict(weights)
+    if not split:
+        return revision, ready, ()
+    weighted = tuple(e for e in ready if split.get(revision_of.get(endpoint_host(e), ""), 0))
+    first = next(iter(split))  # the stable one, or the only one
+    if len(split) < 2:
+        return first, weighted or ready, ()
+    splits = tuple(
+        RevisionSplit(
+            revision=rev,
+            weight=weight,
+            endpoints=tuple(e for e in ready if revision_of.get(endpoint_host(e)) == rev),
+        )
+        for rev, weight in split.items()
+    )
+    return first, weighted or ready, splits

@@ -16,15 +16,8 @@ from typing import Any
 
 from slmfleet.api.modelroute import ModelRoute, ModelRouteSpec, RouteBackend
 from slmfleet.conditions import Verdict
-from slmfleet.reconcile.endpoints import endpoint_host
-from slmfleet.router.config import (
-    Backend,
-    CascadePolicy,
-    RevisionSplit,
-    Route,
-    RouteMatch,
-    RouterConfig,
-)
+from slmfleet.reconcile.endpoints import revision_split
+from slmfleet.router.config import Backend, CascadePolicy, Route, RouteMatch, RouterConfig
 from slmfleet.traffic.gateway import router_only_features
 
 
@@ -71,36 +64,6 @@ def key_env_name(route: str, backend: str) -> str:
     return "SLMFLEET_KEY_" + re.sub(r"[^A-Z0-9]", "_", f"{route}_{backend}".upper())
 
 
-def model_endpoints(
-    target: ModelTarget,
-    endpoints: Mapping[str, tuple[str, ...]],
-    revision_of: Mapping[str, str],
-) -> tuple[str, tuple[str, ...], tuple[RevisionSplit, ...]]:
-    """A SmallModel backend's revision, endpoints and canary split, from its weights.
-
-    Endpoints of revisions with weight 0 (a rolled-back canary still draining, an old stable)
-    are left out, so a weight change takes effect with the next config, not when pods go. When
-    no weighted revision has a ready endpoint yet, every ready endpoint serves instead.
-    """
-    ready = endpoints.get(target.service, ())
-    weights = dict(target.weights)
-    if not weights:
-        return target.revision, ready, ()
-    weighted = tuple(e for e in ready if weights.get(revision_of.get(endpoint_host(e), ""), 0))
-    revision = next(iter(weights))  # the stable one, or the only one
-    if len(weights) < 2:
-        return revision, weighted or ready, ()
-    splits = tuple(
-        RevisionSplit(
-            revision=rev,
-            weight=weight,
-            endpoints=tuple(e for e in ready if revision_of.get(endpoint_host(e)) == rev),
-        )
-        for rev, weight in weights.items()
-    )
-    return revision, weighted or ready, splits
-
-
 def _backend(
     route: str,
     spec: RouteBackend,
@@ -134,7 +97,9 @@ def _backend(
             "reason": "SmallModelNotFound",
             "message": f"SmallModel {ref!r} does not exist in this namespace",
         }
-    revision, ready, splits = model_endpoints(target, endpoints, revision_of)
+    revision, ready, splits = revision_split(
+        target.revision, target.weights, endpoints.get(target.service, ()), revision_of
+    )
     model = spec.model or target.served_name
     backend = Backend(
         name=spec.name,
@@ -261,7 +226,9 @@ def implicit_route(
     revision_of: Mapping[str, str] | None = None,
 ) -> Route:
     """The route of a SmallModel no ModelRoute claims: its served name to its Service."""
-    revision, ready, splits = model_endpoints(target, endpoints, revision_of or {})
+    revision, ready, splits = revision_split(
+        target.revision, target.weights, endpoints.get(target.service, ()), revision_of or {}
+    )
     backend = Backend(
         name=target.name,
         model=target.served_name,

@@ -254,9 +254,8 @@ def next_state(
     if r is None or r.stable_revision is None:
         serving = _serving_before(obs)
         if serving is not None:
-            # The spec changed before the first tick saw the revision that now serves: that
-            # revision is the stable one, and the change still goes out as a canary. Its spec
-            # was never seen, so it is not in the history.
+            # The spec changed before the first tick saw the serving revision: it is the stable
+            # one, and the change is a canary. Its spec was never seen: it is not in the history.
             b.set(phase="Succeeded", stable_revision=serving, canary_revision=None, weight=0)
             _start(b, now)
             return b.finish()
