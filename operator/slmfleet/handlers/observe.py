@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from typing import Any
 
 from slmfleet.api.parse import parse_gpuclass
 from slmfleet.api.smallmodel import SmallModel
@@ -51,13 +52,20 @@ def unschedulable_message(kube: Kube, model: SmallModel) -> str | None:
     return None
 
 
+def owned_by(meta: dict[str, Any], uid: str | None) -> bool:
+    """Not being deleted, and not left over from an earlier SmallModel of the same name."""
+    owners = [o.get("uid") for o in meta.get("ownerReferences") or []]
+    return not meta.get("deletionTimestamp") and (not uid or not owners or uid in owners)
+
+
 def engine_deployments(kube: Kube, model: SmallModel) -> dict[str, DeploymentState]:
     """The model's engine Deployments (one per revision), by revision."""
     selector = ",".join(f"{k}={v}" for k, v in selector_labels(model.metadata.name).items())
     out = {}
     for dep in kube.list("Deployment", model.metadata.namespace, selector):
-        revision = ((dep.get("metadata") or {}).get("labels") or {}).get(REVISION_LABEL)
-        if revision:
+        meta = dep.get("metadata") or {}
+        revision = (meta.get("labels") or {}).get(REVISION_LABEL)
+        if revision and owned_by(meta, model.metadata.uid):
             out[revision] = DeploymentState.from_body(dep)
     return out
 
