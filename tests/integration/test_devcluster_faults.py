@@ -104,3 +104,22 @@ def test_a_failed_build_names_the_tool_and_the_retry(
     assert "building broken v0 failed" in str(err.value)
     assert "make tools" in str(err.value)
     assert not any((tmp_path / "cache").glob("broken-*")), "no half-built cache entry is left"
+
+
+def test_a_failed_fetch_names_the_bundle_and_the_retry(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    module = tmp_path / "hack" / "missing"
+    module.mkdir(parents=True)
+    (module / "go.mod").write_text("module example.com/missing\n\ngo 1.22\n")
+    monkeypatch.setenv("SLMFLEET_HACK_DIR", str(tmp_path / "hack"))
+    monkeypatch.setenv("SLMFLEET_TOOLS_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("GOPROXY", "off")  # nothing may be downloaded: the module is not cached
+    missing = tools.GoModuleFiles("missing", "missing", "v9.9.9", "example.com/nothing", "crds")
+    with pytest.raises(tools.ToolError) as err:
+        tools.fetch(missing, log=lambda _: None)
+    assert "fetching missing v9.9.9 failed" in str(err.value)
+    assert "make tools" in str(err.value)
+    assert not any((tmp_path / "cache").glob("missing-*")), "no half-filled cache entry is left"
+    with pytest.raises(tools.ToolError, match=r"missing v9\.9\.9 is not fetched"):
+        tools.bundle_files(missing)

@@ -22,10 +22,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_tools(args: argparse.Namespace) -> int:
     from slmfleet.devcluster import tools
+    from slmfleet.devcluster.prometheus import prometheus_binary
 
     try:
         tools.ensure(args.only or None)
-        tools.prometheus_binary()
+        prometheus_binary()
     except tools.ToolError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

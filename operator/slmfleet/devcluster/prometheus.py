@@ -7,7 +7,9 @@ with namespace, pod and their pod labels, as Kubernetes discovery with ``labelma
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping
@@ -88,7 +90,7 @@ def start_prometheus(workdir: Path, procs: ProcessSet, timeout: float = 60.0) ->
         ManagedProcess(
             "prometheus",
             [
-                str(tools.prometheus_binary()),
+                str(prometheus_binary()),
                 f"--config.file={config}",
                 f"--storage.tsdb.path={folder / 'data'}",
                 f"--web.listen-address=127.0.0.1:{port}",
@@ -116,3 +118,15 @@ def instant_query(url: str, promql: str) -> list[dict[str, Any]]:
     if body.get("status") != "success":
         raise RuntimeError(f"prometheus query failed: {body}")
     return list(body["data"]["result"])
+
+
+def prometheus_binary() -> Path:
+    """Prometheus comes from Debian's package, run as a plain process."""
+    found = os.environ.get("SLMFLEET_PROMETHEUS_BIN") or shutil.which("prometheus")
+    if found is None and Path("/usr/bin/prometheus").exists():
+        found = "/usr/bin/prometheus"
+    if found is None:
+        raise tools.ToolError(
+            "prometheus is not installed; run `apt-get install -y prometheus` (Debian)"
+        )
+    return Path(found)

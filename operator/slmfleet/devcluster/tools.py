@@ -239,8 +239,11 @@ def fetch(bundle: GoModuleFiles, log: Callable[[str], None] = print) -> Path:
             cmd, cwd=module_dir, env=_go_env(work), capture_output=True, text=True, check=False
         )
         shutil.rmtree(work, ignore_errors=True)
-        source = Path(json.loads(proc.stdout or "{}").get("Dir") or "/nonexistent") / bundle.subdir
-        files = sorted(source.glob(bundle.pattern))
+        try:
+            found = json.loads(proc.stdout or "{}").get("Dir")
+        except ValueError:
+            found = None
+        files = sorted((Path(found) / bundle.subdir).glob(bundle.pattern)) if found else []
         if proc.returncode != 0 or not files:
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
             raise ToolError(
@@ -288,13 +291,3 @@ def ensure(
             paths[bundle.name] = fetch(bundle, log)
     log(f"[tools] all ready in {time.monotonic() - started:.0f}s")
     return paths
-
-
-def prometheus_binary() -> Path:
-    """Prometheus comes from Debian's package, run as a plain process."""
-    found = os.environ.get("SLMFLEET_PROMETHEUS_BIN") or shutil.which("prometheus")
-    if found is None and Path("/usr/bin/prometheus").exists():
-        found = "/usr/bin/prometheus"
-    if found is None:
-        raise ToolError("prometheus is not installed; run `apt-get install -y prometheus` (Debian)")
-    return Path(found)
