@@ -38,6 +38,7 @@ from slmfleet.devcluster.cluster import DevCluster
 from slmfleet.devcluster.manifests import apply_crds, apply_files, repo_root
 from slmfleet.devcluster.nodes import FakeGPUNode
 from slmfleet.devcluster.processes import poll
+from slmfleet.devcluster.serving import router_ips
 from slmfleet.k8s import Kube
 
 EXAMPLES = repo_root() / "manifests" / "examples"
@@ -112,14 +113,6 @@ class RouterClient(threading.Thread):
         return max(times) if times else None
 
 
-def router_url(k8s: Kube, ns: str) -> str | None:
-    for pod in k8s.list("Pod", ns, "app.kubernetes.io/name=slmfleet-router"):
-        conds = (pod.get("status") or {}).get("conditions") or []
-        if any(c["type"] == "Ready" and c["status"] == "True" for c in conds):
-            return f"http://{pod['status']['podIP']}:8080"
-    return None
-
-
 def one_run(k8s: Kube, ns: str, name: str, interval: int) -> tuple[float, float]:
     body = model(ns, name, interval, ["--mode=echo", "--time-to-first-token=200ms"])
     k8s.apply(body)
@@ -134,8 +127,8 @@ def one_run(k8s: Kube, ns: str, name: str, interval: int) -> tuple[float, float]
     r = poll("canary holding its step", paused, 180)
     assert r is not None
     canary, stable = r["canaryRevision"], r["stableRevision"]
-    url = poll("a ready router", lambda: router_url(k8s, ns), 60)
-    client = RouterClient(str(url), body["spec"]["servedModelName"])
+    ips = poll("a ready router", lambda: router_ips(k8s, ns), 60)
+    client = RouterClient(f"http://{ips[0]}:8080", body["spec"]["servedModelName"])
     client.start()
     poll("the router sending requests to the canary", lambda: client.seen(canary), 60, 0.1)
     # the breach: ~0.2 s TTFT measured, threshold lowered to 0.05 s

@@ -12,25 +12,12 @@ from rollout_support import ECHO, echo_model, revision_replicas, wait_phase, wai
 
 from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
+from slmfleet.devcluster.serving import router_ips
 from slmfleet.k8s import Kube
 
 pytestmark = pytest.mark.e2e
 
-ROUTER_SELECTOR = "app.kubernetes.io/name=slmfleet-router"
 REVISION_HEADER = "x-slmfleet-revision"
-
-
-def router_urls(k8s: Kube, namespace: str) -> list[str]:
-    pods = k8s.list("Pod", namespace, ROUTER_SELECTOR)
-    ready = [
-        p["status"]["podIP"]
-        for p in pods
-        if any(
-            c.get("type") == "Ready" and c.get("status") == "True"
-            for c in (p.get("status") or {}).get("conditions") or []
-        )
-    ]
-    return [f"http://{ip}:8080" for ip in sorted(ready)]
 
 
 def revisions_served(url: str, model: str, count: int) -> Counter[str]:
@@ -63,7 +50,8 @@ def test_router_splits_a_canary_step_by_weight_and_abort_returns_all_to_stable(
     # split by replicas would give the canary a third of the requests, not a tenth
     assert revision_replicas(k8s, "split", namespace) == {first: 2, canary: 1}
 
-    urls = poll("2 ready router pods", lambda: len(u := router_urls(k8s, namespace)) == 2 and u)
+    ips = poll("2 ready router pods", lambda: len(r := router_ips(k8s, namespace)) == 2 and r)
+    urls = [f"http://{ip}:8080" for ip in ips]
     for url in urls:  # each router pod has loaded the split once it has served the canary
         poll(f"{url} serving the canary", lambda u=url: revisions_served(u, served, 20)[canary] > 0)
     seen = revisions_served(urls[0], served, 200) + revisions_served(urls[1], served, 200)

@@ -18,9 +18,11 @@ from typing import Any
 import pytest
 import yaml
 
+from slmfleet.devcluster import serving
 from slmfleet.devcluster.manifests import repo_root
 from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
+from slmfleet.devcluster.serving import router_ips
 from slmfleet.k8s import Kube
 
 pytestmark = pytest.mark.integration
@@ -56,17 +58,7 @@ def wait_replicas(k8s: Kube, name: str, namespace: str, ok: Any, timeout: float)
 
 
 def ready_pod_ips(k8s: Kube, name: str, namespace: str) -> list[str]:
-    pods = k8s.list("Pod", namespace, f"slmfleet.io/model={name}")
-    return [
-        p["status"]["podIP"]
-        for p in pods
-        if (p.get("status") or {}).get("podIP")
-        and not (p.get("metadata") or {}).get("deletionTimestamp")
-        and any(
-            c.get("type") == "Ready" and c.get("status") == "True"
-            for c in p["status"].get("conditions") or []
-        )
-    ]
+    return serving.ready_pod_ips(k8s, namespace, f"slmfleet.io/model={name}")
 
 
 def serving_pod_ip(k8s: Kube, name: str, namespace: str) -> str:
@@ -199,18 +191,6 @@ def test_scales_to_zero_after_the_idle_window(
     # The scale is patched before the status is written: wait for the Event of the change.
     poll("an Idle scale Event", lambda: "Idle" in event_reasons(k8s, namespace, name), 15)
     poll("pods gone", lambda: not ready_pod_ips(k8s, name, namespace) or None, 60)
-
-
-ROUTER_SELECTOR = "app.kubernetes.io/name=slmfleet-router"
-
-
-def router_ips(k8s: Kube, namespace: str) -> list[str]:
-    pods = k8s.list("Pod", namespace, ROUTER_SELECTOR)
-    return sorted(
-        p["status"]["podIP"]
-        for p in pods
-        if (p.get("status") or {}).get("phase") == "Running" and p["status"].get("podIP")
-    )
 
 
 def router_routes(ip: str) -> int:

@@ -25,12 +25,12 @@ from slmfleet.devcluster.cluster import DevCluster
 from slmfleet.devcluster.manifests import repo_root
 from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
+from slmfleet.devcluster.serving import router_ips
 from slmfleet.k8s import Kube
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
 
 EXAMPLE = repo_root() / "manifests" / "examples" / "smallmodel-qwen3-0.6b-t4.yaml"
-ROUTER_SELECTOR = "app.kubernetes.io/name=slmfleet-router"
 API = "slmfleet.io/v1alpha1"
 
 
@@ -63,15 +63,6 @@ def health(ip: str) -> dict[str, Any]:
             return dict(json.loads(resp.read()))
     except (OSError, ValueError):
         return {}
-
-
-def router_ips(k8s: Kube, namespace: str) -> list[str]:
-    pods = k8s.list("Pod", namespace, ROUTER_SELECTOR)
-    return sorted(
-        p["status"]["podIP"]
-        for p in pods
-        if (p.get("status") or {}).get("phase") == "Running" and p["status"].get("podIP")
-    )
 
 
 def route_ready(k8s: Kube, namespace: str, name: str) -> dict[str, Any] | None:

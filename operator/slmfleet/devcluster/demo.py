@@ -23,6 +23,7 @@ from slmfleet.devcluster.manifests import apply_crds, apply_files, repo_root
 from slmfleet.devcluster.nodes import DEMO_NODES
 from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import ComponentDiedError, poll
+from slmfleet.devcluster.serving import router_ips
 from slmfleet.k8s import Kube
 
 DEMO_EXAMPLES = (
@@ -83,19 +84,9 @@ def _rollout_line(kube: Kube) -> str | None:
     )
 
 
-ROUTER_SELECTOR = "app.kubernetes.io/name=slmfleet-router"
-
-
 def _router_split(kube: Kube, model: str, count: int = 20) -> str:
     """Send ``count`` completions through the namespace's router; say which revisions answered."""
-    ips = [
-        pod["status"]["podIP"]
-        for pod in kube.list("Pod", "default", ROUTER_SELECTOR)
-        if any(
-            c.get("type") == "Ready" and c.get("status") == "True"
-            for c in (pod.get("status") or {}).get("conditions") or []
-        )
-    ]
+    ips = router_ips(kube, "default")
     if not ips:
         return "no router pod is ready yet"
     seen: Counter[str] = Counter()

@@ -22,6 +22,7 @@ from slmfleet.builders.engine import PORT
 from slmfleet.builders.labels import REVISION_LABEL, selector_labels
 from slmfleet.config import settings
 from slmfleet.k8s import Kube
+from slmfleet.reconcile.endpoints import pod_ready
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +42,10 @@ def revision_endpoints(kube: Kube, model: SmallModel, revision: str) -> list[str
     """``ip:port`` of the revision's ready pods (the operator calls pod IPs directly)."""
     labels = {**selector_labels(model.metadata.name), REVISION_LABEL: revision}
     selector = ",".join(f"{k}={v}" for k, v in labels.items())
-    out = []
-    for pod in kube.list("Pod", model.metadata.namespace, selector):
-        status = pod.get("status") or {}
-        ready = any(
-            c.get("type") == "Ready" and c.get("status") == "True"
-            for c in status.get("conditions") or []
-        )
-        if (
-            ready
-            and status.get("podIP")
-            and not (pod.get("metadata") or {}).get("deletionTimestamp")
-        ):
-            out.append(f"{status['podIP']}:{PORT}")
-    return sorted(out)
+    pods = kube.list("Pod", model.metadata.namespace, selector)
+    return sorted(
+        f"{p['status']['podIP']}:{PORT}" for p in pods if pod_ready(p) and p["status"].get("podIP")
+    )
 
 
 def _has_metrics(m: MetricChecks) -> bool:

@@ -40,7 +40,8 @@ def ready_endpoints(slices: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str,
     return {service: tuple(sorted(values)) for service, values in found.items()}
 
 
-def _pod_ready(pod: Mapping[str, Any]) -> bool:
+def pod_ready(pod: Mapping[str, Any]) -> bool:
+    """Running, Ready and not being deleted."""
     status = pod.get("status") or {}
     if (pod.get("metadata") or {}).get("deletionTimestamp") or status.get("phase") != "Running":
         return False
@@ -63,7 +64,7 @@ def ready_pod_endpoints(pods: Sequence[Mapping[str, Any]]) -> dict[str, tuple[st
         model = ((pod.get("metadata") or {}).get("labels") or {}).get(MODEL_LABEL)
         ip = (pod.get("status") or {}).get("podIP")
         port = _http_port(pod)
-        if model and ip and port and _pod_ready(pod):
+        if model and ip and port and pod_ready(pod):
             found.setdefault(service_name(model), set()).add(_endpoint(str(ip), port))
     return {service: tuple(sorted(values)) for service, values in found.items()}
 
