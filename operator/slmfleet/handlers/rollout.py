@@ -128,9 +128,11 @@ def _route(kube: Kube, provider: TrafficProvider, ref: ModelRef, action: SetWeig
     _applied[ref.uid] = (rendered, now)
 
 
-def apply_transition(kube: Kube, body: Mapping[str, Any], model: SmallModel, t: Transition) -> None:
+def apply_transition(
+    kube: Kube, body: Mapping[str, Any], model: SmallModel, t: Transition, existing: set[str]
+) -> None:
+    """Carry out ``t``; ``existing`` holds the revisions whose Deployments were observed."""
     ns, name = model.metadata.namespace, model.metadata.name
-    existing = set(engine_deployments(kube, model))
     provider = provider_for(model.spec.rollout)
     ref = ModelRef(name, ns or "default", model.metadata.uid or "")
     for action in t.actions:
@@ -175,7 +177,7 @@ def tick(kube: Kube, name: str, namespace: str | None) -> Transition | None:
     obs = observe_rollout(kube, body, model)
     state = RolloutState(model.status.rollout, tuple(model.status.history))
     t = next_state(model.spec.rollout, state, obs, datetime.now(UTC))
-    apply_transition(kube, body, model, t)
+    apply_transition(kube, body, model, t, set(obs.ready))  # obs.ready: every Deployment
     return t
 
 
