@@ -130,12 +130,16 @@ class Kube:
         body = self._call("GET", _path(kind, namespace), query=query)
         return list(body.get("items") or [])
 
-    def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
-        """Delete with foreground-free defaults; False when it was already gone."""
+    def delete(
+        self, kind: str, name: str, namespace: str | None = None, uid: str | None = None
+    ) -> bool:
+        """Delete with foreground-free defaults; False when it was already gone (or, with
+        ``uid``, replaced by another object of the same name since it was read)."""
+        body = {"preconditions": {"uid": uid}} if uid else None
         try:
-            self._call("DELETE", _path(kind, namespace, name))
+            self._call("DELETE", _path(kind, namespace, name), body)
         except ApiException as err:
-            if err.status == 404:
+            if err.status == 404 or (uid and err.status == 409):
                 return False
             raise
         return True

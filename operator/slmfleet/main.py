@@ -7,23 +7,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 import kopf
 
 from slmfleet import GROUP
-from slmfleet.handlers import (  # noqa: F401 - registers the handlers
+from slmfleet.cache import indexes
+from slmfleet.cache import indexes as _indexes  # noqa: F401 - registers the indexes
+from slmfleet.cache.view import FleetCache
+from slmfleet.handlers import (
     autoscaling,
     gpuclass,
     modelroute,
-    rollout,
     smallmodel,
 )
+from slmfleet.handlers.apply import Applier
+from slmfleet.handlers.clients import kube_client
+from slmfleet.handlers.events import EventPoster
+from slmfleet.handlers.runtime import Runtime, install
+from slmfleet.workqueue import Scheduler
+
+_tasks: list[asyncio.Task[None]] = []
+
+
+def worker_count() -> int:
+    """Concurrent handlers (API calls, analyses); SLMFLEET_WORKERS, default 8."""
+    return max(1, int(os.environ.get("SLMFLEET_WORKERS", "8")))
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-    """Keep kopf's bookkeeping under our own annotation prefix; post Events at INFO and above."""
+async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
+    """kopf's settings, then the runtime: the cache over kopf's indexes and the one scheduler.
+
+    Nothing of kopf's own bookkeeping is written on objects any more (no finalizers, no
+    progress annotations): every handler is a watch handler or an index.
+    """
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -33,6 +52,27 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.watching.server_timeout = 120
     settings.watching.client_timeout = 150
     settings.queueing.worker_limit = 32
+    indexes.configure_selectors(settings)
+    scheduler = Scheduler(
+        {
+            "model": smallmodel.handle_model,
+            "routes": modelroute.handle_routes,
+            "gpuclass": gpuclass.handle_gpuclass,
+            "autoscale": autoscaling.handle_autoscale,
+        },
+        workers=worker_count(),
+    )
+    kube = kube_client()
+    live = {name: kwargs[name] for name in indexes.ALL_INDEXES}  # kopf's live index objects
+    install(Runtime(FleetCache(live), kube, scheduler, Applier(kube), EventPoster()))
+    _tasks.append(asyncio.create_task(scheduler.run(), name="slmfleet-scheduler"))
+
+
+@kopf.on.cleanup()
+async def stop(**_: Any) -> None:
+    for task in _tasks:
+        task.cancel()
+    _tasks.clear()
 
 
 @kopf.on.login()

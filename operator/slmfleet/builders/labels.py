@@ -25,6 +25,11 @@ def selector_labels(model: str) -> dict[str, str]:
     }
 
 
+def label_selector(labels: Mapping[str, str]) -> str:
+    """An equality-based label selector (``k=v,k2=v2``) that matches ``labels``."""
+    return ",".join(f"{k}={v}" for k, v in labels.items())
+
+
 def common_labels(model: str) -> dict[str, str]:
     return {
         **selector_labels(model),

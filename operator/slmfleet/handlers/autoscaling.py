@@ -15,7 +15,6 @@ from typing import Any, cast
 
 import kopf
 
-from slmfleet import GROUP, VERSION
 from slmfleet.api.autoscaling import AutoscalingSpec
 from slmfleet.api.errors import SpecError
 from slmfleet.api.parse import parse_smallmodel
@@ -31,8 +30,9 @@ from slmfleet.autoscale.state import (
 from slmfleet.builders.autoscaler import horizontal_pod_autoscaler, scaled_object
 from slmfleet.builders.deployment import desired_replicas
 from slmfleet.config import settings
-from slmfleet.handlers.clients import kube_client
+from slmfleet.handlers.runtime import runtime
 from slmfleet.k8s import Kube
+from slmfleet.workqueue import Key
 
 log = logging.getLogger(__name__)
 
@@ -140,17 +140,16 @@ def autoscale(
     return decision.desired if decision.desired != current else None
 
 
-def _has_autoscaling(spec: Mapping[str, Any], status: Mapping[str, Any], **_: Any) -> bool:
-    return bool(spec.get("autoscaling")) or bool((status or {}).get("autoscaling"))
-
-
-@kopf.timer(
-    GROUP,
-    VERSION,
-    "smallmodels",
-    interval=settings().autoscale_interval_seconds,
-    initial_delay=1.0,
-    when=_has_autoscaling,
-)
-def on_autoscale_timer(body: kopf.Body, **_: Any) -> None:
-    autoscale(kube_client(), body, signal_provider(), datetime.now(UTC))
+def handle_autoscale(key: Key) -> float | None:
+    """One autoscaling pass over one SmallModel; due again every autoscale interval while the
+    model has autoscaling (or its status still shows a mode to clean up)."""
+    _, namespace, name = key
+    rt = runtime()
+    body = rt.cache.smallmodel(namespace, name)
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return None
+    spec, status = body.get("spec") or {}, body.get("status") or {}
+    if not (spec.get("autoscaling") or status.get("autoscaling")):
+        return None
+    autoscale(rt.kube, body, signal_provider(), datetime.now(UTC))
+    return settings().autoscale_interval_seconds

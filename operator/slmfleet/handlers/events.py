@@ -1,23 +1,76 @@
-"""Kubernetes Events for condition transitions, one per change, posted through kopf."""
+"""Kubernetes Events through kopf's poster, at most a few per object a minute.
+
+An Event is posted for each condition transition and each rollout step; a model flapping (a
+crash-looping canary, a GPUClass edited in a loop) must not flood the API server, so each object
+gets ``BURST`` Events per ``WINDOW_SECONDS`` and the rest are logged only.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
 import kopf
 
 from slmfleet.conditions import Transition
 
+log = logging.getLogger(__name__)
+
 MAX_MESSAGE = 1024
+BURST = 10
+WINDOW_SECONDS = 60.0
 
 
-def post_transitions(body: Mapping[str, Any], transitions: Iterable[Transition]) -> None:
+class EventPoster:
+    """Posts Events per object within a rate limit (see the module doc)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._sent: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+        self.dropped = 0
+
+    def allow(self, uid: str) -> bool:
+        now = self._clock()
+        with self._lock:
+            sent = self._sent.setdefault(uid, deque())
+            while sent and now - sent[0] > WINDOW_SECONDS:
+                sent.popleft()
+            if len(sent) >= BURST:
+                self.dropped += 1
+                return False
+            sent.append(now)
+            return True
+
+    def forget(self, uid: str) -> None:
+        with self._lock:
+            self._sent.pop(uid, None)
+
+    def post(self, body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+        meta = body.get("metadata") or {}
+        if not self.allow(str(meta.get("uid") or meta.get("name"))):
+            log.info(
+                "event not posted (rate limit) on %s: %s %s", meta.get("name"), reason, message
+            )
+            return
+        kopf.event(cast(kopf.Body, body), type=type_, reason=reason, message=message[:MAX_MESSAGE])
+
+
+def transition_message(t: Transition) -> str:
+    return f"{t.type}={t.status}: {t.message}" if t.message else f"{t.type}={t.status}"
+
+
+def post_transitions(
+    body: Mapping[str, Any], transitions: Iterable[Transition], poster: EventPoster | None = None
+) -> None:
     for t in transitions:
-        message = f"{t.type}={t.status}: {t.message}" if t.message else f"{t.type}={t.status}"
-        kopf.event(
-            cast(kopf.Body, body),
-            type="Warning" if t.warning else "Normal",
-            reason=t.reason,
-            message=message[:MAX_MESSAGE],
-        )
+        type_ = "Warning" if t.warning else "Normal"
+        if poster is None:
+            kopf.event(cast(kopf.Body, body), type=type_, reason=t.reason,
+                       message=transition_message(t)[:MAX_MESSAGE])  # fmt: skip
+        else:
+            poster.post(body, type_, t.reason, transition_message(t))

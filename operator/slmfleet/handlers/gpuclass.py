@@ -1,4 +1,10 @@
-"""GPUClass handlers: report matching nodes and users, and re-plan every SmallModel that uses it."""
+"""GPUClass handlers: report matching nodes and users, and re-plan every SmallModel that uses it.
+
+A GPUClass event enqueues the class and every SmallModel that names it (a deleted class leaves
+its models GPUClassNotFound, their replicas alone; watching DELETED needs no finalizer); a node
+event enqueues every class, whose matching-node count may have changed. All reads come from the
+cache; the status is patched only when it changed.
+"""
 
 from __future__ import annotations
 
@@ -12,38 +18,31 @@ import kopf
 from slmfleet import GROUP, VERSION
 from slmfleet.api.errors import SpecError
 from slmfleet.api.gpuclass import GPUClassStatus
-from slmfleet.api.parse import parse_gpuclass
+from slmfleet.api.parse import parse_gpuclass, plain
 from slmfleet.conditions import conditions_for
 from slmfleet.config import settings
-from slmfleet.handlers.clients import kube_client
 from slmfleet.handlers.events import post_transitions
-from slmfleet.handlers.smallmodel import reconcile
-from slmfleet.k8s import Kube
+from slmfleet.handlers.model_sync import LEGACY_FINALIZER
+from slmfleet.handlers.runtime import Runtime, gpuclass_key, model_key, runtime
 from slmfleet.reconcile.gpuclass import gpuclass_verdict, matching_nodes
+from slmfleet.workqueue import Key
 
 log = logging.getLogger(__name__)
 
+NODE_DEBOUNCE_SECONDS = 1.0
 
-def users(kube: Kube, name: str) -> list[dict[str, Any]]:
+
+def users(rt: Runtime, name: str) -> list[dict[str, Any]]:
     """SmallModels (all namespaces) whose spec.gpuClassName is ``name``."""
-    return [m for m in kube.list("SmallModel") if (m.get("spec") or {}).get("gpuClassName") == name]
+    return [m for m in rt.cache.smallmodels() if (m.get("spec") or {}).get("gpuClassName") == name]
 
 
-def replan_users(kube: Kube, name: str) -> None:
-    for model in users(kube, name):
-        meta = model["metadata"]
-        try:
-            reconcile(kube, model)
-        except Exception as err:
-            log.warning("re-planning %s/%s failed: %s", meta.get("namespace"), meta["name"], err)
-
-
-def refresh(kube: Kube, body: Mapping[str, Any]) -> None:
+def refresh(rt: Runtime, body: Mapping[str, Any]) -> None:
     meta = body["metadata"]
     models = sorted(
         (
             {"namespace": m["metadata"]["namespace"], "name": m["metadata"]["name"]}
-            for m in users(kube, meta["name"])
+            for m in users(rt, meta["name"])
         ),
         key=lambda ref: (ref["namespace"], ref["name"]),
     )
@@ -52,10 +51,11 @@ def refresh(kube: Kube, body: Mapping[str, Any]) -> None:
     except SpecError as err:
         verdict, nodes = gpuclass_verdict(None, 0, "; ".join(err.errors)), 0
     else:
-        nodes = matching_nodes(gpuclass.spec, kube.list("Node"))
+        nodes = matching_nodes(gpuclass.spec, rt.cache.nodes())
         verdict = gpuclass_verdict(gpuclass.spec, nodes, None)
-    previous = (body.get("status") or {}).get("conditions") or []
+    before = body.get("status") or {}
     generation = int(meta.get("generation") or 0)
+    previous = before.get("conditions") or []
     conditions, transitions = conditions_for(verdict, previous, generation, datetime.now(UTC))
     status = {
         "conditions": conditions,
@@ -64,29 +64,38 @@ def refresh(kube: Kube, body: Mapping[str, Any]) -> None:
         "models": models,
     }
     GPUClassStatus.model_validate(status)  # fail here, not at the API server, if the shape drifts
-    kube.merge_patch("GPUClass", meta["name"], {"status": status}, subresource="status")
-    post_transitions(body, transitions)
+    if plain({k: before.get(k) for k in status}) != status:
+        rt.kube.merge_patch("GPUClass", meta["name"], {"status": status}, subresource="status")
+    post_transitions(body, transitions, rt.events)
 
 
-@kopf.on.resume(GROUP, VERSION, "gpuclasses")
-@kopf.on.create(GROUP, VERSION, "gpuclasses")
-@kopf.on.update(GROUP, VERSION, "gpuclasses", field="spec")
-def on_change(body: kopf.Body, name: str, **_: Any) -> None:
-    kube = kube_client()
-    refresh(kube, body)
-    replan_users(kube, name)
+def handle_gpuclass(key: Key) -> float | None:
+    """Refresh one class's status; re-checked at the GPUClass resync interval."""
+    rt = runtime()
+    body = rt.cache.gpuclass(key[1])
+    if body is None:
+        return None
+    finalizers = list(body["metadata"].get("finalizers") or [])
+    if LEGACY_FINALIZER in finalizers:
+        rest = [f for f in finalizers if f != LEGACY_FINALIZER]
+        rt.kube.merge_patch("GPUClass", key[1], {"metadata": {"finalizers": rest}})
+    refresh(rt, body)
+    return settings().gpuclass_resync_seconds
 
 
 @kopf.on.event(GROUP, VERSION, "gpuclasses")
-def on_event(type: str | None, name: str, **_: Any) -> None:
-    """A deleted GPUClass: its models report GPUClassNotFound; their replicas are left alone.
+async def on_event(name: str | None, **_: Any) -> None:
+    """A class created, changed or deleted: its status and every model that uses it."""
+    rt = runtime()
+    rt.enqueue(gpuclass_key(str(name)))
+    for model in users(rt, str(name)):
+        meta = model["metadata"]
+        rt.enqueue(model_key(str(meta.get("namespace") or ""), str(meta["name"])))
 
-    Watching DELETED events needs no finalizer, so deleting a class is never blocked.
-    """
-    if type == "DELETED":
-        replan_users(kube_client(), name)
 
-
-@kopf.timer(GROUP, VERSION, "gpuclasses", interval=settings().gpuclass_resync_seconds)
-def on_timer(body: kopf.Body, **_: Any) -> None:
-    refresh(kube_client(), body)
+@kopf.on.event("", "v1", "nodes")
+async def on_node_event(**_: Any) -> None:
+    """Nodes coming and going change how many nodes each class matches."""
+    rt = runtime()
+    for body in rt.cache.gpuclasses():
+        rt.enqueue(gpuclass_key(str(body["metadata"]["name"])), NODE_DEBOUNCE_SECONDS)

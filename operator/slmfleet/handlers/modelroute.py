@@ -1,18 +1,18 @@
 """ModelRoute handlers: keep each namespace's router and its routes in line with the cluster.
 
 Any change of a ModelRoute, a SmallModel, an engine pod or a model Service's EndpointSlice
-re-plans the whole namespace: read (ModelRoutes, SmallModels, EndpointSlices, engine pods) -> `plan_namespace` (pure) -> apply
-the router's ConfigMap, Deployment and Service and the HTTPRoutes -> write each ModelRoute's
-status. Plans of one namespace run one at a time, each from a fresh read, so the last one wins
-with the newest state. Watching with `on.event` needs no finalizer on anyone's objects; the router
-objects are owned by every SmallModel and ModelRoute of the namespace and garbage-collected with
-the last of them.
+enqueues the namespace's routing key (debounced, so a burst of events is one plan): read the
+cache (ModelRoutes, SmallModels, EndpointSlices, engine pods) -> `plan_namespace` (pure) -> apply
+the router's ConfigMap, Deployment and Service and the HTTPRoutes when they changed -> write each
+ModelRoute's status when it changed. The scheduler never runs one key twice at once, so the last
+plan wins with the newest state. Watching with `on.event` needs no finalizer on anyone's objects;
+the router objects are owned by every SmallModel and ModelRoute of the namespace and
+garbage-collected with the last of them.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -31,9 +31,9 @@ from slmfleet.builders import router
 from slmfleet.builders.labels import MODEL_LABEL, service_name
 from slmfleet.conditions import Verdict, conditions_for
 from slmfleet.config import settings
-from slmfleet.handlers.clients import kube_client
 from slmfleet.handlers.events import post_transitions
-from slmfleet.k8s import Kube
+from slmfleet.handlers.runtime import Runtime, routes_key, runtime
+from slmfleet.handlers.smallmodel import ROUTES_DEBOUNCE_SECONDS
 from slmfleet.reconcile.endpoints import (
     SERVICE_NAME_LABEL,
     endpoint_revisions,
@@ -49,15 +49,9 @@ from slmfleet.reconcile.modelroute import (
 )
 from slmfleet.rollout.plan import router_weights_of
 from slmfleet.traffic.gateway import httproute
+from slmfleet.workqueue import Key
 
 log = logging.getLogger(__name__)
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-def _lock(namespace: str) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault(namespace, threading.Lock())
 
 
 def _alive(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -89,7 +83,7 @@ def model_target(body: Mapping[str, Any]) -> ModelTarget:
     return ModelTarget(name, str(served), service_name(name), revision, weights)
 
 
-def write_status(kube: Kube, body: Mapping[str, Any], outcome: RouteOutcome) -> None:
+def write_status(rt: Runtime, body: Mapping[str, Any], outcome: RouteOutcome) -> None:
     """Merge-patch the status when it changed; one Event per condition transition."""
     meta = body["metadata"]
     before = body.get("status") or {}
@@ -102,14 +96,14 @@ def write_status(kube: Kube, body: Mapping[str, Any], outcome: RouteOutcome) -> 
     ModelRouteStatus.model_validate(status)  # fail here, not at the API server
     if {k: before.get(k) for k in status} != status:
         patch = {"status": status}
-        kube.merge_patch("ModelRoute", meta["name"], patch, meta.get("namespace"), "status")
-    post_transitions(body, transitions)
+        rt.kube.merge_patch("ModelRoute", meta["name"], patch, meta.get("namespace"), "status")
+    post_transitions(body, transitions, rt.events)
 
 
-def _apply_httproute(kube: Kube, route: ModelRoute, services: dict[str, str]) -> str | None:
+def _apply_httproute(rt: Runtime, route: ModelRoute, services: dict[str, str]) -> str | None:
     """Apply the HTTPRoute; the reason it could not be, if any."""
     try:
-        kube.apply(httproute(route, services))
+        rt.applier.apply(httproute(route, services))
     except ApiException as err:
         if err.status == 404:
             return "the Gateway API (HTTPRoute CRD) is not installed in this cluster"
@@ -117,68 +111,64 @@ def _apply_httproute(kube: Kube, route: ModelRoute, services: dict[str, str]) ->
     return None
 
 
-def reconcile_namespace(kube: Kube, namespace: str) -> None:
-    """Re-plan the routing of one namespace from a fresh read and apply it."""
-    with _lock(namespace):
-        route_bodies = _alive(kube.list("ModelRoute", namespace))
-        model_bodies = _alive(kube.list("SmallModel", namespace))
-        if not route_bodies and not model_bodies:
-            return  # the garbage collector removes the router with its last owner
-        slices = kube.list("EndpointSlice", namespace, SERVICE_NAME_LABEL)
-        pods = kube.list("Pod", namespace, MODEL_LABEL)
-        parsed: list[ModelRoute] = []
-        invalid: dict[str, RouteOutcome] = {}
-        for body in route_bodies:
-            try:
-                parsed.append(parse_modelroute(body))
-            except SpecError as err:
-                verdict = Verdict(False, "InvalidSpec", "; ".join(err.errors), stalled=True)
-                invalid[body["metadata"]["name"]] = RouteOutcome(verdict, {})
-        models = [model_target(body) for body in model_bodies]
-        if not needs_router(len(route_bodies), models):
-            return
-        endpoints = merge_endpoints(ready_endpoints(slices), ready_pod_endpoints(pods))
-        plan = plan_namespace(parsed, models, endpoints, endpoint_revisions(pods))
-        owners = [("ModelRoute", *_name_uid(b)) for b in route_bodies]
-        owners += [("SmallModel", *_name_uid(b)) for b in model_bodies]
-        kube.apply(router.config_map(namespace, plan.config, owners))
-        kube.apply(router.service(namespace, owners))
-        kube.apply(router.deployment(namespace, settings().router_image, owners, plan.secrets))
-        outcomes = {**plan.outcomes, **invalid}
-        services = {m.name: m.service for m in models}
-        for route in parsed:
-            outcome = outcomes[route.metadata.name]
-            if route.spec.provider == "gateway-api" and not outcome.verdict.stalled:
-                problem = _apply_httproute(kube, route, services)
-                if problem is not None:
-                    verdict = Verdict(False, "GatewayAPIMissing", problem, stalled=True)
-                    outcomes[route.metadata.name] = RouteOutcome(verdict, outcome.status)
-        for body in route_bodies:
-            write_status(kube, body, outcomes[body["metadata"]["name"]])
-
-
-def _on_change(namespace: str | None) -> None:
-    if not namespace:
+def reconcile_namespace(rt: Runtime, namespace: str) -> None:
+    """Re-plan the routing of one namespace from the cache and apply what changed."""
+    cache = rt.cache
+    route_bodies = _alive(cache.modelroutes(namespace))
+    model_bodies = _alive(cache.smallmodels(namespace))
+    if not route_bodies and not model_bodies:
+        rt.applier.forget(namespace, {router.ROUTER_NAME})
+        return  # the garbage collector removes the router with its last owner
+    slices = cache.endpoint_slices(namespace)
+    pods = cache.namespace_pods(namespace)
+    parsed: list[ModelRoute] = []
+    invalid: dict[str, RouteOutcome] = {}
+    for body in route_bodies:
+        try:
+            parsed.append(parse_modelroute(body))
+        except SpecError as err:
+            verdict = Verdict(False, "InvalidSpec", "; ".join(err.errors), stalled=True)
+            invalid[body["metadata"]["name"]] = RouteOutcome(verdict, {})
+    models = [model_target(body) for body in model_bodies]
+    if not needs_router(len(route_bodies), models):
         return
+    endpoints = merge_endpoints(ready_endpoints(slices), ready_pod_endpoints(pods))
+    plan = plan_namespace(parsed, models, endpoints, endpoint_revisions(pods))
+    owners = [("ModelRoute", *_name_uid(b)) for b in route_bodies]
+    owners += [("SmallModel", *_name_uid(b)) for b in model_bodies]
+    rt.applier.apply(router.config_map(namespace, plan.config, owners))
+    rt.applier.apply(router.service(namespace, owners))
+    rt.applier.apply(router.deployment(namespace, settings().router_image, owners, plan.secrets))
+    outcomes = {**plan.outcomes, **invalid}
+    services = {m.name: m.service for m in models}
+    for route in parsed:
+        outcome = outcomes[route.metadata.name]
+        if route.spec.provider == "gateway-api" and not outcome.verdict.stalled:
+            problem = _apply_httproute(rt, route, services)
+            if problem is not None:
+                verdict = Verdict(False, "GatewayAPIMissing", problem, stalled=True)
+                outcomes[route.metadata.name] = RouteOutcome(verdict, outcome.status)
+    for body in route_bodies:
+        write_status(rt, body, outcomes[body["metadata"]["name"]])
+
+
+def handle_routes(key: Key) -> float | None:
+    _, namespace = key
+    rt = runtime()
     try:
-        reconcile_namespace(kube_client(), namespace)
+        reconcile_namespace(rt, namespace)
     except ApiException as err:
         if err.status == 403 and "NamespaceTerminating" in str(err.body):
             log.debug("namespace %s is being deleted; its routing goes with it", namespace)
-            return
+            return None
         raise
+    return None
 
 
 @kopf.on.event(GROUP, VERSION, "modelroutes")
-def on_route_event(namespace: str | None, **_: Any) -> None:
+async def on_route_event(namespace: str | None, **_: Any) -> None:
     """Any ModelRoute change, its deletion included, re-plans its namespace."""
-    _on_change(namespace)
-
-
-@kopf.on.event(GROUP, VERSION, "smallmodels")
-def on_model_event(namespace: str | None, **_: Any) -> None:
-    """A SmallModel appearing, changing its served name or going away re-plans its namespace."""
-    _on_change(namespace)
+    runtime().enqueue(routes_key(namespace or ""), ROUTES_DEBOUNCE_SECONDS)
 
 
 @kopf.on.event(
@@ -187,12 +177,6 @@ def on_model_event(namespace: str | None, **_: Any) -> None:
     "endpointslices",
     labels={SERVICE_NAME_LABEL: kopf.PRESENT, MODEL_LABEL: kopf.PRESENT},
 )
-def on_endpoints_event(namespace: str | None, **_: Any) -> None:
+async def on_endpoints_event(namespace: str | None, **_: Any) -> None:
     """Engine endpoints becoming ready or going away change the router's endpoint lists."""
-    _on_change(namespace)
-
-
-@kopf.on.event("", "v1", "pods", labels={MODEL_LABEL: kopf.PRESENT})
-def on_engine_pod_event(namespace: str | None, **_: Any) -> None:
-    """Engine pods too: where EndpointSlices cannot list them, their readiness is the source."""
-    _on_change(namespace)
+    runtime().enqueue(routes_key(namespace or ""), ROUTES_DEBOUNCE_SECONDS)

@@ -1,19 +1,32 @@
-"""Read what the SmallModel reconcile needs from the cluster and the Hub (I/O only, no decisions)."""
+"""Read what a SmallModel's plan needs (I/O only, no decisions): from the cache, the Hub, a Secret.
+
+Everything but the Hub token comes from the watch-fed cache. Model facts are looked up once per
+(repo, revision, token Secret) and remembered for FACTS_TTL_SECONDS (FAILURE_TTL_SECONDS when
+they could not be had), so the token Secret is read at most that often, never on every pass.
+"""
 
 from __future__ import annotations
 
 import base64
 import logging
+import threading
+import time
 from typing import Any
 
 from slmfleet.api.parse import parse_gpuclass
 from slmfleet.api.smallmodel import SmallModel
-from slmfleet.builders.labels import REVISION_LABEL, selector_labels
+from slmfleet.builders.labels import REVISION_LABEL
+from slmfleet.cache.view import FleetCache
 from slmfleet.k8s import Kube
 from slmfleet.planner import FactsUnavailable, ModelFacts, resolve_facts
 from slmfleet.reconcile.smallmodel import DeploymentState, Observed, gpu_spec
 
 log = logging.getLogger(__name__)
+
+FACTS_TTL_SECONDS = 600.0
+FAILURE_TTL_SECONDS = 30.0
+_facts: dict[tuple[str, str, str, str], tuple[float, ModelFacts | None, str | None]] = {}
+_facts_lock = threading.Lock()
 
 
 def _token(kube: Kube, model: SmallModel) -> str | None:
@@ -26,14 +39,9 @@ def _token(kube: Kube, model: SmallModel) -> str | None:
     return base64.b64decode(raw).decode() if raw else None
 
 
-def model_facts(kube: Kube, model: SmallModel) -> tuple[ModelFacts | None, str | None]:
-    """Facts from the Hub (or its cache), else the offline catalog; or the reason there are none."""
+def _resolve(kube: Kube, model: SmallModel) -> tuple[ModelFacts | None, str | None]:
     hf = model.spec.source.hugging_face
-    if hf is None:
-        return None, (
-            "the memory planner needs the model's config.json, which it reads from the Hugging "
-            "Face Hub; a PVC source cannot be planned"
-        )
+    assert hf is not None
     try:
         resolved = resolve_facts(hf.repo, hf.revision, token=_token(kube, model))
     except FactsUnavailable as err:
@@ -42,10 +50,41 @@ def model_facts(kube: Kube, model: SmallModel) -> tuple[ModelFacts | None, str |
     return resolved.facts, None
 
 
-def unschedulable_message(kube: Kube, model: SmallModel) -> str | None:
+def model_facts(kube: Kube, model: SmallModel) -> tuple[ModelFacts | None, str | None]:
+    """Facts from the Hub (or its cache), else the offline catalog; or the reason there are none."""
+    hf = model.spec.source.hugging_face
+    if hf is None:
+        return None, (
+            "the memory planner needs the model's config.json, which it reads from the Hugging "
+            "Face Hub; a PVC source cannot be planned"
+        )
+    ref = hf.token_secret_ref
+    key = (
+        hf.repo,
+        hf.revision,
+        f"{model.metadata.namespace}/{ref.name}" if ref else "",
+        ref.key if ref else "",
+    )
+    now = time.monotonic()
+    with _facts_lock:
+        found = _facts.get(key)
+    if found is not None and found[0] > now:
+        return found[1], found[2]
+    facts, error = _resolve(kube, model)
+    ttl = FACTS_TTL_SECONDS if facts is not None else FAILURE_TTL_SECONDS
+    with _facts_lock:
+        _facts[key] = (now + ttl, facts, error)
+    return facts, error
+
+
+def forget_facts() -> None:
+    with _facts_lock:
+        _facts.clear()
+
+
+def unschedulable_message(pods: list[dict[str, Any]]) -> str | None:
     """The scheduler's reason for the first engine pod it could not place, if any."""
-    selector = ",".join(f"{k}={v}" for k, v in selector_labels(model.metadata.name).items())
-    for pod in kube.list("Pod", model.metadata.namespace, selector):
+    for pod in pods:
         for cond in (pod.get("status") or {}).get("conditions") or []:
             if cond.get("type") == "PodScheduled" and cond.get("reason") == "Unschedulable":
                 return str(cond.get("message") or "unschedulable")
@@ -58,24 +97,26 @@ def owned_by(meta: dict[str, Any], uid: str | None) -> bool:
     return not meta.get("deletionTimestamp") and (not uid or not owners or uid in owners)
 
 
-def engine_deployments(kube: Kube, model: SmallModel) -> dict[str, DeploymentState]:
+def engine_deployments(
+    deployments: list[dict[str, Any]], uid: str | None
+) -> dict[str, DeploymentState]:
     """The model's engine Deployments (one per revision), by revision."""
-    selector = ",".join(f"{k}={v}" for k, v in selector_labels(model.metadata.name).items())
     out = {}
-    for dep in kube.list("Deployment", model.metadata.namespace, selector):
+    for dep in deployments:
         meta = dep.get("metadata") or {}
         revision = (meta.get("labels") or {}).get(REVISION_LABEL)
-        if revision and owned_by(meta, model.metadata.uid):
+        if revision and owned_by(meta, uid):
             out[revision] = DeploymentState.from_body(dep)
     return out
 
 
-def observe(kube: Kube, model: SmallModel) -> Observed:
+def observe(cache: FleetCache, kube: Kube, model: SmallModel) -> Observed:
     spec = model.spec
-    body = kube.get("GPUClass", spec.gpu_class_name)
+    ns, name = model.metadata.namespace or "", model.metadata.name
+    body = cache.gpuclass(spec.gpu_class_name)
     gpuclass = parse_gpuclass(body).spec if body is not None else None
     others = []
-    for item in kube.list("GPUClass"):
+    for item in cache.gpuclasses():
         try:
             others.append(gpu_spec(item["metadata"]["name"], parse_gpuclass(item).spec))
         except ValueError:
@@ -85,7 +126,7 @@ def observe(kube: Kube, model: SmallModel) -> Observed:
         gpuclass=gpuclass,
         facts=facts,
         facts_error=facts_error,
-        revisions=engine_deployments(kube, model),
-        unschedulable=unschedulable_message(kube, model),
+        revisions=engine_deployments(cache.deployments(ns, name), model.metadata.uid),
+        unschedulable=unschedulable_message(cache.pods(ns, name)),
         other_gpuclasses=tuple(others),
     )

@@ -19,9 +19,9 @@ from slmfleet.api.rollout import MetricChecks, RolloutSpec
 from slmfleet.api.rollout_status import CheckResult, EvalResult
 from slmfleet.api.smallmodel import SmallModel
 from slmfleet.builders.engine import PORT
-from slmfleet.builders.labels import REVISION_LABEL, selector_labels
+from slmfleet.builders.labels import REVISION_LABEL
+from slmfleet.cache.view import FleetCache
 from slmfleet.config import settings
-from slmfleet.k8s import Kube
 from slmfleet.reconcile.endpoints import pod_ready
 
 log = logging.getLogger(__name__)
@@ -38,11 +38,13 @@ def scrape_seconds() -> int:
     return int(os.environ.get("SLMFLEET_PROMETHEUS_SCRAPE_SECONDS", "15"))
 
 
-def revision_endpoints(kube: Kube, model: SmallModel, revision: str) -> list[str]:
+def revision_endpoints(cache: FleetCache, model: SmallModel, revision: str) -> list[str]:
     """``ip:port`` of the revision's ready pods (the operator calls pod IPs directly)."""
-    labels = {**selector_labels(model.metadata.name), REVISION_LABEL: revision}
-    selector = ",".join(f"{k}={v}" for k, v in labels.items())
-    pods = kube.list("Pod", model.metadata.namespace, selector)
+    pods = [
+        p
+        for p in cache.pods(model.metadata.namespace or "", model.metadata.name)
+        if ((p.get("metadata") or {}).get("labels") or {}).get(REVISION_LABEL) == revision
+    ]
     return sorted(
         f"{p['status']['podIP']}:{PORT}" for p in pods if pod_ready(p) and p["status"].get("podIP")
     )
@@ -56,9 +58,9 @@ def _has_metrics(m: MetricChecks) -> bool:
 
 
 def run_eval(
-    kube: Kube, model: SmallModel, suite_name: str, canary: list[str], stable: list[str]
+    cache: FleetCache, model: SmallModel, suite_name: str, canary: list[str], stable: list[str]
 ) -> EvalResult:
-    body = kube.get("EvalSuite", suite_name, model.metadata.namespace)
+    body = cache.evalsuite(model.metadata.namespace or "", suite_name)
     if body is None:
         return EvalResult(suite=suite_name, verdict="inconclusive")
     try:
@@ -82,11 +84,11 @@ def run_eval(
 
 
 def gather(
-    kube: Kube, model: SmallModel, canary: str, stable: str | None, step: int, now: datetime
+    cache: FleetCache, model: SmallModel, canary: str, stable: str | None, step: int, now: datetime
 ) -> tuple[tuple[CheckResult, ...], EvalResult | None]:
     """The checks and eval result of one analysis of ``canary`` at step index ``step``."""
     rollout: RolloutSpec = model.spec.rollout
-    canary_eps = revision_endpoints(kube, model, canary)
+    canary_eps = revision_endpoints(cache, model, canary)
     checks: tuple[CheckResult, ...] = ()
     if _has_metrics(rollout.metrics):
         probed = probe(canary_eps, model.served_model_name) if canary_eps else None
@@ -115,6 +117,6 @@ def gather(
         checks += run_hooks(hooks, payload)
     evaluation = None
     if rollout.eval_suite_ref is not None:
-        stable_eps = revision_endpoints(kube, model, stable) if stable else []
-        evaluation = run_eval(kube, model, rollout.eval_suite_ref, canary_eps, stable_eps)
+        stable_eps = revision_endpoints(cache, model, stable) if stable else []
+        evaluation = run_eval(cache, model, rollout.eval_suite_ref, canary_eps, stable_eps)
     return checks, evaluation

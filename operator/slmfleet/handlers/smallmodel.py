@@ -1,92 +1,52 @@
-"""SmallModel handlers: parse -> observe -> decide (pure) -> apply -> status and Events.
+"""SmallModel watch handlers: every event only enqueues keys; the work is model_sync's.
 
-The same ``reconcile`` runs on create, update, resume, a periodic timer, a change of the engine
-Deployment, and a change of the model's GPUClass. It is idempotent: server-side apply of the same
-children is a no-op, and status is only the result of the pure decision.
+A SmallModel event enqueues the model (and its namespace's routing, debounced); an event of one
+of its engine Deployments or pods enqueues the model it is labelled for. Only objects the API
+server filtered by the model label reach these handlers (cache/indexes.py).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
 from slmfleet import GROUP, VERSION
-from slmfleet.api.errors import SpecError
-from slmfleet.api.parse import parse_smallmodel
-from slmfleet.api.smallmodel_status import SmallModelStatus
-from slmfleet.builders.labels import MANAGED_BY, MODEL_LABEL
-from slmfleet.conditions import Verdict, conditions_for
-from slmfleet.config import settings
-from slmfleet.handlers.clients import kube_client
-from slmfleet.handlers.events import post_transitions
-from slmfleet.handlers.observe import observe
-from slmfleet.k8s import Kube
-from slmfleet.reconcile.smallmodel import Decision, decide, stalled
+from slmfleet.builders.labels import MODEL_LABEL
+from slmfleet.handlers.model_sync import sync_model
+from slmfleet.handlers.runtime import autoscale_key, model_key, routes_key, runtime
+from slmfleet.workqueue import Key
 
-log = logging.getLogger(__name__)
+ROUTES_DEBOUNCE_SECONDS = 0.2
 
 
-def _decision(kube: Kube, body: Mapping[str, Any]) -> Decision:
-    try:
-        model = parse_smallmodel(body)
-    except SpecError as err:
-        return stalled("InvalidSpec", "; ".join(err.errors))
-    return decide(model, observe(kube, model), settings().default_engine_image)
+def handle_model(key: Key) -> float | None:
+    _, namespace, name = key
+    return sync_model(runtime(), namespace, name)
 
 
-def reconcile(kube: Kube, body: Mapping[str, Any], apply: bool = True) -> Decision:
-    """Bring one SmallModel's children and status in line with its spec."""
-    decision = _decision(kube, body)
-    if apply:
-        for child in decision.children:
-            kube.apply(child)
-    write_status(kube, body, decision.verdict, decision.status)
-    return decision
-
-
-def write_status(
-    kube: Kube, body: Mapping[str, Any], verdict: Verdict, fields: Mapping[str, Any]
+@kopf.on.event(GROUP, VERSION, "smallmodels")
+async def on_model_event(
+    namespace: str | None, name: str | None, spec: kopf.Spec, status: kopf.Status, **_: Any
 ) -> None:
-    meta = body["metadata"]
-    previous = (body.get("status") or {}).get("conditions") or []
-    generation = int(meta.get("generation") or 0)
-    conditions, transitions = conditions_for(verdict, previous, generation, datetime.now(UTC))
-    status = {**fields, "conditions": conditions, "observedGeneration": generation}
-    SmallModelStatus.model_validate(status)  # fail here, not at the API server, if the shape drifts
-    patch = {"status": status}
-    kube.merge_patch("SmallModel", meta["name"], patch, meta.get("namespace"), "status")
-    post_transitions(body, transitions)
+    rt = runtime()
+    ns = namespace or ""
+    rt.enqueue(model_key(ns, str(name)))
+    rt.enqueue(routes_key(ns), ROUTES_DEBOUNCE_SECONDS)
+    if spec.get("autoscaling") or status.get("autoscaling"):
+        rt.enqueue(autoscale_key(ns, str(name)), 1.0)
 
 
-@kopf.on.resume(GROUP, VERSION, "smallmodels")
-@kopf.on.create(GROUP, VERSION, "smallmodels")
-@kopf.on.update(GROUP, VERSION, "smallmodels", field="spec")
-def on_change(body: kopf.Body, **_: Any) -> None:
-    reconcile(kube_client(), body)
+@kopf.on.event("apps", "v1", "deployments", labels={MODEL_LABEL: kopf.PRESENT})
+async def on_engine_deployment_event(namespace: str | None, labels: kopf.Labels, **_: Any) -> None:
+    """Replicas becoming ready or going: the owner's status and rollout move on."""
+    runtime().enqueue(model_key(namespace or "", str(labels.get(MODEL_LABEL, ""))))
 
 
-@kopf.timer(GROUP, VERSION, "smallmodels", interval=settings().resync_seconds, initial_delay=5.0)
-def on_timer(body: kopf.Body, **_: Any) -> None:
-    """Level-based safety net: re-apply and refresh status even if an event was missed."""
-    reconcile(kube_client(), body)
-
-
-@kopf.on.event(
-    "apps", "v1", "deployments", labels={MANAGED_BY: "slmfleet", MODEL_LABEL: kopf.PRESENT}
-)
-def on_engine_change(body: kopf.Body, type: str | None, **_: Any) -> None:
-    """Refresh the owner's status when its engine Deployment changes (replicas becoming ready)."""
-    if type is None:  # the initial listing; resume handlers cover it
-        return
-    meta = body.get("metadata") or {}
-    kube = kube_client()
-    owner = kube.get(
-        "SmallModel", meta.get("labels", {}).get(MODEL_LABEL, ""), meta.get("namespace")
-    )
-    if owner is None or (owner.get("metadata") or {}).get("deletionTimestamp"):
-        return
-    reconcile(kube, owner, apply=False)
+@kopf.on.event("", "v1", "pods", labels={MODEL_LABEL: kopf.PRESENT})
+async def on_engine_pod_event(namespace: str | None, labels: kopf.Labels, **_: Any) -> None:
+    """A pod's readiness changes the router's endpoints; an unschedulable one the model's status."""
+    rt = runtime()
+    ns = namespace or ""
+    rt.enqueue(model_key(ns, str(labels.get(MODEL_LABEL, ""))))
+    rt.enqueue(routes_key(ns), ROUTES_DEBOUNCE_SECONDS)

@@ -8,15 +8,16 @@ already exists is touched, and Stalled says what to fix.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from slmfleet.api.gpuclass import GPUClassSpec
+from slmfleet.api.rollout_status import RolloutStatus
 from slmfleet.api.smallmodel import SmallModel
-from slmfleet.api.smallmodel_status import SmallModelStatus
 from slmfleet.builders.deployment import ModelRef, deployment, desired_replicas
-from slmfleet.builders.labels import REVISION_LABEL, selector_labels
+from slmfleet.builders.labels import REVISION_LABEL, label_selector, selector_labels
 from slmfleet.builders.service import pod_disruption_budget, service
 from slmfleet.conditions import Verdict
 from slmfleet.planner import (
@@ -121,9 +122,8 @@ def _does_not_fit(plan: MemoryPlan, model: SmallModel, observed: Observed) -> De
     return stalled("DoesNotFit", plan.reason + hint, plan=plan.to_summary())
 
 
-def _rollout_progress(status: SmallModelStatus, revision: str) -> tuple[Verdict, str] | None:
+def _rollout_progress(r: RolloutStatus | None, revision: str) -> tuple[Verdict, str] | None:
     """While a canary of this revision rolls out, or after it was rolled back, say so."""
-    r = status.rollout
     if r is None or revision not in (r.canary_revision, r.failed_revision):
         return None
     if r.phase == "Failed" and r.failed_revision == revision:
@@ -139,9 +139,13 @@ def _rollout_progress(status: SmallModelStatus, revision: str) -> tuple[Verdict,
 
 
 def _progress(
-    model: SmallModel, state: DeploymentState | None, revision: str, unschedulable: str | None
+    model: SmallModel,
+    rollout: RolloutStatus | None,
+    state: DeploymentState | None,
+    revision: str,
+    unschedulable: str | None,
 ) -> tuple[Verdict, str]:
-    rolling = _rollout_progress(model.status, revision)
+    rolling = _rollout_progress(rollout, revision)
     if rolling is not None:
         return rolling
     want = desired_replicas(model.spec)
@@ -169,10 +173,19 @@ def _progress(
     ), "Progressing"
 
 
-def decide(model: SmallModel, observed: Observed, default_image: str) -> Decision:
-    """The children to apply and the status to report for ``model``."""
+@dataclass(frozen=True)
+class EngineDraft:
+    """What the spec asks for, before the rollout decides replicas and the verdict."""
+
+    engine: dict[str, Any]
+    revision: str
+    plan: MemoryPlan
+    image: str
+
+
+def draft(model: SmallModel, observed: Observed, default_image: str) -> EngineDraft | Decision:
+    """The engine Deployment the spec produces, or a Stalled decision saying why there is none."""
     spec = model.spec
-    name = model.metadata.name
     if observed.gpuclass is None:
         return stalled(
             "GPUClassNotFound",
@@ -185,25 +198,44 @@ def decide(model: SmallModel, observed: Observed, default_image: str) -> Decisio
     plan = plan_memory(observed.facts, serving_request(model), gpu)
     if not plan.fits:
         return _does_not_fit(plan, model, observed)
-    ref = ModelRef(name, model.metadata.namespace or "default", model.metadata.uid or "")
+    ref = ModelRef(
+        model.metadata.name, model.metadata.namespace or "default", model.metadata.uid or ""
+    )
     image = spec.engine.image or default_image
     engine = deployment(ref, spec, observed.gpuclass, plan, image)
-    revision = engine["metadata"]["labels"][REVISION_LABEL]
-    planned = replicas_of(spec.rollout, model.status.rollout, revision, desired_replicas(spec))
-    engine["spec"]["replicas"] = planned.get(revision, 0)
-    state = observed.revisions.get(revision) if observed.revisions else observed.deployment
-    verdict, phase = _progress(model, state, revision, observed.unschedulable)
+    return EngineDraft(engine, engine["metadata"]["labels"][REVISION_LABEL], plan, image)
+
+
+def finish(
+    model: SmallModel, observed: Observed, d: EngineDraft, rollout: RolloutStatus | None
+) -> Decision:
+    """Replicas of the spec's revision, the verdict and the status, for the rollout ``rollout``."""
+    spec, name = model.spec, model.metadata.name
+    engine = copy.deepcopy(d.engine)
+    planned = replicas_of(spec.rollout, rollout, d.revision, desired_replicas(spec))
+    engine["spec"]["replicas"] = planned.get(d.revision, 0)
+    state = observed.revisions.get(d.revision) if observed.revisions else observed.deployment
+    verdict, phase = _progress(model, rollout, state, d.revision, observed.unschedulable)
     every = list(observed.revisions.values()) or ([state] if state else [])
     status = {
         "phase": phase,
-        "plan": plan.to_summary(),
+        "plan": d.plan.to_summary(),
         "replicas": sum(s.replicas for s in every),
         "readyReplicas": sum(s.ready_replicas for s in every),
-        "selector": ",".join(f"{k}={v}" for k, v in selector_labels(name).items()),
-        "image": image,
+        "selector": label_selector(selector_labels(name)),
+        "image": d.image,
         "revision": spec.source.hugging_face.revision if spec.source.hugging_face else None,
         "servedModelName": spec.served_model_name or name,
-        "templateHash": revision,
+        "templateHash": d.revision,
     }
+    ref = ModelRef(name, model.metadata.namespace or "default", model.metadata.uid or "")
     children = (engine, service(ref), pod_disruption_budget(ref))
-    return Decision(children, verdict, status, plan)
+    return Decision(children, verdict, status, d.plan)
+
+
+def decide(model: SmallModel, observed: Observed, default_image: str) -> Decision:
+    """The children to apply and the status to report for ``model`` (its current rollout)."""
+    d = draft(model, observed, default_image)
+    if isinstance(d, Decision):
+        return d
+    return finish(model, observed, d, model.status.rollout)

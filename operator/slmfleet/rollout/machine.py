@@ -43,7 +43,7 @@ def stamp(now: datetime) -> str:
     return now.isoformat().replace("+00:00", "Z")
 
 
-def _since(then: str | None, now: datetime) -> float | None:
+def seconds_since(then: str | None, now: datetime) -> float | None:
     if then is None:
         return None
     return (now - datetime.fromisoformat(then.replace("Z", "+00:00"))).total_seconds()
@@ -134,7 +134,7 @@ def _advance(b: _Builder, now: datetime) -> None:
 
 def analysis_due(status: RolloutStatus | None, interval_seconds: int, now: datetime) -> bool:
     """Whether an analysis is due: none yet, or the last one is an interval old."""
-    since = _since(status.last_analysis_at if status else None, now)
+    since = seconds_since(status.last_analysis_at if status else None, now)
     return since is None or since + TIME_SLACK_SECONDS >= interval_seconds
 
 
@@ -161,7 +161,7 @@ def _analyze(b: _Builder, now: datetime) -> None:
             _roll_back(b, "RolledBack", f"no analysis data {count} times in a row", now)
         return
     b.set(inconclusive_checks=0)
-    held = _since(r.step_started_at, now) or 0.0
+    held = seconds_since(r.step_started_at, now) or 0.0
     pause = spec.steps[min(r.step, len(spec.steps) - 1)].pause_seconds
     if held + TIME_SLACK_SECONDS < pause:
         b.set(phase="Paused", message=f"step {r.step + 1} passed; holding {pause - held:.0f}s more")
@@ -198,7 +198,7 @@ def _in_flight(b: _Builder, now: datetime) -> None:
         if ready(r.canary_revision, 0) < want:
             got = ready(r.canary_revision, 0)
             deadline = b.spec.progress_deadline_seconds
-            if (_since(r.step_started_at, now) or 0.0) > deadline:
+            if (seconds_since(r.step_started_at, now) or 0.0) > deadline:
                 why = f"canary replicas {got}/{want} ready after the {deadline}s progress deadline"
                 _roll_back(b, "ProgressDeadlineExceeded", why, now)
                 return
@@ -221,7 +221,7 @@ def _rolling_back(b: _Builder, now: datetime) -> None:
         b.set(phase="RolledBack")
         return
     deadline = b.spec.progress_deadline_seconds
-    if r.phase == "RollingBack" and (_since(r.step_started_at, now) or 0.0) > deadline:
+    if r.phase == "RollingBack" and (seconds_since(r.step_started_at, now) or 0.0) > deadline:
         why = f"stable {stable} has {got}/{obs.total} ready replicas {deadline}s into the rollback"
         b.set(phase="Failed", message=f"rollback stalled: {why}")
         b.emit("Warning", "RollbackStalled", why)

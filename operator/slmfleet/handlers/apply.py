@@ -1,0 +1,84 @@
+"""Apply only what changed: server-side apply skipped when the object is already as planned.
+
+An engine Deployment carries the hash of what was last applied (an annotation the cache keeps),
+so a restarted operator does not re-apply a fleet's Deployments; other objects are remembered
+in memory by hash (a restart re-applies each once). Deletes check ownership first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from slmfleet.cache.slim import APPLIED_HASH
+from slmfleet.k8s import Kube
+
+
+def content_hash(obj: Mapping[str, Any]) -> str:
+    canonical = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _ref(obj: Mapping[str, Any]) -> tuple[str, str, str]:
+    meta = obj["metadata"]
+    return (str(obj["kind"]), str(meta.get("namespace") or ""), str(meta["name"]))
+
+
+def with_hash(obj: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """``obj`` annotated with the hash of its own content."""
+    digest = content_hash(obj)
+    meta = dict(obj["metadata"])
+    meta["annotations"] = {**(meta.get("annotations") or {}), APPLIED_HASH: digest}
+    return {**obj, "metadata": meta}, digest
+
+
+def _same(cached: Mapping[str, Any], obj: Mapping[str, Any], digest: str) -> bool:
+    annotations = (cached.get("metadata") or {}).get("annotations") or {}
+    want = (obj.get("spec") or {}).get("replicas")
+    have = (cached.get("spec") or {}).get("replicas")
+    return annotations.get(APPLIED_HASH) == digest and want == have
+
+
+class Applier:
+    """Server-side apply through one Kube client, skipping objects already applied as planned."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self._applied: dict[tuple[str, str, str], str] = {}
+        self._lock = threading.Lock()
+        self.applies = 0
+        self.skipped = 0
+
+    def apply(
+        self, obj: Mapping[str, Any], cached: Mapping[str, Any] | None = None, watched: bool = False
+    ) -> bool:
+        """Apply ``obj`` unless it is unchanged. For a ``watched`` kind, ``cached`` is the cache's
+        copy (None: it does not exist), whose applied-hash annotation and replicas tell; other
+        kinds are compared with what this process applied last. True when it was applied."""
+        annotated, digest = with_hash(obj)
+        ref = _ref(obj)
+        if watched:
+            if cached is not None and _same(cached, obj, digest):
+                self.skipped += 1
+                return False
+        elif self._applied.get(ref) == digest:
+            self.skipped += 1
+            return False
+        self.kube.apply(annotated)
+        with self._lock:
+            self._applied[ref] = digest
+            self.applies += 1
+        return True
+
+    def forget(self, namespace: str, names: set[str]) -> None:
+        """Drop what is remembered of objects named ``names`` in ``namespace``."""
+        with self._lock:
+            for ref in [r for r in self._applied if r[1] == namespace and r[2] in names]:
+                del self._applied[ref]
+
+    def invalidate(self, obj: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._applied.pop(_ref(obj), None)

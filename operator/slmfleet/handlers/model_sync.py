@@ -1,0 +1,166 @@
+"""The one actor of a SmallModel: parse -> read the cache -> plan (pure) -> apply -> status.
+
+It runs when a watch event about the model, its Deployments, pods or GPUClass enqueues the
+model's key, and again when the plan says the model is next due (an analysis, a deadline, the
+slow resync). Reads come from the cache; the API is written to, and read only right before a
+delete (ownership and UID check). Status is patched only when it changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from slmfleet import GROUP
+from slmfleet.api.errors import SpecError
+from slmfleet.api.parse import parse_smallmodel, plain
+from slmfleet.api.smallmodel import SmallModel
+from slmfleet.api.smallmodel_status import SmallModelStatus
+from slmfleet.builders.deployment import ModelRef, revision_deployment_name
+from slmfleet.builders.labels import REVISION_LABEL
+from slmfleet.conditions import Verdict, conditions_for
+from slmfleet.config import settings
+from slmfleet.handlers.observe import observe, owned_by
+from slmfleet.handlers.rollout_analysis import gather
+from slmfleet.handlers.runtime import Runtime, routes_key
+from slmfleet.reconcile.model_plan import Analysis, ModelPlan, analysis_wanted, plan_model
+from slmfleet.reconcile.smallmodel import EngineDraft, Observed, draft
+from slmfleet.rollout.history import restore_patch
+from slmfleet.traffic.providers import provider_for
+
+log = logging.getLogger(__name__)
+
+LEGACY_FINALIZER = f"{GROUP}/finalizer"
+"""Set by earlier versions (kopf timers); nothing needs it now: children go by ownerReference."""
+
+
+def _drop_legacy_finalizer(rt: Runtime, body: Mapping[str, Any]) -> None:
+    meta = body["metadata"]
+    finalizers = list(meta.get("finalizers") or [])
+    if LEGACY_FINALIZER in finalizers:
+        rest = [f for f in finalizers if f != LEGACY_FINALIZER]
+        patch = {"metadata": {"finalizers": rest, "resourceVersion": meta.get("resourceVersion")}}
+        rt.kube.merge_patch("SmallModel", meta["name"], patch, meta.get("namespace"))
+
+
+def _status_changed(body: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
+    before = body.get("status") or {}
+    return bool(plain({k: before.get(k) for k in status}) != plain(dict(status)))
+
+
+def write_status(rt: Runtime, body: Mapping[str, Any], status: dict[str, Any]) -> bool:
+    if not _status_changed(body, status):
+        return False
+    SmallModelStatus.model_validate(status)  # fail here, not at the API server, if the shape drifts
+    meta = body["metadata"]
+    rt.kube.merge_patch(
+        "SmallModel", meta["name"], {"status": status}, meta.get("namespace"), "status"
+    )
+    return True
+
+
+def _invalid(rt: Runtime, body: Mapping[str, Any], err: SpecError) -> None:
+    meta = body["metadata"]
+    generation = int(meta.get("generation") or 0)
+    verdict = Verdict(False, "InvalidSpec", "; ".join(err.errors), stalled=True)
+    previous = (body.get("status") or {}).get("conditions") or []
+    conditions, transitions = conditions_for(verdict, previous, generation, datetime.now(UTC))
+    status = {"phase": "Stalled", "conditions": conditions, "observedGeneration": generation}
+    write_status(rt, body, status)
+    for t in transitions:
+        rt.events.post(body, "Warning" if t.warning else "Normal", t.reason, t.message)
+
+
+def _delete_revision(rt: Runtime, model: SmallModel, revision: str) -> None:
+    """Delete a revision's Deployment after a fresh read proves it is this model's."""
+    ns, name = model.metadata.namespace, model.metadata.name
+    dep_name = revision_deployment_name(name, revision)
+    fresh = rt.kube.get("Deployment", dep_name, ns)
+    if fresh is None:
+        return
+    meta = fresh.get("metadata") or {}
+    if (meta.get("labels") or {}).get(REVISION_LABEL) != revision or not owned_by(
+        meta, model.metadata.uid
+    ):
+        log.warning("not deleting %s/%s: not a revision of this SmallModel", ns, dep_name)
+        return
+    rt.kube.delete("Deployment", dep_name, ns, uid=meta.get("uid"))
+    provider = provider_for(model.spec.rollout)
+    ref = ModelRef(name, ns or "default", model.metadata.uid or "")
+    for kind, child in provider.revision_objects(ref, revision):
+        rt.kube.delete(kind, child, ns)
+    rt.applier.forget(ns or "", {dep_name})
+
+
+def execute(rt: Runtime, body: Mapping[str, Any], model: SmallModel, plan: ModelPlan) -> None:
+    """Carry the plan out: scale-downs, applies, deletions, status, annotations, Events."""
+    ns, name = model.metadata.namespace or "", model.metadata.name
+    cached = {d["metadata"]["name"]: d for d in rt.cache.deployments(ns, name)}
+    for scale in plan.scales:
+        dep = revision_deployment_name(name, scale.revision)
+        have = (cached.get(dep, {}).get("spec") or {}).get("replicas")
+        if dep in cached and have != scale.replicas:
+            rt.kube.merge_patch("Deployment", dep, {"spec": {"replicas": scale.replicas}}, ns)
+    for obj in plan.apply:
+        if obj["kind"] == "Deployment":
+            rt.applier.apply(obj, cached.get(obj["metadata"]["name"]), watched=True)
+        else:
+            rt.applier.apply(obj)
+    for deletion in plan.deletions:
+        _delete_revision(rt, model, deletion.revision)
+    if plan.restore is not None:
+        patch = restore_patch(plain(body.get("spec") or {}), plan.restore.spec)
+        rt.kube.merge_patch("SmallModel", name, {"spec": patch}, ns)
+    if plan.clear_annotations:
+        patch = {"metadata": {"annotations": dict(plan.clear_annotations)}}
+        rt.kube.merge_patch("SmallModel", name, patch, ns)
+    if write_status(rt, body, plan.status):
+        rt.enqueue(routes_key(ns), 0.2)  # the router's split follows status.rollout
+    for event in plan.events:
+        rt.events.post(body, event.type, event.reason, event.message)
+
+
+def _analysis(
+    rt: Runtime, model: SmallModel, observed: Observed, revision: str, now: datetime
+) -> Analysis:
+    """One analysis of the canary, gathered only when the plan will count it."""
+    rollout = model.status.rollout
+    ready = {rev: s.ready_replicas for rev, s in observed.revisions.items()}
+    if rollout is None or not analysis_wanted(rollout, model.spec.rollout, revision, ready, now):
+        return Analysis()
+    checks, evaluation = gather(
+        rt.cache, model, revision, rollout.stable_revision, rollout.step, now
+    )
+    return Analysis(checks, evaluation)
+
+
+def sync_model(rt: Runtime, namespace: str, name: str) -> float | None:
+    """Plan and apply one SmallModel; the seconds until it is next due (None: gone)."""
+    body = rt.cache.smallmodel(namespace, name)
+    if body is None:
+        return None
+    meta = body["metadata"]
+    if LEGACY_FINALIZER in (meta.get("finalizers") or []):
+        _drop_legacy_finalizer(rt, body)
+    if meta.get("deletionTimestamp"):
+        return None
+    resync = settings().resync_seconds
+    try:
+        model = parse_smallmodel(body)
+    except SpecError as err:
+        _invalid(rt, body, err)
+        return resync
+    now = datetime.now(UTC)
+    observed = observe(rt.cache, rt.kube, model)
+    image = settings().default_engine_image
+    d = draft(model, observed, image)
+    analysis = (
+        _analysis(rt, model, observed, d.revision, now)
+        if isinstance(d, EngineDraft)
+        else Analysis()
+    )
+    plan = plan_model(model, body, observed, analysis, image, now, resync, d)
+    execute(rt, body, model, plan)
+    return plan.next_due

@@ -1,0 +1,55 @@
+"""The operator's shared parts, made once at startup: the cache view, the API client, the
+scheduler, the applier and the Event poster. Handlers reach them through ``runtime()``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slmfleet.cache.view import FleetCache
+from slmfleet.handlers.apply import Applier
+from slmfleet.handlers.events import EventPoster
+from slmfleet.k8s import Kube
+from slmfleet.workqueue import Key, Scheduler
+
+
+@dataclass
+class Runtime:
+    cache: FleetCache
+    kube: Kube
+    scheduler: Scheduler
+    applier: Applier
+    events: EventPoster
+
+    def enqueue(self, key: Key, delay: float = 0.0) -> None:
+        self.scheduler.enqueue(key, delay)
+
+
+_current: Runtime | None = None
+
+
+def install(rt: Runtime) -> Runtime:
+    global _current  # noqa: PLW0603 - one runtime per operator process, set at startup
+    _current = rt
+    return rt
+
+
+def runtime() -> Runtime:
+    if _current is None:
+        raise RuntimeError("the operator runtime is not started (slmfleet.main's startup handler)")
+    return _current
+
+
+def model_key(namespace: str, name: str) -> Key:
+    return ("model", namespace, name)
+
+
+def routes_key(namespace: str) -> Key:
+    return ("routes", namespace)
+
+
+def gpuclass_key(name: str) -> Key:
+    return ("gpuclass", name)
+
+
+def autoscale_key(namespace: str, name: str) -> Key:
+    return ("autoscale", namespace, name)

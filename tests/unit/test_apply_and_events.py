@@ -1,0 +1,73 @@
+"""Apply only what changed; Events rate-limited per object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from slmfleet.cache import slim
+from slmfleet.handlers.apply import Applier, with_hash
+from slmfleet.handlers.events import BURST, WINDOW_SECONDS, EventPoster
+
+pytestmark = pytest.mark.unit
+
+
+class RecordingKube:
+    def __init__(self) -> None:
+        self.applied: list[dict[str, Any]] = []
+
+    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        self.applied.append(obj)
+        return obj
+
+
+def deployment(replicas: int = 1, image: str = "a") -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "m-r1", "namespace": "team"},
+        "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"image": image}]}}},
+    }
+
+
+def test_a_watched_object_is_applied_unless_the_cache_shows_it_as_planned() -> None:
+    kube = RecordingKube()
+    applier = Applier(kube)  # type: ignore[arg-type]
+    assert applier.apply(deployment(), None, watched=True)  # missing: applied
+    cached = slim.deployment(kube.applied[-1])  # what the watch brings back
+    assert not applier.apply(deployment(), cached, watched=True)
+    assert applier.apply(deployment(replicas=2), cached, watched=True)  # replicas changed
+    assert applier.apply(deployment(image="b"), cached, watched=True)  # template changed
+    scaled = {**cached, "spec": {"replicas": 5}}  # someone scaled it by hand: repaired
+    assert applier.apply(deployment(), scaled, watched=True)
+    assert not applier.apply(deployment(), cached, watched=True)
+    assert len(kube.applied) == 4
+
+
+def test_an_unwatched_object_is_applied_once_per_content() -> None:
+    kube = RecordingKube()
+    applier = Applier(kube)  # type: ignore[arg-type]
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "m", "namespace": "t"}}
+    assert applier.apply(service)
+    assert not applier.apply(service)
+    assert applier.apply({**service, "spec": {"ports": []}})
+    applier.forget("t", {"m"})
+    assert applier.apply({**service, "spec": {"ports": []}})  # forgotten: applied again
+
+
+def test_the_hash_annotation_does_not_change_the_hash() -> None:
+    annotated, digest = with_hash(deployment())
+    assert annotated["metadata"]["annotations"][slim.APPLIED_HASH] == digest
+    assert with_hash(deployment())[1] == digest
+
+
+def test_events_per_object_are_limited_within_a_window() -> None:
+    now = [0.0]
+    poster = EventPoster(clock=lambda: now[0])
+    assert all(poster.allow("a") for _ in range(BURST))
+    assert not poster.allow("a")
+    assert poster.allow("b")  # another object has its own budget
+    now[0] = WINDOW_SECONDS + 1
+    assert poster.allow("a")
+    assert poster.dropped == 1
