@@ -25,45 +25,51 @@ pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "operator" / "slmfleet"
 # Code the operator runs with its ServiceAccount; cli/ and devcluster/ run with a user's kubeconfig.
-OPERATOR_CODE = ("handlers", "reconcile", "builders", "main.py", "k8s.py")
+OPERATOR_CODE = ("handlers", "reconcile", "builders", "cache", "main.py", "k8s.py")
 
 Triple = tuple[str, str, str]  # (apiGroup, resource, verb)
 
 # Written by hand from the operator's code and kopf's behaviour.
 EXPECTED: dict[Triple, str] = {
-    ("slmfleet.io", "gpuclasses", "get"): "observe.py reads a model's GPUClass",
-    ("slmfleet.io", "gpuclasses", "list"): "kopf watch; observe.py lists all classes",
+    ("slmfleet.io", "gpuclasses", "get"): "kopf index (list, then watch)",
+    ("slmfleet.io", "gpuclasses", "list"): "kopf index of GPUClasses",
     ("slmfleet.io", "gpuclasses", "watch"): "kopf watch",
-    ("slmfleet.io", "gpuclasses", "patch"): "kopf finalizer and progress annotations",
+    ("slmfleet.io", "gpuclasses", "patch"): "gpuclass.py removes the finalizer of earlier versions",
     ("slmfleet.io", "gpuclasses/status", "patch"): "gpuclass.py refresh",
-    ("slmfleet.io", "smallmodels", "get"): "smallmodel.py on_engine_change reads the owner",
-    ("slmfleet.io", "smallmodels", "list"): "kopf watch; gpuclass.py users",
+    ("slmfleet.io", "smallmodels", "get"): "kopf index (list, then watch)",
+    ("slmfleet.io", "smallmodels", "list"): "kopf index of SmallModels",
     ("slmfleet.io", "smallmodels", "watch"): "kopf watch",
-    ("slmfleet.io", "smallmodels", "patch"): "kopf finalizer and progress annotations",
-    ("slmfleet.io", "smallmodels/status", "patch"): "smallmodel.py write_status",
+    (
+        "slmfleet.io",
+        "smallmodels",
+        "patch",
+    ): "model_sync.py clears annotations, restores a spec, drops the old finalizer",
+    ("slmfleet.io", "smallmodels/status", "patch"): "model_sync.py write_status",
     ("slmfleet.io", "smallmodels/finalizers", "update"): "blockOwnerDeletion on children",
-    ("apps", "deployments", "get"): "observe.py reads the engine Deployment",
-    ("apps", "deployments", "list"): "kopf watch for on_engine_change",
-    ("apps", "deployments", "watch"): "kopf watch for on_engine_change",
+    ("apps", "deployments", "get"): "model_sync.py re-reads a revision before deleting it",
+    ("apps", "deployments", "list"): "kopf index of engine Deployments",
+    ("apps", "deployments", "watch"): "kopf index of engine Deployments",
     ("apps", "deployments", "patch"): "server-side apply",
     ("apps", "deployments", "create"): "server-side apply of a missing object",
-    ("apps", "deployments", "delete"): "rollout.py deletes revisions that no longer serve",
-    ("slmfleet.io", "evalsuites", "get"): "rollout_analysis.py reads a rollout's EvalSuite",
+    ("apps", "deployments", "delete"): "model_sync.py deletes revisions that no longer serve",
+    ("slmfleet.io", "evalsuites", "get"): "kopf index (list, then watch)",
+    ("slmfleet.io", "evalsuites", "list"): "kopf index of EvalSuites",
+    ("slmfleet.io", "evalsuites", "watch"): "kopf index of EvalSuites",
     ("", "services", "patch"): "server-side apply",
     ("", "services", "create"): "server-side apply of a missing object",
     ("policy", "poddisruptionbudgets", "patch"): "server-side apply",
     ("policy", "poddisruptionbudgets", "create"): "server-side apply of a missing object",
-    ("", "pods", "list"): "observe.py unschedulable_message",
-    ("", "pods", "watch"): "kopf watch for modelroute.py on_engine_pod_event",
+    ("", "pods", "list"): "kopf index of engine pods",
+    ("", "pods", "watch"): "kopf index of engine pods",
     ("", "nodes", "list"): "kopf index of nodes; gpuclass.py counts matching nodes",
     ("", "nodes", "watch"): "kopf index of nodes",
     ("", "secrets", "get"): "observe.py reads a model's HF token Secret",
     ("", "events", "create"): "kopf.event posts core v1 Events",
-    ("slmfleet.io", "modelroutes", "list"): "kopf watch; modelroute.py lists a namespace's routes",
+    ("slmfleet.io", "modelroutes", "list"): "kopf index of ModelRoutes",
     ("slmfleet.io", "modelroutes", "watch"): "kopf watch (on.event)",
     ("slmfleet.io", "modelroutes/status", "patch"): "modelroute.py write_status",
     ("slmfleet.io", "modelroutes/finalizers", "update"): "blockOwnerDeletion on HTTPRoutes",
-    ("discovery.k8s.io", "endpointslices", "list"): "kopf watch; modelroute.py ready endpoints",
+    ("discovery.k8s.io", "endpointslices", "list"): "kopf index of engine EndpointSlices",
     ("discovery.k8s.io", "endpointslices", "watch"): "kopf watch (on.event)",
     ("", "configmaps", "patch"): "server-side apply of the router config",
     ("", "configmaps", "create"): "server-side apply of a missing object",
@@ -89,7 +95,17 @@ METHOD_VERBS = {
     "delete": ("delete",),
     "apply": ("patch", "create"),
 }
-KOPF_WATCHERS = {"resume", "create", "update", "delete", "field", "event", "timer", "daemon"}
+KOPF_WATCHERS = {
+    "resume",
+    "create",
+    "update",
+    "delete",
+    "field",
+    "event",
+    "timer",
+    "daemon",
+    "index",
+}
 
 
 @functools.cache
@@ -140,7 +156,8 @@ def _kube_call(call: ast.Call) -> set[Triple]:
     func = call.func
     if not (isinstance(func, ast.Attribute) and func.attr in METHOD_VERBS):
         return set()
-    if not (isinstance(func.value, ast.Name) and func.value.id == "kube"):
+    receiver = ast.unparse(func.value)
+    if not (receiver == "kube" or receiver.endswith(".kube")):  # kube.x(...) or rt.kube.x(...)
         return set()
     if func.attr == "apply" or not call.args or _literal(call.args[0]) not in RESOURCES:
         return set()  # apply's kinds come from the builders
@@ -161,7 +178,7 @@ def _kopf_call(call: ast.Call) -> set[Triple]:
     if owner not in {"kopf.on", "kopf"} or len(call.args) < 3:
         return set()
     group, plural = _literal(call.args[0]), _literal(call.args[2])
-    verbs = {"list", "watch"} | (set() if func.attr == "event" else {"patch"})
+    verbs = {"list", "watch"} | (set() if func.attr in ("event", "index") else {"patch"})
     return {(group, plural, verb) for verb in verbs}
 
 

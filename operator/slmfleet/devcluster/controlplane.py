@@ -156,6 +156,10 @@ def start_control_plane(workdir: Path, procs: ProcessSet, timeout: float = 60.0)
                 f"--service-account-private-key-file={sa_key}",
                 f"--root-ca-file={pki / 'apiserver.crt'}",
                 "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller",
+                # A fleet of a thousand Deployments: the default 20 requests/s would make the
+                # control plane, not the operator, the bottleneck (large clusters raise it too).
+                "--kube-api-qps=200",
+                "--kube-api-burst=400",
                 "--v=1",
             ],
             logs / "kube-controller-manager.log",
@@ -172,6 +176,8 @@ def start_control_plane(workdir: Path, procs: ProcessSet, timeout: float = 60.0)
                 "--leader-elect=false",
                 "--bind-address=127.0.0.1",
                 f"--secure-port={free_port()}",
+                "--kube-api-qps=200",
+                "--kube-api-burst=400",
                 "--v=1",
             ],
             logs / "kube-scheduler.log",

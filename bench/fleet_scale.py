@@ -1,0 +1,279 @@
+"""Fleet scale: what one operator costs with N SmallModels, and how fast it reacts among them.
+
+    python bench/fleet_scale.py [--sizes 100 500 1000] [--baseline-src DIR --baseline-sizes 100]
+                                [--out bench/results/fleet.md]
+
+Runs on the local dev cluster (control plane, kwok GPU nodes) with the real operator process and
+no Prometheus. The models' engine image is not the simulator's, so their pods need no process:
+the operator and the control plane do all the work. For each N, in a fresh cluster:
+
+- converge: N SmallModels created at once (8 client threads) -> every one Ready=True.
+- idle: 15 s after convergence, over 30 s: the operator's CPU share of one core
+  (/proc/PID/stat) and its largest RSS; the API server's request count over the same window
+  with the operator running, then with it stopped: the difference is the operator's requests/s.
+- react: 40 more SmallModels created one after the other with the fleet present: create ->
+  its first engine Deployment seen by a watch (p50/p99), and that Deployment ready -> the
+  SmallModel Ready=True (status lag, p50/p99).
+
+``--baseline-src DIR`` runs the same scenario with the operator package found in DIR/operator
+(a checkout of an earlier commit), side by side, for the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client, watch
+
+from slmfleet.devcluster.cluster import DevCluster
+from slmfleet.devcluster.manifests import apply_crds, apply_files, repo_root
+from slmfleet.devcluster.nodes import FakeGPUNode
+from slmfleet.devcluster.operator_process import OperatorProcess
+from slmfleet.k8s import Kube
+
+EXAMPLES = repo_root() / "manifests" / "examples"
+NAMESPACE = "fleet"
+REACT_SAMPLES = 40
+IDLE_SETTLE_SECONDS = 15.0
+IDLE_WINDOW_SECONDS = 30.0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def nodes(models: int) -> list[FakeGPUNode]:
+    """T4 nodes for one GPU per model and at most 100 pods per node (their limit is 110)."""
+    count = max(2, -(-(models + REACT_SAMPLES + 20) // 100))
+    return [
+        FakeGPUNode(f"gpu-t4-{i}", "Tesla-T4", gpus=100, gpu_memory_mib=15360) for i in range(count)
+    ]
+
+
+def model(name: str) -> dict[str, Any]:
+    body = yaml.safe_load((EXAMPLES / "smallmodel-qwen3-0.6b-t4.yaml").read_text())
+    body["metadata"] = {"name": name, "namespace": NAMESPACE}
+    body["spec"]["servedModelName"] = name
+    body["spec"]["replicas"] = 1
+    body["spec"].pop("autoscaling", None)
+    # Not the simulator's image: the local cluster marks these pods ready without a process.
+    body["spec"]["engine"] = {"image": "registry.invalid/fleet-bench-engine:1"}
+    return dict(body)
+
+
+def ready(body: dict[str, Any]) -> bool:
+    conditions = (body.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def wait_for(what: str, probe: Callable[[], bool], timeout: float, every: float = 1.0) -> float:
+    start = time.monotonic()
+    while not probe():
+        if time.monotonic() - start > timeout:
+            raise TimeoutError(f"{what}: not within {timeout:.0f}s")
+        time.sleep(every)
+    return time.monotonic() - start
+
+
+class Watcher:
+    """First time each model's engine Deployment was seen, became ready, and the model Ready."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self.api = api
+        self.deployment_seen: dict[str, float] = {}
+        self.deployment_ready: dict[str, float] = {}
+        self.model_ready: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._deployments, daemon=True),
+            threading.Thread(target=self._models, daemon=True),
+        ]
+
+    def start(self) -> Watcher:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _deployments(self) -> None:
+        apps = client.AppsV1Api(self.api)
+        while not self._stop.is_set():
+            w = watch.Watch()
+            for event in w.stream(apps.list_namespaced_deployment, NAMESPACE,
+                                  label_selector="slmfleet.io/model", timeout_seconds=30):  # fmt: skip
+                now = time.monotonic()
+                dep = event["object"]
+                name = (dep.metadata.labels or {}).get("slmfleet.io/model", "")
+                self.deployment_seen.setdefault(name, now)
+                if (dep.status.ready_replicas or 0) >= 1:
+                    self.deployment_ready.setdefault(name, now)
+
+    def _models(self) -> None:
+        custom = client.CustomObjectsApi(self.api)
+        while not self._stop.is_set():
+            w = watch.Watch()
+            for event in w.stream(custom.list_namespaced_custom_object, "slmfleet.io", "v1alpha1",
+                                  NAMESPACE, "smallmodels", timeout_seconds=30):  # fmt: skip
+                body = event["object"]
+                if ready(body):
+                    self.model_ready.setdefault(body["metadata"]["name"], time.monotonic())
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def apiserver_requests(api: client.ApiClient) -> float:
+    """The API server's apiserver_request_total, summed over every label set."""
+    method, url, headers, body, post = api.param_serialize(
+        method="GET", resource_path="/metrics", header_params={"Accept": "text/plain"},
+        auth_settings=["BearerToken"],
+    )  # fmt: skip
+    resp = api.call_api(method, url, header_params=headers, body=body, post_params=post)
+    resp.read()
+    total = 0.0
+    for line in resp.data.decode().splitlines():
+        if line.startswith("apiserver_request_total{"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def idle_window(api: client.ApiClient, pid: int | None) -> dict[str, float]:
+    """Operator CPU and RSS (when ``pid``) and API requests over IDLE_WINDOW_SECONDS."""
+    cpu0 = cpu_seconds(pid) if pid else 0.0
+    req0, t0 = apiserver_requests(api), time.monotonic()
+    rss = 0.0
+    while time.monotonic() - t0 < IDLE_WINDOW_SECONDS:
+        if pid:
+            rss = max(rss, rss_mib(pid))
+        time.sleep(1.0)
+    elapsed = time.monotonic() - t0
+    out = {"requests_per_s": (apiserver_requests(api) - req0) / elapsed}
+    if pid:
+        out.update(cpu_share=(cpu_seconds(pid) - cpu0) / elapsed, rss_mib=rss)
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def run(size: int, src: str | None, logs: Path) -> dict[str, Any]:
+    env = {"SLMFLEET_GPUCLASS_RESYNC_SECONDS": "60"}
+    if src:
+        env["PYTHONPATH"] = str(Path(src) / "operator")
+    with DevCluster(nodes(size), workdir=logs, prometheus=False) as cluster:
+        api = cluster.api_client()
+        k8s = Kube(api)
+        apply_crds(k8s)
+        apply_files(k8s, [EXAMPLES / "gpuclasses.yaml"])
+        k8s.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+        operator = OperatorProcess(cluster.kubeconfig, logs / "logs", env)
+        process = operator.start()
+        watcher = Watcher(api).start()
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda i: k8s.create(model(f"m{i:04d}")), range(size)))
+        created = time.monotonic() - t0
+
+        def all_ready() -> bool:
+            return sum(ready(b) for b in k8s.list("SmallModel", NAMESPACE)) >= size
+
+        converge = created + wait_for(f"{size} models Ready", all_ready, timeout=1800, every=2.0)
+        time.sleep(IDLE_SETTLE_SECONDS)
+        idle = idle_window(api, process.pid)
+        seen: list[float] = []
+        lag: list[float] = []
+        for i in range(REACT_SAMPLES):
+            name = f"extra{i:03d}"
+            start = time.monotonic()
+            k8s.create(model(name))
+            wait_for(f"{name}'s Deployment", lambda n=name: n in watcher.deployment_seen, 300, 0.01)
+            seen.append(watcher.deployment_seen[name] - start)
+            wait_for(f"{name} Ready", lambda n=name: n in watcher.model_ready, 300, 0.05)
+            lag.append(max(0.0, watcher.model_ready[name] - watcher.deployment_ready[name]))
+        operator.check()
+        operator.stop()
+        without = idle_window(api, None)
+        watcher.stop()
+        return {
+            "models": size,
+            "operator": "baseline" if src else "this",
+            "converge_s": converge,
+            "idle_cpu_share": idle["cpu_share"],
+            "rss_mib": idle["rss_mib"],
+            "operator_requests_per_s": max(0.0, idle["requests_per_s"] - without["requests_per_s"]),
+            "create_to_deployment_p50_s": statistics.median(seen),
+            "create_to_deployment_p99_s": percentile(seen, 0.99),
+            "status_lag_p50_s": statistics.median(lag),
+            "status_lag_p99_s": percentile(lag, 0.99),
+        }
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = ("| operator | N | all Ready | idle CPU (of a core) | RSS | API req/s idle | "
+            "create->Deployment p50 / p99 | Deployment ready->model Ready p50 / p99 |")  # fmt: skip
+    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(
+            f"| {r['operator']} | {r['models']} | {r['converge_s']:.0f} s | "
+            f"{100 * r['idle_cpu_share']:.1f} % | {r['rss_mib']:.0f} MiB | "
+            f"{r['operator_requests_per_s']:.2f} | "
+            f"{1000 * r['create_to_deployment_p50_s']:.0f} / {1000 * r['create_to_deployment_p99_s']:.0f} ms | "
+            f"{r['status_lag_p50_s']:.2f} / {r['status_lag_p99_s']:.2f} s |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 1000])
+    parser.add_argument("--baseline-src", help="a checkout whose operator/ is the baseline")
+    parser.add_argument("--baseline-sizes", type=int, nargs="*", default=[100])
+    parser.add_argument("--out", type=Path, help="write the results as markdown here")
+    parser.add_argument("--json", type=Path, help="append the raw results here")
+    args = parser.parse_args()
+    rows = []
+    runs = [(n, None) for n in args.sizes]
+    if args.baseline_src:
+        runs = [(n, args.baseline_src) for n in args.baseline_sizes] + runs
+    for size, src in runs:
+        with tempfile.TemporaryDirectory(prefix="fleet-bench-") as tmp:
+            (Path(tmp) / "logs").mkdir()
+            row = run(size, src, Path(tmp))
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+        if args.json:
+            with args.json.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+    text = table(rows)
+    print(text)
+    if args.out:
+        machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
+        args.out.write_text(f"# Fleet scale\n\nMeasured on {machine}.\n\n{text}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
