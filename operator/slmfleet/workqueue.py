@@ -114,6 +114,20 @@ class Scheduler:
         else:
             loop.call_soon_threadsafe(self._add, key, delay)
 
+    def ensure(self, key: Key, delay: float) -> None:
+        """Schedule ``key`` in ``delay`` seconds unless it is already scheduled or running (a
+        periodic key is started once, not hurried by every event)."""
+        loop = self._loop
+        if loop is None:
+            if key not in self._queue:
+                self._queue.add(key, self._clock() + delay)
+            return
+        loop.call_soon_threadsafe(self._ensure, key, delay)
+
+    def _ensure(self, key: Key, delay: float) -> None:
+        if key not in self._queue and key not in self._busy:
+            self._add(key, delay)
+
     def _add(self, key: Key, delay: float) -> None:
         if key in self._busy and delay <= 0:
             self._dirty.add(key)

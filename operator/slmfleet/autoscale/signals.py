@@ -94,12 +94,16 @@ class PrometheusSignals:
         self.timeout = timeout
         self._fetch = fetch
 
-    def query(self, promql: str) -> float | None:
+    def vector(self, promql: str) -> list[dict[str, Any]]:
+        """The result of an instant query: a list of series with their labels and value."""
         url = f"{self.base_url}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
         body = self._fetch(url, self.timeout)
         if body.get("status") != "success":
             raise RuntimeError(f"prometheus query failed: {body.get('error', body)}")
-        return scalar(body["data"]["result"])
+        return list(body["data"]["result"])
+
+    def query(self, promql: str) -> float | None:
+        return scalar(self.vector(promql))
 
     def read(self, query: SignalQuery) -> Signals:
         values = {name: self.query(promql) for name, promql in queries(query).items()}

@@ -9,6 +9,7 @@ scaling to them. Switching modes or turning autoscaling off deletes what the old
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -19,9 +20,11 @@ from slmfleet.api.autoscaling import AutoscalingSpec
 from slmfleet.api.errors import SpecError
 from slmfleet.api.parse import parse_smallmodel
 from slmfleet.api.smallmodel import SmallModel
+from slmfleet.autoscale.batch import FleetSignals
 from slmfleet.autoscale.decision import Bounds, Signals, decide_replicas
 from slmfleet.autoscale.signals import NoSignals, PrometheusSignals, SignalProvider, SignalQuery
 from slmfleet.autoscale.state import (
+    Memory,
     memory_from_status,
     mode_status,
     rollout_active,
@@ -30,6 +33,7 @@ from slmfleet.autoscale.state import (
 from slmfleet.builders.autoscaler import horizontal_pod_autoscaler, scaled_object
 from slmfleet.builders.deployment import desired_replicas
 from slmfleet.config import settings
+from slmfleet.handlers.apply import Applier
 from slmfleet.handlers.runtime import runtime
 from slmfleet.k8s import Kube
 from slmfleet.workqueue import Key
@@ -39,9 +43,23 @@ log = logging.getLogger(__name__)
 DELEGATED_MODES = ("hpa", "keda")
 
 
+class PassSignals:
+    """The signals of one autoscaling pass: one batch of fleet queries per (window, idle)."""
+
+    def __init__(self, prometheus: PrometheusSignals) -> None:
+        self.prometheus = prometheus
+        self._batches: dict[tuple[int, int], FleetSignals] = {}
+
+    def read(self, query: SignalQuery) -> Signals:
+        key = (query.window_seconds, query.idle_seconds)
+        if key not in self._batches:
+            self._batches[key] = FleetSignals.fetch(self.prometheus.vector, *key)
+        return self._batches[key].read(query)
+
+
 def signal_provider() -> SignalProvider:
     url = settings().prometheus_url
-    return PrometheusSignals(url) if url else NoSignals()
+    return PassSignals(PrometheusSignals(url)) if url else NoSignals()
 
 
 def _read_signals(provider: SignalProvider, model: SmallModel, auto: AutoscalingSpec) -> Signals:
@@ -59,10 +77,38 @@ def _read_signals(provider: SignalProvider, model: SmallModel, auto: Autoscaling
         return Signals()
 
 
+# The autoscaler's memory between passes, by model UID: status.autoscaling is written when the
+# decision changes (replicas, reason, mode) and at least every STATUS_EVERY_SECONDS, so a
+# restarted operator resumes with a recommendation history at most that old.
+STATUS_EVERY_SECONDS = 60.0
+_memory: dict[str, tuple[Memory, float]] = {}
+
+
 def _write_status(kube: Kube, model: SmallModel, autoscaling: Mapping[str, Any]) -> None:
     patch = {"status": {"autoscaling": dict(autoscaling)}}
     namespace = model.metadata.namespace
     kube.merge_patch("SmallModel", model.metadata.name, patch, namespace, "status")
+    _memory.pop(model.metadata.uid or "", None)
+
+
+def _remember(
+    kube: Kube,
+    model: SmallModel,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    memory: Memory,
+) -> None:
+    """Keep the new memory; write it to status when the decision changed or it is due."""
+    uid = model.metadata.uid or ""
+    kept = _memory.get(uid)
+    last_written = kept[1] if kept else 0.0
+    decided = ("mode", "desiredReplicas", "reason")
+    changed = any(before.get(k) != after.get(k) for k in decided)
+    if changed or time.monotonic() - last_written >= STATUS_EVERY_SECONDS:
+        _write_status(kube, model, after)
+        _memory[uid] = (memory, time.monotonic())
+    else:
+        _memory[uid] = (memory, last_written)
 
 
 def _clean_up(kube: Kube, model: SmallModel, keep: str | None) -> None:
@@ -74,16 +120,22 @@ def _clean_up(kube: Kube, model: SmallModel, keep: str | None) -> None:
         kube.delete("ScaledObject", name, namespace)
 
 
-def _delegate(kube: Kube, model: SmallModel, auto: AutoscalingSpec) -> None:
+def _delegate(
+    applier: Applier, model: SmallModel, auto: AutoscalingSpec, status: Mapping[str, Any]
+) -> None:
+    """Apply the HPA or ScaledObject (when changed); clean up and report a mode change once."""
     if auto.mode == "hpa":
-        kube.apply(horizontal_pod_autoscaler(model, auto))
+        applier.apply(horizontal_pod_autoscaler(model, auto))
         message = "scaled by HorizontalPodAutoscaler " + model.metadata.name
     else:
         url = settings().prometheus_url or "http://prometheus.monitoring:9090"
-        kube.apply(scaled_object(model, auto, url))
+        applier.apply(scaled_object(model, auto, url))
         message = "scaled by KEDA ScaledObject " + model.metadata.name
-    _clean_up(kube, model, auto.mode)
-    _write_status(kube, model, mode_status(auto.mode, message))
+    wanted = mode_status(auto.mode, message)
+    if (status.get("autoscaling") or {}).get("mode") != auto.mode:
+        _clean_up(applier.kube, model, auto.mode)
+    if {k: (status.get("autoscaling") or {}).get(k) for k in wanted} != wanted:
+        _write_status(applier.kube, model, wanted)
 
 
 def _created(body: Mapping[str, Any]) -> datetime | None:
@@ -93,9 +145,10 @@ def _created(body: Mapping[str, Any]) -> datetime | None:
 
 
 def autoscale(
-    kube: Kube, body: Mapping[str, Any], provider: SignalProvider, now: datetime
+    applier: Applier, body: Mapping[str, Any], provider: SignalProvider, now: datetime
 ) -> int | None:
     """One autoscaling pass over one SmallModel; returns the replicas it set, if it changed them."""
+    kube = applier.kube
     try:
         model = parse_smallmodel(body)
     except SpecError:
@@ -103,13 +156,16 @@ def autoscale(
     auto = model.spec.autoscaling
     status = body.get("status") or {}
     memory = memory_from_status(status)
+    kept = _memory.get(model.metadata.uid or "")
+    if kept is not None and memory.mode == "operator":
+        memory = kept[0]  # newer than status, which is written only on change
     if auto is None or not auto.enabled:
         if memory.mode is not None:
             _clean_up(kube, model, None)
             _write_status(kube, model, {"mode": None, "reason": "Disabled"})
         return None
     if auto.mode != "operator":
-        _delegate(kube, model, auto)
+        _delegate(applier, model, auto, status)
         return None
     if memory.mode in DELEGATED_MODES:
         _clean_up(kube, model, None)
@@ -136,20 +192,42 @@ def autoscale(
             reason=decision.reason,
             message=f"scaled {current} -> {decision.desired}: {decision.message}"[:1024],
         )
-    _write_status(kube, model, status_patch(decision, memory, current, now, auto.mode))
+    after = status_patch(decision, memory, current, now, auto.mode)
+    _remember(
+        kube,
+        model,
+        status.get("autoscaling") or {},
+        after,
+        memory_from_status({"autoscaling": after}),
+    )
     return decision.desired if decision.desired != current else None
 
 
-def handle_autoscale(key: Key) -> float | None:
-    """One autoscaling pass over one SmallModel; due again every autoscale interval while the
-    model has autoscaling (or its status still shows a mode to clean up)."""
-    _, namespace, name = key
-    rt = runtime()
-    body = rt.cache.smallmodel(namespace, name)
-    if body is None or body["metadata"].get("deletionTimestamp"):
-        return None
+FLEET_KEY = ("autoscale", "fleet")
+
+
+def autoscaled(body: Mapping[str, Any]) -> bool:
     spec, status = body.get("spec") or {}, body.get("status") or {}
-    if not (spec.get("autoscaling") or status.get("autoscaling")):
+    return bool(spec.get("autoscaling")) or bool(status.get("autoscaling"))
+
+
+def handle_autoscale(key: Key) -> float | None:
+    """One pass over every SmallModel with autoscaling (or a mode left to clean up), with one
+    batch of Prometheus queries; due again every autoscale interval while there is any."""
+    rt = runtime()
+    bodies = [
+        b
+        for b in rt.cache.smallmodels()
+        if autoscaled(b) and not b["metadata"].get("deletionTimestamp")
+    ]
+    if not bodies:
+        _memory.clear()
         return None
-    autoscale(rt.kube, body, signal_provider(), datetime.now(UTC))
+    provider, now = signal_provider(), datetime.now(UTC)
+    for body in bodies:
+        try:
+            autoscale(rt.applier, body, provider, now)
+        except Exception as err:  # one model's failure never stops the others' autoscaling
+            meta = body["metadata"]
+            log.warning("autoscaling %s/%s failed: %s", meta.get("namespace"), meta["name"], err)
     return settings().autoscale_interval_seconds

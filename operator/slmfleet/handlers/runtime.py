@@ -49,7 +49,3 @@ def routes_key(namespace: str) -> Key:
 
 def gpuclass_key(name: str) -> Key:
     return ("gpuclass", name)
-
-
-def autoscale_key(namespace: str, name: str) -> Key:
-    return ("autoscale", namespace, name)

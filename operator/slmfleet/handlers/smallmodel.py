@@ -13,8 +13,9 @@ import kopf
 
 from slmfleet import GROUP, VERSION
 from slmfleet.builders.labels import MODEL_LABEL
+from slmfleet.handlers.autoscaling import FLEET_KEY
 from slmfleet.handlers.model_sync import sync_model
-from slmfleet.handlers.runtime import autoscale_key, model_key, routes_key, runtime
+from slmfleet.handlers.runtime import model_key, routes_key, runtime
 from slmfleet.workqueue import Key
 
 ROUTES_DEBOUNCE_SECONDS = 0.2
@@ -34,7 +35,7 @@ async def on_model_event(
     rt.enqueue(model_key(ns, str(name)))
     rt.enqueue(routes_key(ns), ROUTES_DEBOUNCE_SECONDS)
     if spec.get("autoscaling") or status.get("autoscaling"):
-        rt.enqueue(autoscale_key(ns, str(name)), 1.0)
+        rt.scheduler.ensure(FLEET_KEY, 1.0)  # the fleet pass, started once, not hurried
 
 
 @kopf.on.event("apps", "v1", "deployments", labels={MODEL_LABEL: kopf.PRESENT})
