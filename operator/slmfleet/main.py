@@ -25,10 +25,8 @@ from slmfleet.handlers import (
 from slmfleet.handlers.apply import Applier
 from slmfleet.handlers.clients import kube_client
 from slmfleet.handlers.events import EventPoster
-from slmfleet.handlers.runtime import Runtime, install
+from slmfleet.handlers.runtime import Runtime, install, runtime
 from slmfleet.workqueue import Scheduler
-
-_tasks: list[asyncio.Task[None]] = []
 
 
 def worker_count() -> int:
@@ -65,14 +63,11 @@ async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
     kube = kube_client()
     live = {name: kwargs[name] for name in indexes.ALL_INDEXES}  # kopf's live index objects
     install(Runtime(FleetCache(live), kube, scheduler, Applier(kube), EventPoster()))
-    _tasks.append(asyncio.create_task(scheduler.run(), name="slmfleet-scheduler"))
 
 
 @kopf.on.cleanup()
 async def stop(**_: Any) -> None:
-    for task in _tasks:
-        task.cancel()
-    _tasks.clear()
+    runtime().stop()
 
 
 @kopf.on.login()

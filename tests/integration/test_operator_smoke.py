@@ -59,7 +59,7 @@ def run_smoke(k8s: Kube) -> None:
             k8s.delete("GPUClass", name)
     assert runner.exit_code == 0
     handled = [
-        line for line in runner.output.splitlines() if "Handler 'on_change' succeeded" in line
+        line for line in runner.output.splitlines() if "Handler 'on_event' succeeded" in line
     ]
     assert any(name in line for line in handled), handled
 

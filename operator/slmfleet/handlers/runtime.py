@@ -3,7 +3,8 @@ scheduler, the applier and the Event poster. Handlers reach them through ``runti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from slmfleet.cache.view import FleetCache
 from slmfleet.handlers.apply import Applier
@@ -19,9 +20,31 @@ class Runtime:
     scheduler: Scheduler
     applier: Applier
     events: EventPoster
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        """Start the scheduler from the first watch handler: its context carries kopf's Event
+        poster (a startup handler's context does not yet), and the workers inherit it."""
+        if self.task is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # a worker thread: the scheduler that runs it is started already
+        self.task = loop.create_task(self.scheduler.run(), name="slmfleet-scheduler")
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None
 
     def enqueue(self, key: Key, delay: float = 0.0) -> None:
+        self.start()
         self.scheduler.enqueue(key, delay)
+
+    def ensure(self, key: Key, delay: float) -> None:
+        self.start()
+        self.scheduler.ensure(key, delay)
 
 
 _current: Runtime | None = None
