@@ -115,8 +115,8 @@ CASES = [
     ),
     (
         "replicas provider: step 2 at 50% is 2 and 2",
-        spec(trafficProvider="replicas"), rolling(phase="Progressing"), obs(checks=PASS),
-        T0 + timedelta(seconds=5),
+        spec(trafficProvider="replicas"), rolling(phase="Analyzing"), obs(checks=PASS),
+        T0 + timedelta(seconds=10),
         "Progressing", 1, {"old": 50, "new": 50}, {"old": 2, "new": 2}, ["StepAdvanced"],
     ),
     (
@@ -138,8 +138,14 @@ CASES = [
         ["ProgressDeadlineExceeded"],
     ),
     (
-        "canary ready and checks pass: step 2 at 50%: 2 canary, stable keeps 4",
+        "canary ready: the analysis clock starts, checks gathered before are not counted",
         spec(), rolling(phase="Progressing"), obs(checks=PASS), T0 + timedelta(seconds=5),
+        "Analyzing", 0, {"old": 75, "new": 25}, {"old": 4, "new": 1}, [],
+    ),
+    (
+        "an interval after the canary was ready, checks pass: step 2 at 50%: 2 canary",
+        spec(), rolling(phase="Analyzing", last_analysis_at=stamp(T0)), obs(checks=PASS),
+        T0 + timedelta(seconds=10),
         "Progressing", 1, {"old": 50, "new": 50}, {"old": 4, "new": 2}, ["StepAdvanced"],
     ),
     (

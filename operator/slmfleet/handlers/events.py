@@ -1,8 +1,10 @@
 """Kubernetes Events through kopf's poster, at most a few per object a minute.
 
-An Event is posted for each condition transition and each rollout step; a model flapping (a
-crash-looping canary, a GPUClass edited in a loop) must not flood the API server, so each object
-gets ``BURST`` Events per ``WINDOW_SECONDS`` and the rest are logged only.
+An Event is posted for each condition transition and each rollout step. Conditions of a model
+that flaps (a crash-looping pod, a GPUClass edited in a loop) must not flood the API server, so
+each object gets ``BURST`` transition Events per ``WINDOW_SECONDS`` (25, as Kubernetes' own event
+spam filter) and the rest are logged only. Rollout steps are never dropped: the state machine
+bounds them (one per step, analysis or request).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from slmfleet.conditions import Transition
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 1024
-BURST = 10
+BURST = 25
 WINDOW_SECONDS = 60.0
 
 
@@ -50,9 +52,11 @@ class EventPoster:
         with self._lock:
             self._sent.pop(uid, None)
 
-    def post(self, body: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
+    def post(
+        self, body: Mapping[str, Any], type_: str, reason: str, message: str, limited: bool = True
+    ) -> None:
         meta = body.get("metadata") or {}
-        if not self.allow(str(meta.get("uid") or meta.get("name"))):
+        if limited and not self.allow(str(meta.get("uid") or meta.get("name"))):
             log.info(
                 "event not posted (rate limit) on %s: %s %s", meta.get("name"), reason, message
             )

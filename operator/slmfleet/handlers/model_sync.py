@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from kubernetes.client.exceptions import ApiException
+
 from slmfleet import GROUP
 from slmfleet.api.errors import SpecError
 from slmfleet.api.parse import parse_smallmodel, plain
@@ -32,6 +34,7 @@ from slmfleet.traffic.providers import provider_for
 
 log = logging.getLogger(__name__)
 
+CONFLICT_RETRY_SECONDS = 0.2
 LEGACY_FINALIZER = f"{GROUP}/finalizer"
 """Set by earlier versions (kopf timers); nothing needs it now: children go by ownerReference."""
 
@@ -70,7 +73,9 @@ def _invalid(rt: Runtime, body: Mapping[str, Any], err: SpecError) -> None:
     status = {"phase": "Stalled", "conditions": conditions, "observedGeneration": generation}
     write_status(rt, body, status)
     for t in transitions:
-        rt.events.post(body, "Warning" if t.warning else "Normal", t.reason, t.message)
+        rt.events.post(
+            body, "Warning" if t.warning else "Normal", t.reason, t.message, limited=True
+        )
 
 
 def _delete_revision(rt: Runtime, model: SmallModel, revision: str) -> None:
@@ -94,10 +99,46 @@ def _delete_revision(rt: Runtime, model: SmallModel, revision: str) -> None:
     rt.applier.forget(ns or "", {dep_name})
 
 
+class StaleViewError(Exception):
+    """The SmallModel changed since the cache's copy: the plan was made from a stale view."""
+
+
+class _Writer:
+    """Writes to one SmallModel, each conditional on the resourceVersion the plan was made from
+    (then the one the previous write returned): a plan from a stale cache is refused by the API
+    server instead of being applied twice (two Events, a step counted twice)."""
+
+    def __init__(self, rt: Runtime, body: Mapping[str, Any]) -> None:
+        self.rt, self.meta = rt, body["metadata"]
+        self.version = self.meta.get("resourceVersion")
+
+    def patch(self, patch: dict[str, Any], subresource: str = "") -> None:
+        meta = {**(patch.get("metadata") or {}), "resourceVersion": self.version}
+        try:
+            written = self.rt.kube.merge_patch(
+                "SmallModel", self.meta["name"], {**patch, "metadata": meta},
+                self.meta.get("namespace"), subresource,
+            )  # fmt: skip
+        except ApiException as err:
+            if err.status == 409:
+                raise StaleViewError(self.meta["name"]) from None
+            raise
+        self.version = (written.get("metadata") or {}).get("resourceVersion", self.version)
+
+
 def execute(rt: Runtime, body: Mapping[str, Any], model: SmallModel, plan: ModelPlan) -> None:
-    """Carry the plan out: scale-downs, applies, deletions, status, annotations, Events."""
+    """Carry the plan out: scale-downs, applies, deletions, spec and status, then its Events."""
     ns, name = model.metadata.namespace or "", model.metadata.name
     cached = {d["metadata"]["name"]: d for d in rt.cache.deployments(ns, name)}
+    writer = _Writer(rt, body)
+    if plan.restore is not None:
+        writer.patch({"spec": restore_patch(plain(body.get("spec") or {}), plan.restore.spec)})
+    if plan.clear_annotations:
+        writer.patch({"metadata": {"annotations": dict(plan.clear_annotations)}})
+    status_changed = _status_changed(body, plan.status)
+    if status_changed:
+        SmallModelStatus.model_validate(plan.status)  # fail here, not at the API server
+        writer.patch({"status": plan.status}, "status")
     for scale in plan.scales:
         dep = revision_deployment_name(name, scale.revision)
         have = (cached.get(dep, {}).get("spec") or {}).get("replicas")
@@ -110,16 +151,10 @@ def execute(rt: Runtime, body: Mapping[str, Any], model: SmallModel, plan: Model
             rt.applier.apply(obj)
     for deletion in plan.deletions:
         _delete_revision(rt, model, deletion.revision)
-    if plan.restore is not None:
-        patch = restore_patch(plain(body.get("spec") or {}), plan.restore.spec)
-        rt.kube.merge_patch("SmallModel", name, {"spec": patch}, ns)
-    if plan.clear_annotations:
-        patch = {"metadata": {"annotations": dict(plan.clear_annotations)}}
-        rt.kube.merge_patch("SmallModel", name, patch, ns)
-    if write_status(rt, body, plan.status):
+    if status_changed:
         rt.enqueue(routes_key(ns), 0.2)  # the router's split follows status.rollout
     for event in plan.events:
-        rt.events.post(body, event.type, event.reason, event.message)
+        rt.events.post(body, event.type, event.reason, event.message, limited=event.transition)
 
 
 def _analysis(
@@ -162,5 +197,8 @@ def sync_model(rt: Runtime, namespace: str, name: str) -> float | None:
         else Analysis()
     )
     plan = plan_model(model, body, observed, analysis, image, now, resync, d)
-    execute(rt, body, model, plan)
+    try:
+        execute(rt, body, model, plan)
+    except StaleViewError:
+        return CONFLICT_RETRY_SECONDS  # the watch brings the newer object; plan again from it
     return plan.next_due

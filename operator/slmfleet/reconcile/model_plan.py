@@ -72,7 +72,7 @@ def analysis_wanted(
     """Whether the handler should gather an analysis of the canary before planning."""
     return (
         rollout is not None
-        and rollout.phase in ANALYZED
+        and rollout.phase in ("Analyzing", "Paused")  # Progressing only starts the clock
         and rollout.canary_revision == revision
         and ready.get(revision, 0) > 0
         and analysis_due(rollout, spec.analysis_interval_seconds, now)
@@ -88,7 +88,7 @@ def next_due(
     if rollout is None or rollout.canary_revision is None:
         return due
     phase = rollout.phase
-    if phase in ("Analyzing", "Paused"):  # Progressing waits for readiness: a watch event
+    if phase in ANALYZED and phase != "Progressing":  # Progressing waits for a readiness event
         since = seconds_since(rollout.last_analysis_at, now)
         wait = 0.0 if since is None else spec.analysis_interval_seconds - since
         due = min(due, wait)
@@ -116,7 +116,7 @@ def _events(
     out = list(emits)
     for t in transitions:
         message = f"{t.type}={t.status}: {t.message}" if t.message else f"{t.type}={t.status}"
-        out.append(Emit("Warning" if t.warning else "Normal", t.reason, message))
+        out.append(Emit("Warning" if t.warning else "Normal", t.reason, message, transition=True))
     return conditions, tuple(out)
 
 

@@ -204,7 +204,12 @@ def _in_flight(b: _Builder, now: datetime) -> None:
                 return
             b.set(message=f"step {r.step + 1}: waiting for canary replicas {got}/{want}")
             return
-        b.set(phase="Analyzing")
+        # The analysis clock starts when the step's canary is ready: its first analysis runs one
+        # interval later, over metrics of this step's traffic (none are scraped before).
+        interval = b.spec.analysis_interval_seconds
+        b.set(phase="Analyzing", last_analysis_at=stamp(now))
+        b.set(message=f"step {r.step + 1}: canary ready; first analysis in {interval}s")
+        return
     _analyze(b, now)
 
 
@@ -287,9 +292,10 @@ def next_state(
             b.set(phase="Succeeded")
         return b.finish()
     if obs.revision == r.failed_revision and not obs.requests.retry:
-        b.set(
-            message=f"revision {obs.revision} was rolled back; change the spec or annotate {RETRY}"
-        )
+        hint = f"change the spec or annotate {RETRY}"
+        if hint not in r.message:  # keep why it was rolled back, once, with what to do
+            why = r.message or f"revision {obs.revision} was rolled back"
+            b.set(message=f"{why}; {hint}")
         return b.finish()
     _start(b, now)
     return b.finish()

@@ -90,6 +90,8 @@ class Emit:
     type: Literal["Normal", "Warning"]
     reason: str
     message: str
+    transition: bool = False
+    """A condition transition (rate-limited per object), not a rollout step."""
 
 
 @dataclass(frozen=True)
