@@ -33,6 +33,7 @@ from slmfleet.builders.deployment import desired_replicas
 from slmfleet.config import settings
 from slmfleet.handlers.clients import kube_client
 from slmfleet.k8s import Kube
+from slmfleet.timefmt import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def _delegate(kube: Kube, model: SmallModel, auto: AutoscalingSpec) -> None:
 def _created(body: Mapping[str, Any]) -> datetime | None:
     """When the SmallModel was created: the idle window of a model never scaled starts there."""
     stamp = (body.get("metadata") or {}).get("creationTimestamp")
-    return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else None
+    return parse_time(str(stamp)) if stamp else None
 
 
 def autoscale(
