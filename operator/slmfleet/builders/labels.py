@@ -25,6 +25,11 @@ def selector_labels(model: str) -> dict[str, str]:
     }
 
 
+def label_selector(labels: Mapping[str, str]) -> str:
+    """The equality label selector matching ``labels`` (``a=1,b=2``), as list calls take it."""
+    return ",".join(f"{key}={value}" for key, value in labels.items())
+
+
 def common_labels(model: str) -> dict[str, str]:
     return {
         **selector_labels(model),

@@ -8,7 +8,7 @@ from typing import Any
 
 from slmfleet.api.parse import parse_gpuclass
 from slmfleet.api.smallmodel import SmallModel
-from slmfleet.builders.labels import REVISION_LABEL, selector_labels
+from slmfleet.builders.labels import REVISION_LABEL, label_selector, selector_labels
 from slmfleet.k8s import Kube
 from slmfleet.planner import FactsUnavailable, ModelFacts, resolve_facts
 from slmfleet.reconcile.smallmodel import DeploymentState, Observed, gpu_spec
@@ -44,7 +44,7 @@ def model_facts(kube: Kube, model: SmallModel) -> tuple[ModelFacts | None, str |
 
 def unschedulable_message(kube: Kube, model: SmallModel) -> str | None:
     """The scheduler's reason for the first engine pod it could not place, if any."""
-    selector = ",".join(f"{k}={v}" for k, v in selector_labels(model.metadata.name).items())
+    selector = label_selector(selector_labels(model.metadata.name))
     for pod in kube.list("Pod", model.metadata.namespace, selector):
         for cond in (pod.get("status") or {}).get("conditions") or []:
             if cond.get("type") == "PodScheduled" and cond.get("reason") == "Unschedulable":
@@ -60,7 +60,7 @@ def owned_by(meta: dict[str, Any], uid: str | None) -> bool:
 
 def engine_deployments(kube: Kube, model: SmallModel) -> dict[str, DeploymentState]:
     """The model's engine Deployments (one per revision), by revision."""
-    selector = ",".join(f"{k}={v}" for k, v in selector_labels(model.metadata.name).items())
+    selector = label_selector(selector_labels(model.metadata.name))
     out = {}
     for dep in kube.list("Deployment", model.metadata.namespace, selector):
         meta = dep.get("metadata") or {}

@@ -18,7 +18,7 @@ from slmfleet.api.rollout import MetricChecks, RolloutSpec
 from slmfleet.api.rollout_status import CheckResult, EvalResult
 from slmfleet.api.smallmodel import SmallModel
 from slmfleet.builders.engine import PORT
-from slmfleet.builders.labels import REVISION_LABEL, selector_labels
+from slmfleet.builders.labels import REVISION_LABEL, label_selector, selector_labels
 from slmfleet.config import settings
 from slmfleet.k8s import Kube
 from slmfleet.reconcile.endpoints import pod_ready
@@ -40,7 +40,7 @@ def scrape_seconds() -> int:
 def revision_endpoints(kube: Kube, model: SmallModel, revision: str) -> list[str]:
     """``ip:port`` of the revision's ready pods (the operator calls pod IPs directly)."""
     labels = {**selector_labels(model.metadata.name), REVISION_LABEL: revision}
-    selector = ",".join(f"{k}={v}" for k, v in labels.items())
+    selector = label_selector(labels)
     pods = kube.list("Pod", model.metadata.namespace, selector)
     return sorted(
         f"{p['status']['podIP']}:{PORT}" for p in pods if pod_ready(p) and p["status"].get("podIP")

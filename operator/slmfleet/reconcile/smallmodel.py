@@ -16,7 +16,7 @@ from slmfleet.api.gpuclass import GPUClassSpec
 from slmfleet.api.smallmodel import SmallModel
 from slmfleet.api.smallmodel_status import SmallModelStatus
 from slmfleet.builders.deployment import ModelRef, deployment, desired_replicas
-from slmfleet.builders.labels import REVISION_LABEL, selector_labels
+from slmfleet.builders.labels import REVISION_LABEL, label_selector, selector_labels
 from slmfleet.builders.service import pod_disruption_budget, service
 from slmfleet.conditions import Verdict
 from slmfleet.planner import (
@@ -199,7 +199,7 @@ def decide(model: SmallModel, observed: Observed, default_image: str) -> Decisio
         "plan": plan.to_summary(),
         "replicas": sum(s.replicas for s in every),
         "readyReplicas": sum(s.ready_replicas for s in every),
-        "selector": ",".join(f"{k}={v}" for k, v in selector_labels(name).items()),
+        "selector": label_selector(selector_labels(name)),
         "image": image,
         "revision": spec.source.hugging_face.revision if spec.source.hugging_face else None,
         "servedModelName": spec.served_model_name or name,
