@@ -62,7 +62,11 @@ class EvalCase(SpecModel):
         None, min_length=1, max_length=64, description="Labels of which the answer must be one."
     )
     json_schema: AnswerSchema | None = Field(
-        None, description="JSON Schema the answer, parsed as JSON, must be valid against."
+        None,
+        description=(
+            "JSON Schema the answer, parsed as JSON, must be valid against "
+            "(Draft 2020-12 unless its $schema names another draft)."
+        ),
     )
     checker: Checker = Field("exact", description="exact, contains, regex, json-schema, one-of.")
     max_tokens: int = Field(64, ge=1, le=4096, description="Most tokens to generate.")

@@ -117,7 +117,10 @@ class CascadeSpec(SpecModel):
     json_schema: AnswerSchema | None = Field(
         None,
         json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
-        description="Escalate when the answer is not JSON valid against this schema.",
+        description=(
+            "Escalate when the answer is not JSON valid against this JSON Schema "
+            "(Draft 2020-12 unless its $schema names another draft)."
+        ),
     )
     regex: str | None = Field(
         None, max_length=4096, description="Escalate when the answer does not fully match."
