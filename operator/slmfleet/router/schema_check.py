@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from jsonschema import Draft202012Validator, validators
@@ -45,14 +45,18 @@ def _draft(schema: Mapping[str, Any]) -> type[Validator]:
     return cls
 
 
+@cache
+def _meta_validator(cls: type[Validator]) -> Validator:
+    return cls(cls.META_SCHEMA, format_checker=cls.FORMAT_CHECKER)
+
+
 def schema_problems(schema: Mapping[str, Any]) -> list[str]:
     """Why ``schema`` is not a valid schema of its draft, one line each (empty when it is)."""
     try:
         cls = _draft(schema)
     except SchemaError as err:
         return [f"$schema: {err.message}"]
-    meta = cls(cls.META_SCHEMA, format_checker=cls.FORMAT_CHECKER)
-    errors = sorted(meta.iter_errors(dict(schema)), key=lambda e: e.json_path)
+    errors = sorted(_meta_validator(cls).iter_errors(dict(schema)), key=lambda e: e.json_path)
     return [f"{error.json_path}: {error.message}" for error in errors]
 
 
