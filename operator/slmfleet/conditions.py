@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from slmfleet.timefmt import format_time
+
 READY = "Ready"
 RECONCILING = "Reconciling"
 STALLED = "Stalled"
@@ -34,10 +36,6 @@ class Transition:
     reason: str
     message: str
     warning: bool
-
-
-def _timestamp(now: datetime) -> str:
-    return now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _wanted(verdict: Verdict) -> list[tuple[str, bool]]:
@@ -72,9 +70,9 @@ def conditions_for(
         before = old.get(ctype) or {}
         changed = before.get("status") != status or before.get("reason") != reason
         since = (
-            _timestamp(now)
+            format_time(now, whole_seconds=True)
             if before.get("status") != status
-            else before.get("lastTransitionTime", _timestamp(now))
+            else before.get("lastTransitionTime", format_time(now, whole_seconds=True))
         )
         out.append(
             {

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from slmfleet.builders.labels import service_name
+from slmfleet.builders.labels import label_selector, service_name
 from slmfleet.devcluster.manifests import repo_root
 from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
@@ -104,7 +104,7 @@ def test_smallmodel_becomes_ready_on_matching_gpu_nodes(
     assert dep["metadata"]["ownerReferences"][0]["uid"] == obj["metadata"]["uid"]
     args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[args.index("--dtype") + 1] == "float16"
-    selector = ",".join(f"{k}={v}" for k, v in dep["spec"]["selector"]["matchLabels"].items())
+    selector = label_selector(dep["spec"]["selector"]["matchLabels"])
     pods = k8s.list("Pod", namespace, selector)
     assert len(pods) == 2
     served = status["servedModelName"]

@@ -8,7 +8,8 @@ import pytest
 
 from slmfleet.analysis.checkers import passes
 from slmfleet.analysis.evalrunner import run_suite
-from slmfleet.api.evalsuite import EvalCase, EvalSuiteSpec
+from slmfleet.api.errors import SpecError
+from slmfleet.api.evalsuite import EvalCase, EvalSuiteSpec, parse_evalsuite
 
 pytestmark = pytest.mark.unit
 
@@ -35,6 +36,10 @@ SCHEMA = {"type": "object", "required": ["label"], "properties": {"label": {"typ
         (case("json-schema", jsonSchema=SCHEMA), '{"label": "spam"}', True),
         (case("json-schema", jsonSchema=SCHEMA), '{"score": 1}', False),
         (case("json-schema", jsonSchema=SCHEMA), "not json", False),
+        (case("json-schema", jsonSchema={"type": "string", "maxLength": 3}), '"abcd"', False),
+        (case("json-schema", jsonSchema={"not": {"const": 0}}), "0", False),
+        (case("json-schema", jsonSchema={"format": "ipv4"}), '"10.0.0.1"', True),
+        (case("json-schema", jsonSchema={"format": "ipv4"}), '"10.0.0.300"', False),
     ],
 )
 def test_checker(c: EvalCase, answer: str, want: bool) -> None:
@@ -54,6 +59,18 @@ def test_checker(c: EvalCase, answer: str, want: bool) -> None:
 def test_bad_cases_are_refused(body: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         EvalCase.model_validate(body)
+
+
+def test_invalid_json_schema_is_a_spec_error_naming_the_field() -> None:
+    bad = {"name": "c", "prompt": "p", "checker": "json-schema", "jsonSchema": {"minLength": -1}}
+    body = {"apiVersion": "slmfleet.io/v1alpha1", "kind": "EvalSuite", "metadata": {"name": "s"},
+            "spec": {"cases": [bad]}}  # fmt: skip
+    with pytest.raises(SpecError) as caught:
+        parse_evalsuite(body)
+    assert caught.value.errors == (
+        'spec.cases[0].jsonSchema: Invalid value: "object": not a valid JSON Schema: '
+        "$.minLength: -1 is less than the minimum of 0",
+    )
 
 
 def suite() -> EvalSuiteSpec:

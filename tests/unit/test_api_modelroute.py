@@ -46,6 +46,41 @@ def test_refused(spec: dict[str, Any], message: str) -> None:
     assert message in caught.value.message
 
 
+def test_invalid_json_schema_names_the_field() -> None:
+    schema = {"type": "objekt", "properties": {"id": {"pattern": "\\p{L}"}}}
+    with pytest.raises(SpecError) as caught:
+        parse_modelroute(
+            body(backends=[SM, URL], cascade={"tiers": ["a", "b"], "jsonSchema": schema})
+        )
+    assert caught.value.errors == (
+        'spec.cascade.jsonSchema: Invalid value: "object": not a valid JSON Schema: '
+        "$.properties.id.pattern: '\\\\p{L}' is not a 'regex'",
+        'spec.cascade.jsonSchema: Invalid value: "object": not a valid JSON Schema: '
+        "$.type: 'objekt' is not valid under any of the given schemas",
+    )
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"$schema": "http://json-schema.org/draft-07/schema#", "items": [{"type": "string"}]},
+        {"prefixItems": [{"type": "string"}], "unevaluatedItems": False},
+        {"oneOf": [{"format": "date-time"}, {"pattern": "^[a-z]+$", "minLength": 2}]},
+    ],
+)
+def test_json_schema_of_any_known_draft_is_accepted(schema: dict[str, Any]) -> None:
+    route = parse_modelroute(
+        body(backends=[SM, URL], cascade={"tiers": ["a", "b"], "jsonSchema": schema})
+    )
+    assert route.spec.cascade is not None and route.spec.cascade.json_schema == schema
+
+
+def test_json_schema_of_an_unknown_draft_is_refused() -> None:
+    cascade = {"tiers": ["a", "b"], "jsonSchema": {"$schema": "https://example.com/my-draft"}}
+    with pytest.raises(SpecError, match="is not a JSON Schema draft this operator knows"):
+        parse_modelroute(body(backends=[SM, URL], cascade=cascade))
+
+
 def test_accepted_with_every_feature() -> None:
     route = parse_modelroute(
         body(

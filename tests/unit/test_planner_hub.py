@@ -159,6 +159,21 @@ def test_missing_shard_falls_back_to_config_count(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("offline")
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\x01\x00",  # shorter than the 8-byte header length
+        struct.pack("<Q", 64) + b"{}",  # header cut short
+        struct.pack("<Q", 9) + b"not json!",
+    ],
+)
+def test_unreadable_header_falls_back_to_config_count(tmp_path: Path, raw: bytes) -> None:
+    make_snapshot(tmp_path, "org/tiny", TINY_CONFIG, {"model.safetensors": raw})
+    facts = load_facts("org/tiny", "main", cache_dir=tmp_path)
+    assert (facts.param_count, facts.param_count_source) == (TINY_CONFIG_COUNT, "config")
+
+
+@pytest.mark.usefixtures("offline")
 def test_offline_and_not_cached_is_actionable(tmp_path: Path) -> None:
     with pytest.raises(FactsUnavailable, match="HF_HUB_OFFLINE=1") as caught:
         load_facts("org/absent", "main", cache_dir=tmp_path)

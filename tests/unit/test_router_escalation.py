@@ -1,10 +1,11 @@
-"""Cascade checks: should_escalate, mean_logprob, answer_text and the JSON schema subset."""
+"""Cascade checks: should_escalate, mean_logprob, answer_text and the JSON Schema check."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from slmfleet.router.config import CascadePolicy
 from slmfleet.router.escalation import (
@@ -13,7 +14,7 @@ from slmfleet.router.escalation import (
     mean_logprob,
     should_escalate,
 )
-from slmfleet.router.schema_check import schema_errors
+from slmfleet.router.schema_check import _compiled, schema_errors
 
 pytestmark = pytest.mark.unit
 
@@ -26,6 +27,13 @@ LABEL_SCHEMA = {
     "type": "object",
     "required": ["label"],
     "properties": {"label": {"enum": ["bug", "billing"]}},
+}
+
+ONE_OF = {"oneOf": [{"type": "integer"}, {"enum": [1, 2, 3]}]}
+DATE_TIME = {"type": "string", "format": "date-time"}
+WITH_REF = {
+    "$defs": {"count": {"type": "integer", "minimum": 0}},
+    "properties": {"a": {"$ref": "#/$defs/count"}},
 }
 
 
@@ -69,6 +77,19 @@ def _text(text: str, token_logprobs: list[float | None]) -> dict[str, Any]:
         (_chat('{"label": "spam"}'), _policy(jsonSchema=LABEL_SCHEMA), (True, INVALID)),
         (_chat("{}"), _policy(jsonSchema=LABEL_SCHEMA), (True, INVALID)),
         (_chat("label: bug"), _policy(jsonSchema=LABEL_SCHEMA), (True, INVALID)),
+        # keywords beyond type/enum/required apply too
+        (_chat('"AB-12"'), _policy(jsonSchema={"pattern": "^[A-Z]{2}-[0-9]+$"}), (False, None)),
+        (_chat('"ab-12"'), _policy(jsonSchema={"pattern": "^[A-Z]{2}-[0-9]+$"}), (True, INVALID)),
+        (_chat('""'), _policy(jsonSchema={"minLength": 1}), (True, INVALID)),
+        (_chat("3"), _policy(jsonSchema=ONE_OF), (True, INVALID)),  # matches both branches
+        (_chat("4"), _policy(jsonSchema=ONE_OF), (False, None)),
+        (_chat('"2026-02-30"'), _policy(jsonSchema={"format": "date"}), (True, INVALID)),
+        (_chat('"2026-03-01T12:00:00Z"'), _policy(jsonSchema=DATE_TIME), (False, None)),
+        (_chat('"yesterday"'), _policy(jsonSchema=DATE_TIME), (True, INVALID)),
+        (_chat('{"a": -1}'), _policy(jsonSchema=WITH_REF), (True, INVALID)),
+        (_chat('{"a": 1}'), _policy(jsonSchema=WITH_REF), (False, None)),
+        # a reference to another document never resolves (nothing is fetched): the answer fails
+        (_chat("1"), _policy(jsonSchema={"$ref": "https://example.com/s.json"}), (True, INVALID)),
         # mean of -0.5, -1.0, -2.1 is -3.6 / 3 = -1.2, below -1.0
         (_chat("x", logprobs=[-0.5, -1.0, -2.1]), _policy(minMeanLogprob=-1.0), (True, UNCERTAIN)),
         # mean of -0.5, -1.0, -1.5 is exactly -1.0: not below
@@ -147,20 +168,26 @@ ITEM_SCHEMA = {
         ({"id": 1, "tags": ["a"]}, []),
         ({"id": 1.0, "tags": ["a"], "score": None, "kind": "ticket"}, []),  # 1.0 is an integer
         ({"id": 1, "tags": ["a", "b"], "score": 0.5}, []),
-        ({"tags": ["a"]}, ["$: missing required property 'id'"]),
-        ({"id": "1", "tags": ["a"]}, ["$.id: expected type integer"]),
-        ({"id": True, "tags": ["a"]}, ["$.id: expected type integer"]),  # booleans are not ints
-        ({"id": 1.5, "tags": ["a"]}, ["$.id: expected type integer"]),
-        ({"id": 1, "tags": []}, ["$.tags: fewer than 1 items"]),
-        ({"id": 1, "tags": ["a", "b", "c"]}, ["$.tags: more than 2 items"]),
-        ({"id": 1, "tags": ["a", 2]}, ["$.tags[1]: expected type string"]),
-        ({"id": 1, "tags": ["a"], "x": 0}, ["$: unexpected property 'x'"]),
-        ({"id": 1, "tags": ["a"], "score": "high"}, ["$.score: expected type number|null"]),
-        ({"id": 1, "tags": ["a"], "kind": "bug"}, ["$.kind: not the constant value"]),
-        ([], ["$: expected type object"]),
+        ({"tags": ["a"]}, ["$: 'id' is a required property"]),
+        ({"id": "1", "tags": ["a"]}, ["$.id: '1' is not of type 'integer'"]),
+        ({"id": True, "tags": ["a"]}, ["$.id: True is not of type 'integer'"]),  # not an int
+        ({"id": 1.5, "tags": ["a"]}, ["$.id: 1.5 is not of type 'integer'"]),
+        ({"id": 1, "tags": []}, ["$.tags: [] should be non-empty"]),
+        ({"id": 1, "tags": ["a", "b", "c"]}, ["$.tags: ['a', 'b', 'c'] is too long"]),
+        ({"id": 1, "tags": ["a", 2]}, ["$.tags[1]: 2 is not of type 'string'"]),
+        (
+            {"id": 1, "tags": ["a"], "x": 0},
+            ["$: Additional properties are not allowed ('x' was unexpected)"],
+        ),
+        (
+            {"id": 1, "tags": ["a"], "score": "high"},
+            ["$.score: 'high' is not of type 'number', 'null'"],
+        ),
+        ({"id": 1, "tags": ["a"], "kind": "bug"}, ["$.kind: 'ticket' was expected"]),
+        ([], ["$: [] is not of type 'object'"]),
         (
             {"id": None},
-            ["$: missing required property 'tags'", "$.id: expected type integer"],
+            ["$: 'tags' is a required property", "$.id: None is not of type 'integer'"],
         ),
     ],
 )
@@ -175,3 +202,18 @@ def test_schema_errors(value: Any, errors: list[str]) -> None:
 def test_enum_compares_as_json(value: Any, ok: bool) -> None:
     # 1 == 1.0 in JSON, but true is not 1.
     assert (schema_errors(value, {"enum": ["bug", 1]}) == []) is ok
+
+
+def test_policy_compiles_its_schema_once() -> None:
+    policy = _policy(jsonSchema=LABEL_SCHEMA)
+    assert policy.answer_check is policy.answer_check
+    before = _compiled.cache_info()
+    for _ in range(3):
+        assert should_escalate(_chat('{"label": "bug"}'), policy) == (False, None)
+    after = _compiled.cache_info()
+    assert (after.misses, after.hits) == (before.misses, before.hits)
+
+
+def test_policy_refuses_an_invalid_schema() -> None:
+    with pytest.raises(ValidationError, match=r"jsonSchema is not a valid JSON Schema: \$.type"):
+        _policy(jsonSchema={"type": "objekt"})

@@ -6,7 +6,7 @@ import json
 import re
 
 from slmfleet.api.evalsuite import EvalCase
-from slmfleet.router.schema_check import schema_errors
+from slmfleet.router.schema_check import answer_check
 
 
 def _norm(text: str) -> str:
@@ -33,7 +33,7 @@ def passes(case: EvalCase, answer: str) -> bool:
             value = json.loads(text)
         except ValueError:
             return False
-        return not schema_errors(value, case.json_schema or {})
+        return answer_check(case.json_schema or {})(value)
     raise ValueError(f"unknown checker {case.checker!r}")
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, ValidationError
 
 from slmfleet import API_VERSION
 from slmfleet.api.base import ApiModel, SpecModel, StatusModel
 from slmfleet.api.cel import Cel
 from slmfleet.api.common import ObjectMeta
 from slmfleet.api.crdmeta import AGE_COLUMN, KindInfo, PrinterColumn
+from slmfleet.api.errors import spec_error
+from slmfleet.api.json_schema import AnswerSchema
+from slmfleet.api.parse import plain
 
 Checker = Literal["exact", "contains", "regex", "json-schema", "one-of"]
 MAX_CASES = 200
@@ -57,8 +61,12 @@ class EvalCase(SpecModel):
     one_of: list[str] | None = Field(
         None, min_length=1, max_length=64, description="Labels of which the answer must be one."
     )
-    json_schema: dict[str, Any] | None = Field(
-        None, description="JSON Schema the answer, parsed as JSON, must be valid against."
+    json_schema: AnswerSchema | None = Field(
+        None,
+        description=(
+            "JSON Schema the answer, parsed as JSON, must be valid against "
+            "(Draft 2020-12 unless its $schema names another draft)."
+        ),
     )
     checker: Checker = Field("exact", description="exact, contains, regex, json-schema, one-of.")
     max_tokens: int = Field(64, ge=1, le=4096, description="Most tokens to generate.")
@@ -111,3 +119,11 @@ EVALSUITE_KIND = KindInfo(
         AGE_COLUMN,
     ),
 )
+
+
+def parse_evalsuite(body: Mapping[str, Any]) -> EvalSuite:
+    """An EvalSuite from its body; :class:`SpecError` lists every problem."""
+    try:
+        return EvalSuite.model_validate(plain(body))
+    except ValidationError as exc:
+        raise spec_error(exc) from None

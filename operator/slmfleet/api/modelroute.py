@@ -25,6 +25,7 @@ from slmfleet.api.common import (
 )
 from slmfleet.api.crdmeta import AGE_COLUMN, KindInfo, PrinterColumn
 from slmfleet.api.errors import spec_error
+from slmfleet.api.json_schema import AnswerSchema
 from slmfleet.api.parse import plain
 
 Provider = Literal["router", "gateway-api"]
@@ -113,10 +114,13 @@ class CascadeSpec(SpecModel):
     min_mean_logprob: float | None = Field(
         None, le=0, description="Escalate when the mean token logprob is below this."
     )
-    json_schema: dict[str, Any] | None = Field(
+    json_schema: AnswerSchema | None = Field(
         None,
         json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
-        description="Escalate when the answer is not JSON valid against this schema.",
+        description=(
+            "Escalate when the answer is not JSON valid against this JSON Schema "
+            "(Draft 2020-12 unless its $schema names another draft)."
+        ),
     )
     regex: str | None = Field(
         None, max_length=4096, description="Escalate when the answer does not fully match."

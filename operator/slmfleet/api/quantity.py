@@ -1,4 +1,8 @@
-"""Kubernetes resource quantities (``500m``, ``2``, ``8Gi``, ``1e3``): the type and its value."""
+"""Kubernetes resource quantities (``500m``, ``2``, ``8Gi``, ``1e3``): the type and its value.
+
+The pydantic type checks the API server's quantity pattern (also emitted into the CRDs); values
+are computed by the kubernetes client.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
+from kubernetes.utils import quantity as kube_quantity
 from pydantic import PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -14,40 +19,21 @@ QUANTITY_PATTERN = (
     r"(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
 )
 _QUANTITY_RE = re.compile(QUANTITY_PATTERN)
-_SPLIT_RE = re.compile(r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(.*)$")
-
-_BINARY_SUFFIXES = {s: Decimal(1024) ** (i + 1) for i, s in enumerate("KMGTPE")}
-_DECIMAL_SUFFIXES = {
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    "": Decimal(1),
-    "k": Decimal("1e3"),
-    "M": Decimal("1e6"),
-    "G": Decimal("1e9"),
-    "T": Decimal("1e12"),
-    "P": Decimal("1e15"),
-    "E": Decimal("1e18"),
-}
 
 
 def parse_quantity(quantity: int | str) -> Decimal:
     """The exact value of a quantity in base units (cores, bytes).
 
+    The text must match the pattern the CRD enforces (the API server's quantity grammar); the
+    arithmetic is the kubernetes client's ``parse_quantity``.
+
     >>> parse_quantity("1536Mi") == 1536 * 1024**2
     True
     """
-    if isinstance(quantity, int):
-        return Decimal(quantity)
-    match = _SPLIT_RE.match(quantity) if _QUANTITY_RE.match(quantity) else None
-    if match is None:
+    if isinstance(quantity, str) and not _QUANTITY_RE.match(quantity):
         raise ValueError(f"not a Kubernetes quantity: {quantity!r}")
-    number, suffix = Decimal(match.group(1)), match.group(2)
-    if suffix.endswith("i"):
-        return number * _BINARY_SUFFIXES[suffix[0]]
-    if len(suffix) > 1 and suffix[0] in ("e", "E"):
-        return number * Decimal(10) ** Decimal(suffix[1:])
-    return number * _DECIMAL_SUFFIXES[suffix]
+    value: Decimal = kube_quantity.parse_quantity(quantity)
+    return value
 
 
 def _validate_quantity(value: Any) -> int | str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from slmfleet.api.autoscaling import AutoscalingStatus
 from slmfleet.autoscale.decision import Recommendation, ScaleDecision
+from slmfleet.timefmt import format_time
 
 # Rollout phases during which both revisions' replicas carry traffic weights.
 ACTIVE_ROLLOUT_PHASES = frozenset(
@@ -45,10 +46,6 @@ def rollout_active(status: Mapping[str, Any] | None) -> bool:
     return phase in ACTIVE_ROLLOUT_PHASES
 
 
-def _time(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
 def status_patch(
     decision: ScaleDecision, memory: Memory, current: int, now: datetime, mode: str
 ) -> dict[str, Any]:
@@ -61,9 +58,9 @@ def status_patch(
         "reason": decision.reason,
         "message": decision.message,
         "recommendations": [
-            {"time": _time(r.time), "replicas": r.replicas} for r in decision.history
+            {"time": format_time(r.time), "replicas": r.replicas} for r in decision.history
         ],
-        "lastScaleTime": _time(last) if last is not None else None,
+        "lastScaleTime": format_time(last) if last is not None else None,
     }
     AutoscalingStatus.model_validate(body)  # fail here, not at the API server, if the shape drifts
     return body

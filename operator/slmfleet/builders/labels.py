@@ -26,8 +26,8 @@ def selector_labels(model: str) -> dict[str, str]:
 
 
 def label_selector(labels: Mapping[str, str]) -> str:
-    """An equality-based label selector (``k=v,k2=v2``) that matches ``labels``."""
-    return ",".join(f"{k}={v}" for k, v in labels.items())
+    """The equality label selector matching ``labels`` (``a=1,b=2``), as list calls take it."""
+    return ",".join(f"{key}={value}" for key, value in labels.items())
 
 
 def common_labels(model: str) -> dict[str, str]:

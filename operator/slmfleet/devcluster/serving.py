@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from slmfleet.builders.labels import label_selector
 from slmfleet.builders.router import router_selector
 from slmfleet.k8s import Kube
 from slmfleet.reconcile.endpoints import pod_ready
 
-ROUTER_SELECTOR = ",".join(f"{k}={v}" for k, v in router_selector().items())
+ROUTER_SELECTOR = label_selector(router_selector())
 
 
 def ready_pod_ips(kube: Kube, namespace: str, selector: str) -> list[str]:

@@ -36,6 +36,7 @@ from slmfleet.config import settings
 from slmfleet.handlers.apply import Applier
 from slmfleet.handlers.runtime import runtime
 from slmfleet.k8s import Kube
+from slmfleet.timefmt import parse_time
 from slmfleet.workqueue import Key
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ def _delegate(
 def _created(body: Mapping[str, Any]) -> datetime | None:
     """When the SmallModel was created: the idle window of a model never scaled starts there."""
     stamp = (body.get("metadata") or {}).get("creationTimestamp")
-    return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else None
+    return parse_time(str(stamp)) if stamp else None
 
 
 def autoscale(

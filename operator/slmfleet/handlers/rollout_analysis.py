@@ -13,8 +13,7 @@ from slmfleet.analysis.prometheus import MetricProvider, PrometheusProvider
 from slmfleet.analysis.verdict import eval_verdict
 from slmfleet.analysis.webhooks import due_hooks, run_hooks
 from slmfleet.api.errors import SpecError
-from slmfleet.api.evalsuite import EvalSuite
-from slmfleet.api.parse import plain
+from slmfleet.api.evalsuite import parse_evalsuite
 from slmfleet.api.rollout import MetricChecks, RolloutSpec
 from slmfleet.api.rollout_status import CheckResult, EvalResult
 from slmfleet.api.smallmodel import SmallModel
@@ -64,8 +63,8 @@ def run_eval(
     if body is None:
         return EvalResult(suite=suite_name, verdict="inconclusive")
     try:
-        suite = EvalSuite.model_validate(plain(body)).spec
-    except (SpecError, ValueError) as err:
+        suite = parse_evalsuite(body).spec
+    except SpecError as err:
         log.warning("EvalSuite %s is invalid: %s", suite_name, err)
         return EvalResult(suite=suite_name, verdict="inconclusive")
     served = model.served_model_name

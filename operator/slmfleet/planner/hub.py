@@ -18,11 +18,11 @@ from typing import Any, Literal
 import huggingface_hub
 from huggingface_hub import constants as hub_constants
 from huggingface_hub import errors as hub_errors
+from huggingface_hub.utils import SafetensorsRepoMetadata  # type: ignore[attr-defined]  # public, re-exported lazily
 
 from slmfleet.planner.catalog import catalog_facts
 from slmfleet.planner.facts import ModelFacts, facts_from_config
 from slmfleet.planner.param_count import TensorHeader, count_tensor_params
-from slmfleet.planner.safetensors_header import snapshot_tensors
 
 _UNAUTHORIZED = 401
 
@@ -102,16 +102,29 @@ def _read_config(repo: str, revision: str, token: str | None, cache_dir: str | N
     return Path(path)
 
 
-def _online_tensors(repo: str, revision: str, token: str | None) -> list[TensorHeader] | None:
-    try:
-        metadata = huggingface_hub.get_safetensors_metadata(repo, revision=revision, token=token)
-    except Exception:  # not a safetensors repo, network trouble: fall back to the cache
-        return None
+def _headers(metadata: SafetensorsRepoMetadata) -> list[TensorHeader]:
     return [
         TensorHeader(name=name, dtype=str(info.dtype), shape=tuple(info.shape))
         for file_metadata in metadata.files_metadata.values()
         for name, info in file_metadata.tensors.items()
     ]
+
+
+def _online_tensors(repo: str, revision: str, token: str | None) -> list[TensorHeader] | None:
+    try:
+        metadata = huggingface_hub.get_safetensors_metadata(repo, revision=revision, token=token)
+    except Exception:  # not a safetensors repo, network trouble: fall back to the cache
+        return None
+    return _headers(metadata)
+
+
+def _snapshot_tensors(snapshot: Path) -> list[TensorHeader] | None:
+    """Tensors of the checkpoint in a snapshot folder (headers only), or None unless it has
+    ``model.safetensors`` or every shard its index names."""
+    try:
+        return _headers(huggingface_hub.get_local_safetensors_metadata(snapshot))
+    except (OSError, hub_errors.NotASafetensorsRepoError, hub_errors.SafetensorsParsingError):
+        return None
 
 
 def _tensors(
@@ -121,10 +134,7 @@ def _tensors(
         tensors = _online_tensors(repo, revision, token)
         if tensors:
             return tensors
-    try:
-        return snapshot_tensors(snapshot)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    return _snapshot_tensors(snapshot)
 
 
 @lru_cache(maxsize=256)

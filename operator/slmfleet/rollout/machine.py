@@ -35,18 +35,19 @@ from slmfleet.rollout.state import (
     SetWeights,
     Transition,
 )
+from slmfleet.timefmt import format_time, parse_time
 
 TIME_SLACK_SECONDS = 0.5  # timers fire a little early; an analysis this close to due is due
 
 
 def stamp(now: datetime) -> str:
-    return now.isoformat().replace("+00:00", "Z")
+    return format_time(now)
 
 
 def seconds_since(then: str | None, now: datetime) -> float | None:
     if then is None:
         return None
-    return (now - datetime.fromisoformat(then.replace("Z", "+00:00"))).total_seconds()
+    return (now - parse_time(then)).total_seconds()
 
 
 class _Builder:

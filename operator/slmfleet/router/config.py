@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import re
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+
+from slmfleet.router.schema_check import AnswerCheck, answer_check, schema_problems
 
 _ENDPOINT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})$")
 
@@ -117,6 +120,19 @@ class CascadePolicy(_CamelModel):
             except re.error as exc:
                 raise ValueError(f"regex does not compile: {exc}") from exc
         return value
+
+    @field_validator("json_schema")
+    @classmethod
+    def _schema_is_valid(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        problems = schema_problems(value) if value is not None else []
+        if problems:
+            raise ValueError("jsonSchema is not a valid JSON Schema: " + "; ".join(problems))
+        return value
+
+    @cached_property
+    def answer_check(self) -> AnswerCheck | None:
+        """The compiled check of ``json_schema``, made once per config snapshot."""
+        return answer_check(self.json_schema) if self.json_schema is not None else None
 
 
 class Route(_CamelModel):

@@ -10,7 +10,6 @@ from enum import StrEnum
 from typing import Any
 
 from slmfleet.router.config import CascadePolicy
-from slmfleet.router.schema_check import schema_errors
 
 
 class EscalationReason(StrEnum):
@@ -67,12 +66,13 @@ def answer_is_valid(text: str, policy: CascadePolicy) -> bool:
     stripped = text.strip()
     if policy.regex is not None and re.fullmatch(policy.regex, stripped, re.DOTALL) is None:
         return False
-    if policy.json_schema is not None:
+    check = policy.answer_check
+    if check is not None:
         try:
             document = json.loads(stripped)
         except ValueError:
             return False
-        if schema_errors(document, policy.json_schema):
+        if not check(document):
             return False
     return True
 

@@ -1,89 +1,101 @@
-"""A small JSON Schema subset for checking model answers.
+"""JSON Schema checks of model answers, done by the `jsonschema` library.
 
-Supported keywords: type (a name or a list of names), enum, const, required, properties,
-additionalProperties (boolean), items (one schema), minItems, maxItems. Anything else is ignored,
-which is the permissive reading JSON Schema itself takes of unknown keywords. That covers the
-"answer must be an object with these fields" checks a cascade needs without a dependency.
+A schema is read as JSON Schema Draft 2020-12 unless its ``$schema`` names another draft the
+library knows (4, 6, 7, 2019-09). Every keyword of that draft applies, and ``format`` is
+asserted for the formats the library checks (see :data:`CHECKED_FORMATS`). References resolve
+within the schema and to the drafts' meta-schemas only: nothing is fetched, so a ``$ref`` to
+another document makes every answer fail the check.
+
+:func:`schema_problems` is the meta-validation the operator runs when it parses a ModelRoute or
+EvalSuite; :func:`answer_check` compiles a schema once (validators are cached per schema), so
+checking an answer on the router's hot path never compiles. bench/jsonschema_validators.py
+measured this library against fastjsonschema (bench/results/jsonschema.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
+from functools import cache, lru_cache
 from typing import Any
 
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import SchemaError
+from jsonschema.protocols import Validator
+from jsonschema_specifications import REGISTRY
+from referencing.exceptions import Unresolvable
 
-def _is_type(value: Any, name: str) -> bool:
-    checks: dict[str, bool] = {
-        "null": value is None,
-        "boolean": isinstance(value, bool),
-        "integer": isinstance(value, int) and not isinstance(value, bool),
-        "number": isinstance(value, int | float) and not isinstance(value, bool),
-        "string": isinstance(value, str),
-        "array": isinstance(value, list),
-        "object": isinstance(value, dict),
-    }
-    if name == "integer" and isinstance(value, float):
-        return value.is_integer()
-    return checks.get(name, False)
+DEFAULT_DRAFT = Draft202012Validator
+DEFAULT_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+CHECKED_FORMATS = tuple(sorted(DEFAULT_DRAFT.FORMAT_CHECKER.checkers))
+"""The ``format`` values asserted; any other format is an annotation and always passes."""
 
-
-def _type_errors(value: Any, schema: Mapping[str, Any], path: str) -> list[str]:
-    wanted = schema.get("type")
-    if wanted is None:
-        return []
-    names = [wanted] if isinstance(wanted, str) else list(wanted)
-    if any(_is_type(value, name) for name in names):
-        return []
-    return [f"{path}: expected type {'|'.join(names)}"]
+AnswerCheck = Callable[[Any], bool]
+_CACHE_SIZE = 256
 
 
-def _object_errors(value: dict[str, Any], schema: Mapping[str, Any], path: str) -> list[str]:
-    errors = [
-        f"{path}: missing required property {name!r}"
-        for name in schema.get("required", [])
-        if name not in value
-    ]
-    properties: Mapping[str, Any] = schema.get("properties", {})
-    for name, sub_schema in properties.items():
-        if name in value:
-            errors.extend(schema_errors(value[name], sub_schema, f"{path}.{name}"))
-    if schema.get("additionalProperties") is False:
-        extra = sorted(set(value) - set(properties))
-        errors.extend(f"{path}: unexpected property {name!r}" for name in extra)
-    return errors
+def _draft(schema: Mapping[str, Any]) -> type[Validator]:
+    """The validator class of the draft ``schema`` declares; SchemaError for unknown ones."""
+    dialect = schema.get("$schema", DEFAULT_DIALECT)
+    cls = None
+    if isinstance(dialect, str):
+        cls = validators.validator_for({"$schema": dialect}, default=None)  # type: ignore[arg-type]
+    if cls is None:
+        raise SchemaError(f"{dialect!r} is not a JSON Schema draft this operator knows")
+    return cls
 
 
-def _array_errors(value: list[Any], schema: Mapping[str, Any], path: str) -> list[str]:
-    errors: list[str] = []
-    if "minItems" in schema and len(value) < int(schema["minItems"]):
-        errors.append(f"{path}: fewer than {schema['minItems']} items")
-    if "maxItems" in schema and len(value) > int(schema["maxItems"]):
-        errors.append(f"{path}: more than {schema['maxItems']} items")
-    items = schema.get("items")
-    if isinstance(items, Mapping):
-        for index, item in enumerate(value):
-            errors.extend(schema_errors(item, items, f"{path}[{index}]"))
-    return errors
+@cache
+def _meta_validator(cls: type[Validator]) -> Validator:
+    return cls(cls.META_SCHEMA, format_checker=cls.FORMAT_CHECKER)
 
 
-def _same(left: Any, right: Any) -> bool:
-    """JSON equality: True is not 1, 1 is 1.0."""
-    if isinstance(left, bool) or isinstance(right, bool):
-        return isinstance(left, bool) and isinstance(right, bool) and left == right
-    return bool(left == right)
+def schema_problems(schema: Mapping[str, Any]) -> list[str]:
+    """Why ``schema`` is not a valid schema of its draft, one line each (empty when it is)."""
+    try:
+        cls = _draft(schema)
+    except SchemaError as err:
+        return [f"$schema: {err.message}"]
+    errors = sorted(_meta_validator(cls).iter_errors(dict(schema)), key=lambda e: e.json_path)
+    return [f"{error.json_path}: {error.message}" for error in errors]
 
 
-def schema_errors(value: Any, schema: Mapping[str, Any], path: str = "$") -> list[str]:
-    """Every way `value` breaks `schema` (empty when it conforms), each prefixed by its path."""
-    errors = _type_errors(value, schema, path)
-    if errors:
-        return errors
-    if "enum" in schema and not any(_same(value, option) for option in schema["enum"]):
-        errors.append(f"{path}: not one of the allowed values")
-    if "const" in schema and not _same(value, schema["const"]):
-        errors.append(f"{path}: not the constant value")
-    if isinstance(value, dict):
-        errors.extend(_object_errors(value, schema, path))
-    if isinstance(value, list):
-        errors.extend(_array_errors(value, schema, path))
-    return errors
+def _canonical(schema: Mapping[str, Any]) -> str:
+    return json.dumps(schema, sort_keys=True, separators=(",", ":"))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _compiled(canonical: str) -> Validator:
+    schema = json.loads(canonical)
+    problems = schema_problems(schema)
+    if problems:
+        raise SchemaError("; ".join(problems))
+    cls = _draft(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER, registry=REGISTRY)
+
+
+def answer_check(schema: Mapping[str, Any]) -> AnswerCheck:
+    """A compiled check of JSON values against ``schema`` (SchemaError when it is invalid).
+
+    The same schema (by content) gives the cached validator back. A reference that does not
+    resolve fails the value rather than raising.
+    """
+    validator = _compiled(_canonical(schema))
+
+    def check(value: Any) -> bool:
+        try:
+            return bool(validator.is_valid(value))
+        except Unresolvable:
+            return False
+
+    return check
+
+
+def schema_errors(value: Any, schema: Mapping[str, Any]) -> list[str]:
+    """Every way ``value`` breaks ``schema`` (empty when it conforms), each with its JSON path."""
+    validator = _compiled(_canonical(schema))
+    try:
+        errors = sorted(validator.iter_errors(value), key=lambda e: e.json_path)
+    except Unresolvable as err:
+        return [f"$: {err}"]
+    return [f"{error.json_path}: {error.message}" for error in errors]
