@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--exit-after",
         type=float,
         default=None,
-        help="stop after this many seconds (default: run until Ctrl-C)",
+        help="stop once the story is told or after this many seconds, whichever is first; "
+        "exit 1 if the story did not finish (default: run until Ctrl-C)",
     )
     demo.add_argument("--workdir", default=None, help="keep the cluster's files here")
     demo.set_defaults(func=_cmd_demo)
