@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 import yaml
 
+from slmfleet.cli.completion import candidates
+from slmfleet.cli.completion import main as completion_main
 from slmfleet.cli.kubectl_slm import _client, build_parser
 from slmfleet.cli.revisions import diff_text
 from slmfleet.cli.rollout_commands import history_text, status_text
@@ -214,3 +217,45 @@ def test_plugin_lists_the_rollout_commands() -> None:
     help_text = build_parser().format_help()
     for cmd in ("status", "promote", "abort", "retry", "rollback", "history", "diff"):
         assert cmd in help_text
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["hi"], ["history"]),
+        (
+            [""],
+            [
+                "abort",
+                "diff",
+                "history",
+                "plan",
+                "promote",
+                "retry",
+                "rollback",
+                "status",
+                "version",
+            ],
+        ),
+        (["rollback", "--to"], ["--to-revision"]),
+        (["-n", "team", "history", "q"], ["qwen", "qwen-big"]),
+        (["version", ""], []),
+    ],
+)
+def test_completion_offers_subcommands_flags_and_model_names(
+    words: list[str], expected: list[str]
+) -> None:
+    seen: list[list[str]] = []
+
+    def names(done: Sequence[str]) -> list[str]:
+        seen.append(list(done))
+        return ["other", "qwen", "qwen-big"]
+
+    assert candidates(build_parser(), words, names) == expected
+    if seen:
+        assert seen == [words[:-1]]  # the flags so far choose the namespace
+
+
+def test_completion_prints_cobra_directive(capsys: pytest.CaptureFixture[str]) -> None:
+    assert completion_main(["sta"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["status", ":4"]
