@@ -140,6 +140,10 @@ def test_unknown_spec_fields_are_refused_but_unknown_status_fields_ignored() -> 
         ("--max-cpu-loras=4", None),
         ("--kv-cache-memory-bytes=1G", None),
         ("--gpu-memory-utilization-x", None),
+        ("--mode=echo", None),  # ambiguous in vLLM (--model, --model-impl): the simulator's knob
+        ("--quant=awq", None),  # ambiguous in vLLM (--quantization-config)
+        ("--max-num-s", None),  # ambiguous in vLLM (--max-num-scheduled-tokens)
+        ("--max-num-se=8", "--max-num-seqs"),
         ("4096", None),
         ("-O3", None),
     ],

@@ -39,27 +39,56 @@ OWNED_FLAGS: dict[str, str] = {
 
 vLLM's parser takes ``--device-memory-utilization`` for ``--gpu-memory-utilization`` and pairs
 ``--enable-lora`` with ``--no-enable-lora`` and ``--disable-lora`` (engine/arg_utils.py,
-utils/argparse_utils.py). It also accepts any unambiguous prefix of a long flag (argparse's
-allow_abbrev is left on), so every prefix of an owned flag is refused as well.
+utils/argparse_utils.py).
+"""
+
+SHORTEST_ABBREVIATIONS: dict[str, str] = {
+    "--revision": "--rev",
+    "--served-model-name": "--ser",
+    "--dtype": "--dt",
+    "--max-model-len": "--max-m",
+    "--max-num-seqs": "--max-num-se",
+    "--tensor-parallel-size": "--te",
+    "--gpu-memory-utilization": "--gp",
+    "--device-memory-utilization": "--device-m",
+    "--enable-lora": "--enable-lor",
+    "--no-enable-lora": "--no-",
+    "--disable-lora": "--disable-lor",
+    "--lora-modules": "--lora-m",
+    "--max-lora-rank": "--max-lora-r",
+    "--port": "--por",
+}
+"""The shortest prefix of each owned flag that no other vLLM 0.33 `serve` flag starts with.
+
+vLLM's parser leaves argparse's allow_abbrev on (utils/argparse_utils.py), so such a prefix
+(``--gpu-memory-util=0.99``) reaches the engine as the owned flag and is refused too. A shorter
+prefix is ambiguous and vLLM itself rejects it, so it stays free for other tools' flags (the
+simulator's ``--mode``). Flags absent here (``--model``, ``--quantization``, ``--kv-cache-dtype``,
+``--max-loras``) are prefixes of other flags and only match exactly. Computed from the flags
+in engine/arg_utils.py and entrypoints/common/cli_args.py.
 """
 
 OWNED_SHORT_FLAGS = ("-tp", "-q")
 """vLLM's short forms of --tensor-parallel-size and --quantization."""
 
 
-def _prefixes_regex(name: str) -> str:
-    """RE2 regex of every non-empty prefix of ``name``, dashes matching - or _."""
-    chars = ["[-_]" if c == "-" else re.escape(c) for c in name]
+def _chars(text: str) -> list[str]:
+    return ["[-_]" if c == "-" else re.escape(c) for c in text]
+
+
+def _abbreviations_regex(flag: str) -> str:
+    """RE2 regex of ``flag`` without its dashes and of its unambiguous abbreviations."""
+    shortest = SHORTEST_ABBREVIATIONS.get(flag, flag)
     nested = ""
-    for char in reversed(chars[1:]):
+    for char in reversed(_chars(flag[len(shortest) :])):
         nested = f"(?:{char}{nested})?"
-    return chars[0] + nested
+    return "".join(_chars(shortest[2:])) + nested
 
 
 def _owned_flag_regex() -> str:
     # vLLM accepts underscores for dashes in long flag names (--max_model_len) and
-    # argparse prefix abbreviations (--gpu-memory-util).
-    longs = "|".join(_prefixes_regex(f[2:]) for f in OWNED_FLAGS)
+    # unambiguous prefix abbreviations (--gpu-memory-util).
+    longs = "|".join(_abbreviations_regex(f) for f in OWNED_FLAGS)
     shorts = "|".join(f[1:] for f in OWNED_SHORT_FLAGS)
     return f"--(?:{longs})(?:=.*)?|-(?:{shorts}).*"
 
@@ -68,8 +97,8 @@ OWNED_FLAG_REGEX = _owned_flag_regex()
 _OWNED_FLAG_RE = re.compile(OWNED_FLAG_REGEX)
 
 EXTRA_ARGS_MESSAGE = (
-    "extraArgs must not set flags the operator owns, their aliases or abbreviations; set the "
-    "spec field instead: "
+    "extraArgs must not set flags the operator owns, their aliases or unambiguous "
+    "abbreviations; set the spec field instead: "
     + ", ".join(f"{flag} ({field})" for flag, field in OWNED_FLAGS.items())
     + ", -tp (tensorParallelSize), -q (quantization)"
 )
@@ -85,7 +114,13 @@ def owned_flag(arg: str) -> str | None:
         return None
     if arg.startswith("--"):
         name = _long_name(arg)
-        return name if name in OWNED_FLAGS else next(f for f in OWNED_FLAGS if f.startswith(name))
+        if name in OWNED_FLAGS:
+            return name
+        return next(
+            f
+            for f in OWNED_FLAGS
+            if f.startswith(name) and name.startswith(SHORTEST_ABBREVIATIONS.get(f, f))
+        )
     return next(short for short in OWNED_SHORT_FLAGS if arg.startswith(short))
 
 
@@ -144,7 +179,7 @@ class EngineSpec(SpecModel):
             "--revision, --served-model-name, --quantization, --dtype, --kv-cache-dtype, "
             "--max-model-len, --max-num-seqs, --tensor-parallel-size, "
             "--gpu-memory-utilization, --enable-lora, --max-loras, --lora-modules, "
-            "--max-lora-rank), their aliases and abbreviations, and --port are refused."
+            "--max-lora-rank), their aliases and unambiguous abbreviations, and --port are refused."
         ),
     )
     env: list[EnvVar] = Field(
