@@ -48,6 +48,11 @@ def test_a_step_line_has_phase_weight_and_checks() -> None:
     ]  # fmt: skip
 
 
+def test_a_finished_rollout_names_the_serving_revision() -> None:
+    line = step_line({"phase": "Succeeded", "stableRevision": "abc", "weight": 0})
+    assert line.split() == ["Succeeded", "serving", "abc"]
+
+
 def test_traffic_counts_answers_by_revision_and_failures() -> None:
     counts = Counter({"abc": 12, "def": 7, "failed": 1})
     assert traffic_text(counts) == "20 requests through the router (abc 12, def 7), 1 failed"

@@ -126,11 +126,15 @@ def check_text(check: Mapping[str, Any]) -> str:
 
 
 def step_line(rollout: Mapping[str, Any]) -> str:
-    """A rollout's phase, weight and last analysis on one line."""
+    """A rollout's phase, canary weight (or serving revision) and last analysis on one line."""
     checks = ", ".join(check_text(c) for c in rollout.get("lastAnalysis") or [])
-    return f"  {rollout.get('phase', '?'):<11} canary weight {rollout.get('weight', 0):>3}%" + (
-        f"  {checks}" if checks else ""
+    phase = rollout.get("phase", "?")
+    where = (
+        f"serving {rollout.get('stableRevision')}"
+        if phase == "Succeeded"
+        else f"canary weight {rollout.get('weight', 0):>3}%"
     )
+    return f"  {phase:<11} {where}" + (f"  {checks}" if checks else "")
 
 
 def traffic_text(counts: Counter[str]) -> str:
