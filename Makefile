@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help deps venv tools demo test test-unit test-integration lint crds crds-check chart clean
+.PHONY: help deps venv tools demo test test-unit lint crds crds-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -32,13 +32,15 @@ lint: venv ## ruff and mypy --strict
 	$(BIN)/ruff format --check operator tests bench
 	$(BIN)/mypy
 
-crds: venv ## regenerate crds/ and the chart's CRDs from the pydantic models
+crds: venv ## regenerate crds/, the chart's CRDs and docs/api-reference.md from the pydantic models
 	$(BIN)/python -m slmfleet.api.crdgen --out crds/
 	$(BIN)/python -m slmfleet.api.crdgen --out charts/slmfleet/crds/
+	$(BIN)/python -m slmfleet.api.docgen --out docs/api-reference.md
 
-crds-check: venv ## fail when crds/ or the chart's CRDs drift from the models
+crds-check: venv ## fail when crds/, the chart's CRDs or docs/api-reference.md drift from the models
 	$(BIN)/python -m slmfleet.api.crdgen --out crds/ --check
 	$(BIN)/python -m slmfleet.api.crdgen --out charts/slmfleet/crds/ --check
+	$(BIN)/python -m slmfleet.api.docgen --out docs/api-reference.md --check
 
 test-unit: venv ## the fast tier: pure functions only
 	$(BIN)/pytest -m unit -q $(PYTEST_ARGS)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
+
+from slmfleet.api.gpuclass import GPUClassSpec
+from slmfleet.api.parse import parse_gpuclass
 from slmfleet.planner import GPUSpec, ModelFacts, catalog_facts
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "examples"
 
 GIB = 1 << 30
 V100 = GPUSpec("v100", "Tesla-V100", 32, "7.0")
@@ -23,3 +31,9 @@ def facts(repo: str) -> ModelFacts:
 QWEN25 = facts("Qwen/Qwen2.5-3B-Instruct")
 QWEN3_06B = facts("Qwen/Qwen3-0.6B")
 MISTRAL7B = facts("mistralai/Mistral-7B-Instruct-v0.3")
+
+
+def example_gpuclasses() -> dict[str, GPUClassSpec]:
+    """The GPUClasses of manifests/examples/gpuclasses.yaml, by name."""
+    docs = yaml.safe_load_all((EXAMPLES / "gpuclasses.yaml").read_text())
+    return {d["metadata"]["name"]: parse_gpuclass(d).spec for d in docs if d}

@@ -50,6 +50,11 @@ def test_deployment_shape() -> None:
         "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}},
     } in (container["env"])
     assert pod["spec"]["volumes"] == [{"name": "config", "configMap": {"name": "slmfleet-router"}}]
+    # Nothing dev-only: the local cluster recognises the router by its `python -m slmfleet.*`.
+    assert [e["name"] for e in container["env"]] == ["SLMFLEET_KEY_R_B"]
+    backing = backing_for(pod)
+    assert backing is not None and backing.kind == "python"
+    assert backing.args[0] == "slmfleet.router"
     assert (
         dep["spec"]["selector"]["matchLabels"]
         == router.service("team-a", OWNERS)["spec"]["selector"]

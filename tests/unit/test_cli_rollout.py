@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-import argparse
+import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
+import yaml
 
-from slmfleet.cli.kubectl_slm import build_parser
-from slmfleet.cli.rollout_commands import add_rollout_commands, history_text, status_text
+from slmfleet.cli.completion import candidates
+from slmfleet.cli.completion import main as completion_main
+from slmfleet.cli.kubectl_slm import _client, build_parser
+from slmfleet.cli.revisions import diff_text
+from slmfleet.cli.rollout_commands import history_text, status_text
 
 pytestmark = pytest.mark.unit
 
+OLD_SPEC: dict[str, Any] = {
+    "source": {"huggingFace": {"repo": "Qwen/Qwen3-0.6B", "revision": "c1899de289a04d12100db3"}},
+    "quantization": "none",
+    "maxNumSeqs": 16,
+}
+NEW_SPEC: dict[str, Any] = {
+    **OLD_SPEC,
+    "quantization": "awq",
+    "engine": {"image": "vllm/vllm-openai:v0.33.0"},
+}
 BODY: dict[str, Any] = {
     "metadata": {"name": "qwen"},
     "spec": {"rollout": {"steps": [{"weight": 25}, {"weight": 50}]}},
@@ -28,7 +43,10 @@ BODY: dict[str, Any] = {
             ],
             "lastEval": {"suite": "echo", "score": 0.5, "failedCases": ["c2"], "verdict": "fail"},
         },
-        "history": [{"revision": "aaa", "promotedAt": "t2"}, {"revision": "zzz"}],
+        "history": [
+            {"revision": "aaa", "promotedAt": "t2", "spec": NEW_SPEC},
+            {"revision": "zzz", "spec": OLD_SPEC},
+        ],
     },
 }
 
@@ -42,15 +60,135 @@ def test_status_shows_step_weights_analysis_and_eval() -> None:
     assert "eval echo: score 0.5" in text and "failed: c2" in text
 
 
-def test_history_lists_indexes_newest_first() -> None:
+def test_history_says_what_each_revision_is_and_what_changed() -> None:
     lines = history_text(BODY).splitlines()
-    assert lines[1].split()[:3] == ["0", "aaa", "t2"]
-    assert lines[2].split()[:3] == ["1", "zzz", "-"]
+    assert lines[0].split() == [
+        "INDEX", "REVISION", "PROMOTED", "SOURCE", "QUANT", "IMAGE", "CHANGED"
+    ]  # fmt: skip
+    assert lines[1].split() == [
+        "0", "aaa", "t2", "Qwen/Qwen3-0.6B@c1899de289a0", "awq", "vllm/vllm-openai:v0.33.0",
+        "engine.image,", "quantization",
+    ]  # fmt: skip
+    assert lines[2].split()[:5] == ["1", "zzz", "-", "Qwen/Qwen3-0.6B@c1899de289a0", "none"]
+    assert "(operator default)" in lines[2]
+
+
+def test_diff_puts_two_revisions_side_by_side() -> None:
+    text, ok = diff_text(BODY, "1", "0")
+    assert ok
+    rows = [line.split() for line in text.splitlines()]
+    assert rows[0] == ["FIELD", "zzz", "aaa"]
+    assert ["engine.image", "(unset)", "vllm/vllm-openai:v0.33.0"] in rows
+    assert ["quantization", "none", "awq"] in rows
+    assert not any(row[0] == "maxNumSeqs" for row in rows)
+    text, ok = diff_text(BODY, "aaa", "nope")
+    assert not ok and "no kept revision nope" in text and "aaa, zzz" in text
+
+
+def test_a_fresh_model_says_which_revision_serves() -> None:
+    fresh = {
+        "metadata": {"name": "qwen"},
+        "status": {
+            "templateHash": "abc",
+            "rollout": {"phase": "Succeeded", "stableRevision": "abc", "weight": 0},
+        },
+    }
+    text = status_text(fresh)
+    assert text.splitlines()[0] == "SmallModel qwen: serving revision abc"
+    assert "weight" not in text and "Succeeded" not in text and "failed analyses" not in text
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["history", "qwen", "-n", "team", "--kubeconfig", "kc", "--context", "ctx"],
+        ["-n", "team", "--kubeconfig", "kc", "history", "qwen", "--context", "ctx"],
+        ["--context", "ctx", "-n", "team", "--kubeconfig", "kc", "history", "qwen"],
+    ],
+)
+def test_flags_go_anywhere(argv: list[str]) -> None:
+    args = build_parser().parse_args(argv)
+    assert (args.name, args.namespace, args.kubeconfig, args.context) == (
+        "qwen",
+        "team",
+        "kc",
+        "ctx",
+    )
+
+
+def test_the_client_uses_the_named_context_and_its_namespace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kubernetes import config
+
+    seen: dict[str, Any] = {}
+
+    def client(config_file: str | None, context: str | None) -> object:
+        seen.update(config_file=config_file, context=context)
+        return object()
+
+    contexts = [
+        {"name": "dev", "context": {"namespace": "dev-ns"}},
+        {"name": "prod", "context": {"namespace": "prod-ns"}},
+    ]
+    monkeypatch.setattr(config, "new_client_from_config", client)
+    monkeypatch.setattr(
+        config, "list_kube_config_contexts", lambda config_file: (contexts, contexts[0])
+    )
+    _, namespace = _client(
+        build_parser().parse_args(["status", "--context", "prod", "--kubeconfig", "kc"])
+    )
+    assert seen == {"config_file": "kc", "context": "prod"}
+    assert namespace == "prod-ns"
+
+
+def _run(argv: list[str], kube: FakeKube) -> int:
+    """Run a kubectl slm command against the fake API, in namespace team."""
+    args = build_parser(lambda _: (kube, "team")).parse_args(argv)  # type: ignore[arg-type,return-value]
+    return int(args.func(args))
+
+
+def test_output_json_and_yaml(capsys: pytest.CaptureFixture[str]) -> None:
+    kube = FakeKube()
+    assert _run(["history", "qwen", "-o", "json"], kube) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["revision"] for r in rows] == ["aaa", "zzz"]
+    assert rows[0]["changed"] == ["engine.image", "quantization"]
+    assert _run(["-o", "yaml", "status", "qwen"], kube) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["status"]["rollout"]["canaryRevision"] == "bbb"
+
+
+def test_status_without_a_name_lists_models_in_every_namespace(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    kube = FakeKube()
+    assert _run(["status", "-A"], kube) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["NAMESPACE", "NAME", "PHASE", "SERVING", "ROLLOUT"]
+    assert lines[1].split()[:4] == ["team", "qwen", "Progressing", "aaa"]
+    assert "Analyzing canary bbb at 50%" in lines[1]
+    assert kube.listed == [None]
+    assert _run(["status"], kube) == 0
+    assert capsys.readouterr().out.splitlines()[0].split()[0] == "NAME"
+    assert kube.listed == [None, "team"]
+
+
+def test_diff_command_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(["diff", "qwen"], FakeKube()) == 0
+    assert "quantization" in capsys.readouterr().out
+    assert _run(["diff", "qwen", "0", "7"], FakeKube()) == 2
+    assert "no kept revision 7" in capsys.readouterr().err
 
 
 class FakeKube:
     def __init__(self) -> None:
         self.patches: list[dict[str, Any]] = []
+        self.listed: list[str | None] = []
+
+    def list(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        self.listed.append(namespace)
+        status = {**BODY["status"], "phase": "Progressing"}
+        return [{**BODY, "metadata": {"name": "qwen", "namespace": "team"}, "status": status}]
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
         return BODY
@@ -71,14 +209,53 @@ class FakeKube:
 )
 def test_actions_set_the_annotation(argv: list[str], key: str, value: str) -> None:
     kube = FakeKube()
-    parser = argparse.ArgumentParser()
-    add_rollout_commands(parser.add_subparsers(), lambda _: (kube, "team"))  # type: ignore[arg-type,return-value]
-    args = parser.parse_args(argv)
-    assert args.func(args) == 0
+    assert _run(argv, kube) == 0
     assert kube.patches == [{"metadata": {"annotations": {key: value}}}]
 
 
 def test_plugin_lists_the_rollout_commands() -> None:
     help_text = build_parser().format_help()
-    for cmd in ("status", "promote", "abort", "retry", "rollback", "history"):
+    for cmd in ("status", "promote", "abort", "retry", "rollback", "history", "diff"):
         assert cmd in help_text
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["hi"], ["history"]),
+        (
+            [""],
+            [
+                "abort",
+                "diff",
+                "history",
+                "plan",
+                "promote",
+                "retry",
+                "rollback",
+                "status",
+                "version",
+            ],
+        ),
+        (["rollback", "--to"], ["--to-revision"]),
+        (["-n", "team", "history", "q"], ["qwen", "qwen-big"]),
+        (["version", ""], []),
+    ],
+)
+def test_completion_offers_subcommands_flags_and_model_names(
+    words: list[str], expected: list[str]
+) -> None:
+    seen: list[list[str]] = []
+
+    def names(done: Sequence[str]) -> list[str]:
+        seen.append(list(done))
+        return ["other", "qwen", "qwen-big"]
+
+    assert candidates(build_parser(), words, names) == expected
+    if seen:
+        assert seen == [words[:-1]]  # the flags so far choose the namespace
+
+
+def test_completion_prints_cobra_directive(capsys: pytest.CaptureFixture[str]) -> None:
+    assert completion_main(["sta"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["status", ":4"]

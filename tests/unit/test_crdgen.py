@@ -68,7 +68,7 @@ def test_schema_is_structural(info: KindInfo) -> None:
         (SMALLMODEL_KIND, ".spec.source", "has(self.huggingFace) != has(self.pvc)"),
         (SMALLMODEL_KIND, ".spec.source.huggingFace.revision", "refs/heads/"),
         (SMALLMODEL_KIND, ".spec.source.pvc.path", "/../"),
-        (SMALLMODEL_KIND, ".spec.engine.extraArgs", "max[-_]model[-_]len"),
+        (SMALLMODEL_KIND, ".spec.engine.extraArgs", "-(?:tp|q)"),
         (SMALLMODEL_KIND, ".spec.engine.env[*]", "has(self.valueFrom)"),
         (SMALLMODEL_KIND, ".spec.loraAdapters", "exists_one"),
         (SMALLMODEL_KIND, ".spec.loraAdapters[*].source", "has(self.pvc)"),

@@ -91,11 +91,15 @@ def test_sim_args_keep_what_the_simulator_understands(vllm: list[str], expected:
 
 
 def pod(
-    image: str, env: list[dict[str, str]] | None = None, args: list[str] | None = None
+    image: str,
+    env: list[dict[str, str]] | None = None,
+    args: list[str] | None = None,
+    command: list[str] | None = None,
 ) -> dict[str, Any]:
     container = {
         "name": "c",
         "image": image,
+        "command": command or [],
         "args": args or [],
         "env": env or [],
         "ports": [{"containerPort": 8000}],
@@ -107,13 +111,12 @@ def test_backing_for_pods() -> None:
     sim = backing_for(pod("vllm/vllm-openai:v0.11.0", args=["m"]))
     assert sim is not None and sim.kind == "sim" and sim.ports == (8000,)
     py = backing_for(
-        pod(
-            "ghcr.io/x/slmfleet:1",
-            env=[{"name": "SLMFLEET_DEV_BACKING", "value": "python"}],
-            args=["slmfleet.router"],
-        )
+        pod("ghcr.io/x/slmfleet:1", command=["python", "-m"], args=["slmfleet.router"])
     )
     assert py is not None and py.kind == "python" and py.args == ("slmfleet.router",)
+    # Other python modules, or slmfleet without `python -m`, are not run.
+    assert backing_for(pod("python:3.11", command=["python", "-m"], args=["http.server"])) is None
+    assert backing_for(pod("ghcr.io/x/slmfleet:1", args=["slmfleet.router"])) is None
     assert backing_for(pod("busybox")) is None
 
 

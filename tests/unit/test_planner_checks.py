@@ -145,17 +145,22 @@ CHECKS = [
         QWEN25,
         L4,
         short(quantization="bitsandbytes"),
-        (True, "bfloat16", "bfloat16"),
-        "Fits",
-        warning="bitsandbytes plugin",
+        (False, "bfloat16", "bfloat16"),
+        "only through its out-of-tree bitsandbytes plugin",
     ),
     Check(
         QWEN25,
         L4,
-        short(quantization="gguf"),
+        short(quantization="bitsandbytes", quantization_plugins=("bitsandbytes",)),
         (True, "bfloat16", "bfloat16"),
         "Fits",
-        warning="gguf plugin",
+    ),
+    Check(
+        QWEN25,
+        L4,
+        short(quantization="gguf", quantization_plugins=("bitsandbytes",)),
+        (False, "bfloat16", "bfloat16"),
+        "only through its out-of-tree gguf plugin",
     ),
     # tensor parallelism: 16 heads / 2 KV heads
     Check(
@@ -186,7 +191,7 @@ CHECKS = [
         T4,
         ServingRequest(max_model_len=32768),
         (False, "float16", "float16"),
-        "the max context that fits is 4843 tokens",
+        "the max context that fits is 3591 tokens",
     ),
 ]
 

@@ -28,10 +28,11 @@ def facts(repo: str) -> ModelFacts:
 @pytest.mark.parametrize(
     ("repo", "gpu", "request_", "expected_context"),
     [
-        # Mistral-7B fp16 on T4: budget 730,115,276; raw bytes allowed floor(budget / 1.15)
-        # = 634,882,848; / 131,072 bytes per token = 4843 tokens.
-        (MISTRAL7B, T4, ServingRequest(max_model_len=8192), 634_882_848 // 131072),
-        # Gemma on the 10 GiB slice at 0.95: budget = 10 GiB x 0.95 - weights - overhead;
+        # Mistral-7B fp16 on T4: budget 541,371,596 (after 209,715,200 of activations); raw
+        # bytes allowed floor(budget / 1.15) = 470,757,909; / 131,072 bytes per token = 3591.
+        (MISTRAL7B, T4, ServingRequest(max_model_len=8192), 470_757_909 // 131072),
+        # Gemma on the 10 GiB slice at 0.95: budget = 10 GiB x 0.95 - weights - overhead -
+        # activations (the sampler's: 2048 kept hidden states + 16 x vocab x 40 B);
         # past the 1024-token window only the 5 global layers grow:
         # tokens = (floor(budget / 1.15) - 4096 x 29 x 1024) // (4096 x 5).
         (
@@ -39,7 +40,14 @@ def facts(repo: str) -> ModelFacts:
             MIG,
             ServingRequest(max_model_len=131072),
             (
-                (10 * GIB * 95 // 100 - GEMMA_PARAMS * 2 - GIB - 16 * 262208 * 40) * 100 // 115
+                (
+                    10 * GIB * 95 // 100
+                    - GEMMA_PARAMS * 2
+                    - GIB
+                    - (2048 * 2560 * 2 + 16 * 262208 * 40)
+                )
+                * 100
+                // 115
                 - 4096 * 29 * 1024
             )
             // (4096 * 5),
@@ -56,9 +64,9 @@ def test_max_context_that_fits(
 
 def test_unset_max_model_len_is_reduced_to_a_multiple_of_1024() -> None:
     # Qwen3-1.7B on the 10 GiB slice: at 0.92 the budget is
-    # 10 GiB x 0.92 - 1,720,574,976 x 2 - (1 GiB + 16 x 151936 x 40); tokens that fit =
+    # 10 GiB x 0.92 - 1,720,574,976 x 2 - (1 GiB + 2048 x 2048 x 2 + 16 x 151936 x 40); tokens =
     # floor(budget / 1.15) // 114,688, rounded down to a multiple of 1024.
-    budget = 10 * GIB * 92 // 100 - 1_720_574_976 * 2 - (GIB + 16 * 151936 * 40)
+    budget = 10 * GIB * 92 // 100 - 1_720_574_976 * 2 - (GIB + 2048 * 2048 * 2 + 16 * 151936 * 40)
     tokens = budget * 100 // 115 // 114688
     plan = plan_memory(facts("Qwen/Qwen3-1.7B"), ServingRequest(), MIG)
     assert plan.fits

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 import yaml
+from planner_gpus import example_gpuclasses
 
-from slmfleet.api.gpuclass import GPUClassSpec
-from slmfleet.api.parse import parse_gpuclass, parse_smallmodel
+from slmfleet.api.parse import parse_smallmodel
 from slmfleet.api.smallmodel import SmallModel
 from slmfleet.builders.labels import REVISION_LABEL
 from slmfleet.planner import catalog_facts
@@ -22,9 +22,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "examples"
 IMAGE = "vllm/vllm-openai:test"
 
 
-def gpuclasses() -> dict[str, GPUClassSpec]:
-    docs = yaml.safe_load_all((EXAMPLES / "gpuclasses.yaml").read_text())
-    return {d["metadata"]["name"]: parse_gpuclass(d).spec for d in docs if d}
+gpuclasses = example_gpuclasses
 
 
 def model(**spec_overrides: Any) -> SmallModel:
@@ -170,7 +168,7 @@ def test_hf_token_comes_from_the_secret() -> None:
             "a100-80gb-mig-1g.10gb",
             {"dtype": "float32"},
             "DoesNotFit",
-            "The smallest GPUClass that fits is t4",
+            "The smallest GPUClass that fits is l4",
         ),
     ],
 )

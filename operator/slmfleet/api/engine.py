@@ -7,7 +7,7 @@ say one thing in a field and another in a flag.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -26,40 +26,116 @@ OWNED_FLAGS: dict[str, str] = {
     "--max-num-seqs": "maxNumSeqs",
     "--tensor-parallel-size": "tensorParallelSize",
     "--gpu-memory-utilization": "gpuMemoryUtilization",
+    "--device-memory-utilization": "gpuMemoryUtilization",
+    "--enable-lora": "loraAdapters",
+    "--no-enable-lora": "loraAdapters",
+    "--disable-lora": "loraAdapters",
+    "--max-loras": "loraAdapters",
     "--lora-modules": "loraAdapters",
     "--max-lora-rank": "maxLoraRank",
     "--port": "fixed by the operator",
 }
-"""vLLM flags the operator sets, and the spec field that controls each."""
+"""vLLM flags the operator sets (with their aliases), and the spec field that controls each.
+
+vLLM's parser takes ``--device-memory-utilization`` for ``--gpu-memory-utilization`` and pairs
+``--enable-lora`` with ``--no-enable-lora`` and ``--disable-lora`` (engine/arg_utils.py,
+utils/argparse_utils.py).
+"""
+
+SHORTEST_ABBREVIATIONS: dict[str, str] = {
+    "--revision": "--rev",
+    "--served-model-name": "--ser",
+    "--dtype": "--dt",
+    "--max-model-len": "--max-m",
+    "--max-num-seqs": "--max-num-se",
+    "--tensor-parallel-size": "--te",
+    "--gpu-memory-utilization": "--gp",
+    "--device-memory-utilization": "--device-m",
+    "--enable-lora": "--enable-lor",
+    "--no-enable-lora": "--no-",
+    "--disable-lora": "--disable-lor",
+    "--lora-modules": "--lora-m",
+    "--max-lora-rank": "--max-lora-r",
+    "--port": "--por",
+}
+"""The shortest prefix of each owned flag that no other vLLM 0.33 `serve` flag starts with.
+
+vLLM's parser leaves argparse's allow_abbrev on (utils/argparse_utils.py), so such a prefix
+(``--gpu-memory-util=0.99``) reaches the engine as the owned flag and is refused too. A shorter
+prefix is ambiguous and vLLM itself rejects it, so it stays free for other tools' flags (the
+simulator's ``--mode``). Flags absent here (``--model``, ``--quantization``, ``--kv-cache-dtype``,
+``--max-loras``) are prefixes of other flags and only match exactly. Computed from the flags
+in engine/arg_utils.py and entrypoints/common/cli_args.py.
+"""
 
 OWNED_SHORT_FLAGS = ("-tp", "-q")
 """vLLM's short forms of --tensor-parallel-size and --quantization."""
 
 
+def _chars(text: str) -> list[str]:
+    return ["[-_]" if c == "-" else re.escape(c) for c in text]
+
+
+def _abbreviations_regex(flag: str) -> str:
+    """RE2 regex of ``flag`` without its dashes and of its unambiguous abbreviations."""
+    shortest = SHORTEST_ABBREVIATIONS.get(flag, flag)
+    nested = ""
+    for char in reversed(_chars(flag[len(shortest) :])):
+        nested = f"(?:{char}{nested})?"
+    return "".join(_chars(shortest[2:])) + nested
+
+
 def _owned_flag_regex() -> str:
-    # vLLM accepts underscores for dashes in long flag names: --max_model_len.
-    longs = "|".join(f[2:].replace("-", "[-_]") for f in OWNED_FLAGS)
+    # vLLM accepts underscores for dashes in long flag names (--max_model_len) and
+    # unambiguous prefix abbreviations (--gpu-memory-util).
+    longs = "|".join(_abbreviations_regex(f) for f in OWNED_FLAGS)
     shorts = "|".join(f[1:] for f in OWNED_SHORT_FLAGS)
-    return f"--({longs})(=.*)?|-({shorts}).*"
+    return f"--(?:{longs})(?:=.*)?|-(?:{shorts}).*"
 
 
 OWNED_FLAG_REGEX = _owned_flag_regex()
 _OWNED_FLAG_RE = re.compile(OWNED_FLAG_REGEX)
 
 EXTRA_ARGS_MESSAGE = (
-    "extraArgs must not set flags the operator owns; set the spec field instead: "
+    "extraArgs must not set flags the operator owns, their aliases or unambiguous "
+    "abbreviations; set the spec field instead: "
     + ", ".join(f"{flag} ({field})" for flag, field in OWNED_FLAGS.items())
     + ", -tp (tensorParallelSize), -q (quantization)"
 )
 
 
+def _long_name(arg: str) -> str:
+    return arg.split("=", 1)[0].replace("_", "-")
+
+
 def owned_flag(arg: str) -> str | None:
-    """The operator-owned flag ``arg`` sets, or None."""
+    """The operator-owned flag ``arg`` sets (itself, an alias or an abbreviation), or None."""
     if not _OWNED_FLAG_RE.fullmatch(arg):
         return None
     if arg.startswith("--"):
-        return arg.split("=", 1)[0].replace("_", "-")
+        name = _long_name(arg)
+        if name in OWNED_FLAGS:
+            return name
+        return next(
+            f
+            for f in OWNED_FLAGS
+            if f.startswith(name) and name.startswith(SHORTEST_ABBREVIATIONS.get(f, f))
+        )
     return next(short for short in OWNED_SHORT_FLAGS if arg.startswith(short))
+
+
+def extra_arg_value(args: list[str], flag: str) -> str | None:
+    """The value extraArgs give ``flag`` (``--flag=V`` or ``--flag V``, dashes or
+    underscores), the last one winning; None when unset."""
+    value = None
+    for i, arg in enumerate(args):
+        if not arg.startswith("--") or _long_name(arg) != flag:
+            continue
+        if "=" in arg:
+            value = arg.split("=", 1)[1]
+        elif i + 1 < len(args):
+            value = args[i + 1]
+    return value
 
 
 ExtraArgs = Annotated[
@@ -72,6 +148,9 @@ ExtraArgs = Annotated[
 ]
 
 
+QuantizationPlugin = Literal["bitsandbytes", "gguf"]
+
+
 class EngineSpec(SpecModel):
     """How the vLLM container runs, beyond what the typed fields decide."""
 
@@ -81,6 +160,16 @@ class EngineSpec(SpecModel):
         max_length=512,
         description="vLLM OpenAI-server image; the operator's default when unset.",
     )
+    quantization_plugins: list[QuantizationPlugin] = Field(
+        default_factory=list,
+        max_length=2,
+        description=(
+            "Out-of-tree vLLM quantization plugins the image includes. vLLM 0.33 serves "
+            "bitsandbytes and gguf checkpoints only through their plugins, so quantization "
+            "bitsandbytes or gguf needs an image set here that declares its plugin; the "
+            "operator's default image has none."
+        ),
+    )
     extra_args: ExtraArgs = Field(
         default_factory=list,
         max_length=64,
@@ -89,8 +178,8 @@ class EngineSpec(SpecModel):
             "--max-num-batched-tokens=8192. Flags that a typed field controls (--model, "
             "--revision, --served-model-name, --quantization, --dtype, --kv-cache-dtype, "
             "--max-model-len, --max-num-seqs, --tensor-parallel-size, "
-            "--gpu-memory-utilization, --lora-modules, --max-lora-rank) and --port are "
-            "refused."
+            "--gpu-memory-utilization, --enable-lora, --max-loras, --lora-modules, "
+            "--max-lora-rank), their aliases and unambiguous abbreviations, and --port are refused."
         ),
     )
     env: list[EnvVar] = Field(
@@ -101,3 +190,7 @@ class EngineSpec(SpecModel):
     resources: ResourceRequirements | None = Field(
         None, description="CPU and memory for the engine container; GPUs come from the GPUClass."
     )
+
+    def plugins(self) -> tuple[str, ...]:
+        """The quantization plugins the engine has: those declared, when an image is set."""
+        return tuple(self.quantization_plugins) if self.image is not None else ()

@@ -158,7 +158,10 @@ class SmallModelSpec(SpecModel):
     )
     paused: bool = Field(
         False,
-        description="Stop acting on spec changes and rollouts; running replicas keep serving.",
+        description=(
+            "Hold rollouts (a changed spec is not rolled out, a canary stays at its step) and "
+            "the operator's autoscaler; running replicas keep serving."
+        ),
     )
     autoscaling: AutoscalingSpec | None = Field(
         None,

@@ -38,7 +38,15 @@ class FitPlan(StatusModel):
         description="KV cache for maxNumSeqs sequences of maxModelLen tokens, GiB.",
     )
     overhead_gib: float | None = Field(
-        None, alias="overheadGiB", description="Activations, CUDA graphs and runtime, GiB/GPU."
+        None, alias="overheadGiB", description="CUDA context, graphs and runtime, GiB."
+    )
+    activation_gib: float | None = Field(
+        None,
+        alias="activationGiB",
+        description="Peak activation memory of vLLM's profiling run (forward pass and sampler), GiB.",
+    )
+    max_num_batched_tokens: int | None = Field(
+        None, description="Tokens one forward pass takes (vLLM max_num_batched_tokens)."
     )
     total_gib: float | None = Field(
         None, alias="totalGiB", description="GPU memory of one replica (all its GPUs), GiB."

@@ -58,7 +58,7 @@ def engine_args(spec: SmallModelSpec, served_name: str, plan: MemoryPlan) -> lis
         args += ["--quantization", spec.quantization]
     if plan.dtype != "auto":
         args += ["--dtype", plan.dtype]
-    if plan.kv_cache_dtype != "auto":
+    if plan.kv_cache_dtype not in ("auto", plan.dtype):  # vLLM has no float32 KV dtype
         args += ["--kv-cache-dtype", plan.kv_cache_dtype]
     args += [
         "--max-model-len", str(plan.max_model_len),
@@ -66,6 +66,8 @@ def engine_args(spec: SmallModelSpec, served_name: str, plan: MemoryPlan) -> lis
         "--tensor-parallel-size", str(plan.tensor_parallel_size),
         "--gpu-memory-utilization", f"{plan.gpu_memory_utilization:.2f}",
     ]  # fmt: skip
+    if plan.pass_batched_tokens:  # vLLM refuses max_num_seqs above max_num_batched_tokens
+        args += ["--max-num-batched-tokens", str(plan.max_num_batched_tokens)]
     if spec.lora_adapters:
         args += ["--enable-lora", "--max-loras", str(len(spec.lora_adapters))]
         if spec.max_lora_rank is not None:

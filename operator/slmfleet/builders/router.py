@@ -78,8 +78,7 @@ def router_args(namespace: str) -> list[str]:
 
 
 def _env(secrets: Sequence[SecretEnv]) -> list[dict[str, Any]]:
-    # The local development cluster backs a pod that sets this with a real `python -m` process.
-    env: list[dict[str, Any]] = [{"name": "SLMFLEET_DEV_BACKING", "value": "python"}]
+    env: list[dict[str, Any]] = []
     for item in sorted(secrets, key=lambda s: s.env):
         ref = {"name": item.secret, "key": item.key}
         env.append({"name": item.env, "valueFrom": {"secretKeyRef": ref}})

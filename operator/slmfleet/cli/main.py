@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from slmfleet import __version__
 
@@ -40,14 +41,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    """Plan every SmallModel in the files against the GPUClasses in the same files."""
+    """Plan every SmallModel in the files against the GPUClasses in the same files, the ones given
+    with --gpuclasses, the cluster's (--cluster), or else the built-in ones."""
     from pathlib import Path
 
     import yaml
 
     from slmfleet.api.errors import SpecError
-    from slmfleet.api.parse import parse_gpuclass, parse_smallmodel
-    from slmfleet.cli.plan import plan_report
+    from slmfleet.api.parse import parse_smallmodel
+    from slmfleet.cli.plan import builtin_gpuclass_docs, gpuclass_specs, plan_report
+    from slmfleet.planner.hub import offline_unless_reachable
 
     docs = []
     for name in [*args.files, *(args.gpuclasses or [])]:
@@ -56,12 +59,15 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         except (OSError, yaml.YAMLError) as err:
             print(f"error: cannot read {name}: {err}", file=sys.stderr)
             return 2
+    if args.cluster:
+        docs += _cluster_gpuclasses(args)
+    elif not any(d.get("kind") == "GPUClass" for d in docs):
+        print(
+            "GPUClasses: the built-in ones (give --gpuclasses FILE or --cluster)", file=sys.stderr
+        )
+        docs += builtin_gpuclass_docs()
     try:
-        classes = {
-            d["metadata"]["name"]: parse_gpuclass(d).spec
-            for d in docs
-            if d.get("kind") == "GPUClass"
-        }
+        classes = gpuclass_specs(docs)
         models = [parse_smallmodel(d) for d in docs if d.get("kind") == "SmallModel"]
     except SpecError as err:
         print(f"error: invalid object:\n{err}", file=sys.stderr)
@@ -69,12 +75,24 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if not models:
         print("error: no SmallModel in the files given", file=sys.stderr)
         return 2
+    note = offline_unless_reachable()
+    if note:
+        print(note, file=sys.stderr)
     all_fit = True
     for model in models:
         report = plan_report(model, classes)
         print(report.text, end="\n\n")
         all_fit = all_fit and report.fits
     return 0 if all_fit else 1
+
+
+def _cluster_gpuclasses(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from kubernetes import config
+
+    from slmfleet.k8s import Kube
+
+    api = config.new_client_from_config(config_file=args.kubeconfig, context=args.context)
+    return Kube(api).list("GPUClass")
 
 
 def _cmd_version(_: argparse.Namespace) -> int:
@@ -117,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--exit-after",
         type=float,
         default=None,
-        help="stop after this many seconds (default: run until Ctrl-C)",
+        help="stop once the story is told or after this many seconds, whichever is first; "
+        "exit 1 if the story did not finish (default: run until Ctrl-C)",
     )
     demo.add_argument("--workdir", default=None, help="keep the cluster's files here")
     demo.set_defaults(func=_cmd_demo)
@@ -133,8 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--gpuclasses",
         action="append",
         metavar="FILE.yaml",
-        help="more YAML with GPUClasses (repeatable)",
+        help="more YAML with GPUClasses (repeatable); default: the built-in GPUClasses",
     )
+    plan.add_argument(
+        "--cluster", action="store_true", help="use the GPUClasses of the current cluster"
+    )
+    plan.add_argument("--kubeconfig", default=None, help="kubeconfig for --cluster")
+    plan.add_argument("--context", default=None, help="kubeconfig context for --cluster")
     plan.set_defaults(func=_cmd_plan)
 
     version = sub.add_parser("version", help="print the version")

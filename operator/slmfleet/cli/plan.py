@@ -1,11 +1,17 @@
-"""The plan report shared by `slmfleet plan FILE.yaml` and `kubectl slm plan NAME`."""
+"""The plan report shared by `slmfleet plan FILE.yaml` and `kubectl slm plan NAME`, and the
+GPUClasses `slmfleet plan` uses when the files name none: the built-in ones (the examples)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
 
 from slmfleet.api.gpuclass import GPUClassSpec
+from slmfleet.api.parse import parse_gpuclass
 from slmfleet.api.smallmodel import SmallModel
 from slmfleet.planner import (
     FactsUnavailable,
@@ -15,6 +21,22 @@ from slmfleet.planner import (
     resolve_facts,
 )
 from slmfleet.reconcile.smallmodel import gpu_spec, serving_request
+
+BUILTIN_GPUCLASSES = "catalog_data/gpuclasses.yaml"
+"""A copy of manifests/examples/gpuclasses.yaml (a unit test keeps them equal)."""
+
+
+def builtin_gpuclass_docs() -> list[dict[str, Any]]:
+    """The built-in GPUClass documents: common NVIDIA GPUs and an A100 MIG slice."""
+    text = resources.files("slmfleet.planner").joinpath(BUILTIN_GPUCLASSES).read_text()
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def gpuclass_specs(docs: list[dict[str, Any]]) -> dict[str, GPUClassSpec]:
+    """GPUClass specs by name from documents (raises SpecError on an invalid one)."""
+    return {
+        d["metadata"]["name"]: parse_gpuclass(d).spec for d in docs if d.get("kind") == "GPUClass"
+    }
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""`kubectl slm` rollout subcommands: status, promote, abort, retry, rollback, history.
+"""`kubectl slm` rollout subcommands: status, history, diff, promote, abort, retry, rollback.
 
 The actions only set an annotation on the SmallModel (the same one a plain `kubectl annotate`
 sets); the operator acts on it at its next tick and removes it. The text renderers are pure.
@@ -7,10 +7,14 @@ sets); the operator acts on it at its next tick and removes it. The text rendere
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import yaml
+
+from slmfleet.cli.revisions import diff_text, history_rows, history_text
 from slmfleet.k8s import Kube
 from slmfleet.rollout.state import ABORT, PROMOTE, RETRY, ROLLBACK_TO
 
@@ -29,20 +33,26 @@ def status_text(body: Mapping[str, Any]) -> str:
     steps = spec_rollout.get("steps") or []
     provider = spec_rollout.get("trafficProvider") or "router"
     name = (body.get("metadata") or {}).get("name", "")
-    lines = [f"SmallModel {name}: rollout {r.get('phase', 'not started')}"]
     stable, canary, weight = r.get("stableRevision"), r.get("canaryRevision"), r.get("weight", 0)
+    serving = stable or status.get("templateHash")
+    if canary or r.get("phase") in ("RolledBack", "Failed"):
+        lines = [f"SmallModel {name}: rollout {r.get('phase')}"]
+    elif serving:
+        lines = [f"SmallModel {name}: serving revision {serving}"]
+    else:
+        lines = [f"SmallModel {name}: no revision serving yet ({status.get('phase') or 'Pending'})"]
     if canary:
         lines.append(f"  step     {int(r.get('step', 0)) + 1}/{len(steps) or '?'}")
         lines.append(
             f"  weights  stable {stable} {100 - weight}%, canary {canary} {weight}% (by {provider})"
         )
-    else:
-        lines.append(f"  serving  {stable} 100%")
     if r.get("failedRevision"):
         lines.append(f"  failed   {r['failedRevision']} (not retried until the spec changes)")
-    lines.append(
-        f"  failed analyses {r.get('failedChecks', 0)}, without data {r.get('inconclusiveChecks', 0)}"
-    )
+    if canary or r.get("failedChecks") or r.get("inconclusiveChecks"):
+        lines.append(
+            f"  failed analyses {r.get('failedChecks', 0)}, "
+            f"without data {r.get('inconclusiveChecks', 0)}"
+        )
     if r.get("message"):
         lines.append(f"  message  {r['message']}")
     checks = r.get("lastAnalysis") or []
@@ -63,13 +73,15 @@ def status_text(body: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def history_text(body: Mapping[str, Any]) -> str:
-    """The revisions kept for rollback, newest (serving) first, with their index."""
-    history = (body.get("status") or {}).get("history") or []
-    lines = ["INDEX  REVISION    PROMOTED"]
-    for i, h in enumerate(history):
-        lines.append(f"{i:<6} {h.get('revision', ''):<11} {h.get('promotedAt', '-')}")
-    return "\n".join(lines)
+def render(value: Any, output: str | None) -> str:
+    """`-o json` or `-o yaml` of structured output."""
+    if output == "json":
+        return json.dumps(value, indent=2)
+    return yaml.safe_dump(value, sort_keys=False).rstrip("\n")
+
+
+def _data(command: str, body: Mapping[str, Any]) -> Any:
+    return history_rows(body) if command == "history" else dict(body)
 
 
 def _get(kube: Kube, namespace: str, name: str) -> dict[str, Any] | None:
@@ -89,19 +101,65 @@ def _annotate(client: ClientFn, args: argparse.Namespace, key: str, value: str) 
     return 0
 
 
+def list_text(bodies: list[dict[str, Any]], all_namespaces: bool) -> str:
+    """One line per SmallModel: what serves, and the rollout if one is under way."""
+    rows: list[tuple[str, ...]] = [("NAMESPACE", "NAME", "PHASE", "SERVING", "ROLLOUT")]
+    for body in bodies:
+        meta, status = body.get("metadata") or {}, body.get("status") or {}
+        r = status.get("rollout") or {}
+        serving = r.get("stableRevision") or status.get("templateHash") or "-"
+        rollout = (
+            f"{r.get('phase')} canary {r['canaryRevision']} at {r.get('weight', 0)}%"
+            if r.get("canaryRevision")
+            else "-"
+        )
+        rows.append(
+            (
+                meta.get("namespace", ""),
+                meta.get("name", ""),
+                status.get("phase") or "-",
+                serving,
+                rollout,
+            )
+        )
+    if not all_namespaces:
+        rows = [row[1:] for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
+
+
 def add_rollout_commands(sub: Any, client: ClientFn) -> None:
     """Register the rollout subcommands on an argparse subparsers object."""
 
-    def show(render: Callable[[Mapping[str, Any]], str]) -> Callable[[argparse.Namespace], int]:
+    def show(
+        command: str, text: Callable[[Mapping[str, Any]], str]
+    ) -> Callable[[argparse.Namespace], int]:
         def run(args: argparse.Namespace) -> int:
             kube, namespace = client(args)
+            output = getattr(args, "output", None)
+            if command == "status" and args.name is None:
+                everywhere = bool(getattr(args, "all_namespaces", False))
+                bodies = kube.list("SmallModel", None if everywhere else namespace)
+                print(render(bodies, output) if output else list_text(bodies, everywhere))
+                return 0
             body = _get(kube, namespace, args.name)
             if body is None:
                 return 2
-            print(render(body))
+            print(render(_data(command, body), output) if output else text(body))
             return 0
 
         return run
+
+    def diff(args: argparse.Namespace) -> int:
+        kube, namespace = client(args)
+        body = _get(kube, namespace, args.name)
+        if body is None:
+            return 2
+        text, ok = diff_text(body, args.first, args.second)
+        print(text, file=sys.stdout if ok else sys.stderr)
+        return 0 if ok else 2
 
     def action(key: str) -> Callable[[argparse.Namespace], int]:
         return lambda args: _annotate(client, args, key, "true")
@@ -110,8 +168,18 @@ def add_rollout_commands(sub: Any, client: ClientFn) -> None:
         return _annotate(client, args, ROLLBACK_TO, str(args.to_revision))
 
     table: list[tuple[str, str, Callable[[argparse.Namespace], int]]] = [
-        ("status", "rollout phase, step, weights, last analysis and eval score", show(status_text)),
-        ("history", "revisions kept for rollback", show(history_text)),
+        (
+            "status",
+            "what serves and the rollout (phase, step, weights, analysis, eval); "
+            "without NAME one line per SmallModel",
+            show("status", status_text),
+        ),
+        (
+            "history",
+            "revisions kept for rollback: source, quantization, image, changed fields",
+            show("history", history_text),
+        ),
+        ("diff", "two kept revisions' specs side by side (the fields that differ)", diff),
         ("promote", "skip the remaining steps and promote the canary", action(PROMOTE)),
         ("abort", "roll the canary back to stable now", action(ABORT)),
         ("retry", "roll out a rolled-back revision again", action(RETRY)),
@@ -119,11 +187,14 @@ def add_rollout_commands(sub: Any, client: ClientFn) -> None:
     ]
     for name, help_text, func in table:
         cmd = sub.add_parser(name, help=help_text)
-        cmd.add_argument("name", help="SmallModel name")
+        cmd.add_argument("name", nargs="?" if name == "status" else None, help="SmallModel name")
         if name == "rollback":
             cmd.add_argument(
                 "--to-revision",
                 default="1",
                 help="a revision hash or a history index (1 = the one before the serving one)",
             )
+        if name == "diff":
+            cmd.add_argument("first", nargs="?", default="1", help="revision or index (default 1)")
+            cmd.add_argument("second", nargs="?", default="0", help="revision or index (default 0)")
         cmd.set_defaults(func=func)

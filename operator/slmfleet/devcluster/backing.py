@@ -6,8 +6,9 @@ process and forwards the pod's IP and container port to it:
 - a vLLM container (image ``*vllm-openai*``) is backed by llm-d-inference-sim: the vLLM arguments the
   simulator understands are passed on, the rest (dtype, quantization, ...) are dropped, and simulator
   knobs given as extra args (``--time-to-first-token``, ``--mode``, ``--failure-injection-rate``) work;
-- a container that sets ``SLMFLEET_DEV_BACKING=python`` in its env is backed by ``python -m <args>``
-  (used for slmfleet's own router).
+- a container that runs one of slmfleet's own modules (command ``python -m``, first argument
+  ``slmfleet.*``, as the router Deployment does) is backed by ``python -m <args>``: production
+  manifests need nothing dev-only for it.
 """
 
 from __future__ import annotations
@@ -120,13 +121,19 @@ def _env(container: Mapping[str, Any]) -> dict[str, str]:
     return {e["name"]: str(e.get("value", "")) for e in container.get("env") or [] if "name" in e}
 
 
+def _runs_slmfleet_module(container: Mapping[str, Any]) -> bool:
+    command = list(container.get("command") or [])
+    args = [str(a) for a in container.get("args") or []]
+    return command == ["python", "-m"] and bool(args) and args[0].startswith("slmfleet.")
+
+
 def backing_for(pod: Mapping[str, Any]) -> Backing | None:
     """The process that backs this pod, or None when the pod needs none."""
     for container in (pod.get("spec") or {}).get("containers") or []:
         image = str(container.get("image", ""))
         env = _env(container)
         ports = _ports(container)
-        if env.get("SLMFLEET_DEV_BACKING") == "python":
+        if _runs_slmfleet_module(container):
             keep = tuple(sorted((k, v) for k, v in env.items() if k.startswith("SLMFLEET_")))
             return Backing("python", tuple(container.get("args") or ()), ports, keep)
         if "vllm-openai" in image:

@@ -121,14 +121,35 @@ def kv_layout(facts: ModelFacts, kv_dtype_bytes: int, tensor_parallel_size: int)
     )
 
 
-def overhead_bytes(
-    total_bytes: int, tensor_parallel_size: int, max_num_seqs: int, vocab_size: int
-) -> int:
-    """max(1 GiB, 2% of replica memory) + 0.25 GiB per extra TP rank + sampler logits."""
+def overhead_bytes(total_bytes: int, tensor_parallel_size: int) -> int:
+    """max(1 GiB, 2% of replica memory) + 0.25 GiB per extra TP rank: CUDA context, graphs."""
     base = max(OVERHEAD_FLOOR_BYTES, ceil(total_bytes * OVERHEAD_SHARE))
-    ranks = (tensor_parallel_size - 1) * TP_RANK_OVERHEAD_BYTES
-    sampler = max_num_seqs * vocab_size * SAMPLER_BYTES_PER_LOGIT
-    return base + ranks + sampler
+    return base + (tensor_parallel_size - 1) * TP_RANK_OVERHEAD_BYTES
+
+
+def activation_bytes(
+    facts: ModelFacts,
+    *,
+    batched_tokens: int,
+    max_num_seqs: int,
+    dtype_bytes: int,
+    tensor_parallel_size: int,
+) -> int:
+    """Peak activation memory of vLLM's profiling run, on all ranks.
+
+    vLLM profiles one forward pass of max_num_batched_tokens tokens, then the sampler on
+    max_num_seqs rows of logits (v1/worker/gpu_model_runner.py, profile_run). Per rank the peak
+    is the larger of the forward pass (residual and normed input, 2 x hidden, plus the MLP's
+    gate/up and activated outputs, 3 x intermediate / TP, per token) and the sampler (the
+    hidden states kept, plus 40 float32-bytes per logit: logits, probabilities, top-k/top-p
+    sort values and int64 indices, cumulative sums and masks over max_num_seqs x vocab).
+    """
+    tp = tensor_parallel_size
+    hidden = facts.hidden_size
+    forward = batched_tokens * (2 * hidden + 3 * ceil(facts.intermediate_size / tp))
+    kept = batched_tokens * hidden * dtype_bytes
+    sampler = kept + max_num_seqs * facts.vocab_size * SAMPLER_BYTES_PER_LOGIT
+    return max(forward * dtype_bytes, sampler) * tp
 
 
 def usable_bytes(total_bytes: int, utilization: float) -> int:

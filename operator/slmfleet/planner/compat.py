@@ -20,6 +20,12 @@ PLUGIN_QUANTIZATIONS = ("bitsandbytes", "gguf")
 PREQUANTIZED_ONLY = ("awq", "gptq", "compressed-tensors", "gguf")
 KNOWN_QUANTIZATIONS = ("awq", "gptq", "fp8", "compressed-tensors", "bitsandbytes", "gguf")
 FP8_KV_DTYPES = ("fp8", "fp8_e4m3", "fp8_e5m2")
+SIXTEEN_BIT_KV_DTYPES = ("float16", "bfloat16")
+BATCHED_TOKENS_SMALL_GPU = 2048
+BATCHED_TOKENS_LARGE_GPU = 8192
+BATCHED_TOKENS_HUGE_GPU = 16384
+LARGE_GPU_GIB = 70
+HUGE_GPU_GIB = 160
 _MAX_TP_HINT = 16
 
 
@@ -34,6 +40,8 @@ class Resolution:
     tensor_parallel_size: int
     warnings: tuple[str, ...]
     blockers: tuple[str, ...]
+    max_num_batched_tokens: int = BATCHED_TOKENS_SMALL_GPU
+    pass_batched_tokens: bool = False
 
 
 @dataclass
@@ -115,10 +123,11 @@ def _kv_cache_dtype(request: ServingRequest, dtype: TorchDType, gpu: GPUSpec, no
     chosen = request.kv_cache_dtype
     if chosen == "auto":
         return dtype
-    if chosen == "bfloat16" and gpu.capability < BF16_CAPABILITY:
+    if chosen in SIXTEEN_BIT_KV_DTYPES and chosen != dtype:
         notes.blockers.append(
-            f"kv_cache_dtype bfloat16 needs compute capability >= 8.0 but {_cc(gpu)} lacks it: "
-            "set kv_cache_dtype to auto or float16."
+            f"kv_cache_dtype {chosen} differs from the model dtype {dtype} on {gpu.name}, and "
+            "vLLM refuses a 16-bit KV cache in another dtype than the model's: set "
+            "kv_cache_dtype to auto (or fp8), or dtype to match it."
         )
     if chosen in FP8_KV_DTYPES:
         if gpu.capability < FP8_MARLIN_CAPABILITY:
@@ -135,7 +144,7 @@ def _kv_cache_dtype(request: ServingRequest, dtype: TorchDType, gpu: GPUSpec, no
 
 
 def _quantization_support(
-    method: str | None, dtype: TorchDType, gpu: GPUSpec, notes: _Notes
+    method: str | None, dtype: TorchDType, gpu: GPUSpec, plugins: tuple[str, ...], notes: _Notes
 ) -> None:
     if method == "fp8":
         if gpu.capability < FP8_MARLIN_CAPABILITY:
@@ -160,11 +169,52 @@ def _quantization_support(
                 f"{method} kernels run in float16 or bfloat16, not float32: set dtype to "
                 "float16 or bfloat16."
             )
-    if method in PLUGIN_QUANTIZATIONS:
-        notes.warnings.append(
-            f"vLLM serves {method} models only through its out-of-tree {method} plugin: the "
-            "serving image must include it."
-        )
+    missing = missing_plugin(method, plugins)
+    if missing:
+        notes.blockers.append(missing)
+
+
+def missing_plugin(method: str | None, plugins: tuple[str, ...]) -> str | None:
+    """Why `method` cannot run without a plugin the engine does not declare, or None.
+
+    bitsandbytes and gguf are not among vLLM 0.33's registered quantization methods
+    (model_executor/layers/quantization/__init__.py); their plugins register them.
+    """
+    if method not in PLUGIN_QUANTIZATIONS or method in plugins:
+        return None
+    return (
+        f"vLLM 0.33 serves {method} checkpoints only through its out-of-tree {method} plugin, "
+        "which the default image lacks: set spec.engine.image to an image with the plugin and "
+        f"list {method} in spec.engine.quantizationPlugins, or use an awq, gptq or fp8 checkpoint."
+    )
+
+
+def default_batched_tokens(gpu: GPUSpec) -> int:
+    """`vllm serve`'s max_num_batched_tokens on one GPU of `gpu` (engine/arg_utils.py)."""
+    if gpu.memory_gib >= HUGE_GPU_GIB:
+        return BATCHED_TOKENS_HUGE_GPU
+    if gpu.memory_gib >= LARGE_GPU_GIB and "a100" not in gpu.product.lower():
+        return BATCHED_TOKENS_LARGE_GPU
+    return BATCHED_TOKENS_SMALL_GPU
+
+
+def _batched_tokens(request: ServingRequest, gpu: GPUSpec, notes: _Notes) -> tuple[int, bool]:
+    """Tokens one forward pass takes, and whether the operator must pass the flag.
+
+    vLLM refuses max_num_seqs above max_num_batched_tokens (config/scheduler.py): the default
+    is raised to max_num_seqs, a value set in extraArgs below it is refused.
+    """
+    seqs = request.max_num_seqs
+    given = request.max_num_batched_tokens
+    if given is not None:
+        if given < seqs:
+            notes.blockers.append(
+                f"--max-num-batched-tokens {given} in extraArgs is below maxNumSeqs {seqs}, "
+                "and vLLM refuses that: raise it to at least maxNumSeqs or lower maxNumSeqs."
+            )
+        return given, False
+    default = default_batched_tokens(gpu)
+    return (seqs, True) if seqs > default else (default, False)
 
 
 def _valid_tp_sizes(facts: ModelFacts) -> list[int]:
@@ -207,8 +257,9 @@ def resolve(facts: ModelFacts, request: ServingRequest, gpu: GPUSpec) -> Resolut
     method, bits = _quantization(facts, request, notes)
     dtype = _dtype(facts, request, gpu, notes)
     kv_dtype = _kv_cache_dtype(request, dtype, gpu, notes)
-    _quantization_support(method, dtype, gpu, notes)
+    _quantization_support(method, dtype, gpu, request.quantization_plugins, notes)
     tp = _tensor_parallel(facts, request, gpu, notes)
+    batched, pass_batched = _batched_tokens(request, gpu, notes)
     limit = facts.max_position_embeddings
     if request.max_model_len is not None and request.max_model_len > limit:
         notes.blockers.append(
@@ -223,4 +274,6 @@ def resolve(facts: ModelFacts, request: ServingRequest, gpu: GPUSpec) -> Resolut
         tensor_parallel_size=tp,
         warnings=tuple(notes.warnings),
         blockers=tuple(notes.blockers),
+        max_num_batched_tokens=batched,
+        pass_batched_tokens=pass_batched,
     )

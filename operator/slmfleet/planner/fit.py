@@ -11,6 +11,7 @@ from slmfleet.planner.arithmetic import (
     DTYPE_BYTES,
     KV_DTYPE_BYTES,
     KVLayout,
+    activation_bytes,
     kv_layout,
     overhead_bytes,
     usable_bytes,
@@ -89,15 +90,15 @@ def _memory_blocker(
     budget = usable - weights - overhead
     if budget <= 0:
         return (
-            f"Weights ({gib(weights)} GiB) plus runtime overhead ({gib(overhead)} GiB) exceed the "
-            f"{gib(usable)} GiB usable on {plan_gpu}: quantize (awq, gptq or fp8), add tensor "
+            f"Weights ({gib(weights)} GiB) plus runtime overhead and activations "
+            f"({gib(overhead)} GiB) exceed the {gib(usable)} GiB usable on {plan_gpu}: quantize (awq, gptq or fp8), add tensor "
             "parallelism, or choose a GPU class with more memory."
         )
     if per_sequence > budget:
         return (
             f"One {length}-token sequence needs {gib(per_sequence)} GiB of KV cache but only "
-            f"{gib(budget)} GiB is left after weights and overhead on {plan_gpu}; the max context "
-            f"that fits is {fitting} tokens: set max_model_len to at most {fitting}, use "
+            f"{gib(budget)} GiB is left after weights, overhead and activations on {plan_gpu}; "
+            f"the max context that fits is {fitting} tokens: set max_model_len to at most {fitting}, use "
             "kv_cache_dtype fp8, quantize the weights, or choose a larger GPU class."
         )
     return None
@@ -110,7 +111,14 @@ def plan_memory(facts: ModelFacts, request: ServingRequest, gpu: GPUSpec) -> Mem
     total = gpu.memory_bytes * tp
     weights = weights_bytes(facts, res.quant_method, res.quant_bits, DTYPE_BYTES[res.dtype])
     kv = kv_layout(facts, KV_DTYPE_BYTES[res.kv_cache_dtype], tp)
-    overhead = overhead_bytes(total, tp, request.max_num_seqs, facts.vocab_size)
+    activation = activation_bytes(
+        facts,
+        batched_tokens=res.max_num_batched_tokens,
+        max_num_seqs=request.max_num_seqs,
+        dtype_bytes=DTYPE_BYTES[res.dtype],
+        tensor_parallel_size=tp,
+    )
+    overhead = overhead_bytes(total, tp) + activation
     given = request.gpu_memory_utilization
     trials = (given,) if given is not None else (DEFAULT_UTILIZATION, MAX_SUGGESTED_UTILIZATION)
     budgets = [usable_bytes(total, trial) - weights - overhead for trial in trials]
@@ -148,7 +156,8 @@ def plan_memory(facts: ModelFacts, request: ServingRequest, gpu: GPUSpec) -> Mem
     else:
         held = min(concurrent, request.max_num_seqs)
         reason = (
-            f"Fits on {gpu.name}: {gib(weights)} GiB weights + {gib(overhead)} GiB overhead + "
+            f"Fits on {gpu.name}: {gib(weights)} GiB weights + {gib(overhead - activation)} GiB "
+            f"overhead + {gib(activation)} GiB activations + "
             f"KV cache for {held} x {length} tokens within {gib(usable)} GiB "
             f"(gpu_memory_utilization {utilization})."
         )
@@ -163,7 +172,8 @@ def plan_memory(facts: ModelFacts, request: ServingRequest, gpu: GPUSpec) -> Mem
         kv_bytes_per_token=kv.bytes_per_token,
         kv_bytes_per_sequence=per_sequence,
         kv_bytes_requested=requested,
-        overhead_bytes=overhead,
+        overhead_bytes=overhead - activation,
+        activation_bytes=activation,
         total_bytes=total,
         usable_bytes=usable,
         max_model_len=length,
@@ -173,6 +183,8 @@ def plan_memory(facts: ModelFacts, request: ServingRequest, gpu: GPUSpec) -> Mem
         warnings=tuple(warnings),
         quantization=res.quant_method or "none",
         max_num_seqs=request.max_num_seqs,
+        max_num_batched_tokens=res.max_num_batched_tokens,
+        pass_batched_tokens=res.pass_batched_tokens,
     )
 
 

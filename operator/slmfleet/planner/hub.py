@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import socket
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 import huggingface_hub
 from huggingface_hub import constants as hub_constants
@@ -49,6 +52,41 @@ class ResolvedFacts:
 def hub_offline() -> bool:
     """Whether huggingface_hub is in offline mode (HF_HUB_OFFLINE=1)."""
     return bool(getattr(hub_constants, "HF_HUB_OFFLINE", False))
+
+
+PROBE_TIMEOUT_SECONDS = 2.0
+_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")
+
+
+def hub_reachable(timeout: float = PROBE_TIMEOUT_SECONDS, endpoint: str | None = None) -> bool:
+    """Whether a TCP connection to the Hub endpoint opens within `timeout` (assumed yes behind
+    a proxy, which a direct connection cannot judge)."""
+    if any(os.environ.get(name) for name in _PROXY_VARIABLES):
+        return True
+    url = urlparse(endpoint or hub_constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def offline_unless_reachable(
+    timeout: float = PROBE_TIMEOUT_SECONDS, endpoint: str | None = None
+) -> str | None:
+    """For a command-line run: one short attempt to reach the Hub; when it fails, switch this
+    process to the local cache and the offline catalog (no retries) and say so in one line."""
+    if hub_offline():
+        return None
+    if hub_reachable(timeout, endpoint):
+        return None
+    hub_constants.HF_HUB_OFFLINE = True
+    where = endpoint or hub_constants.ENDPOINT
+    return (
+        f"Hugging Face Hub unreachable ({where} did not answer within {timeout:g} s): "
+        "using the local Hugging Face cache and the offline catalog."
+    )
 
 
 def explain_hub_error(error: Exception, repo: str, revision: str, cache_dir: str | None) -> str:

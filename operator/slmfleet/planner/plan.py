@@ -19,7 +19,8 @@ class MemoryPlan:
 
     Byte totals cover the whole replica (all tensor-parallel ranks). kv_bytes_per_token is the
     reference 2 x L x H_kv x head_dim x dtype bytes; the per-sequence and requested figures honour
-    sliding-window layers and include the 1.15 fragmentation factor.
+    sliding-window layers and include the 1.15 fragmentation factor. overhead_bytes is the CUDA
+    context and graphs; activation_bytes the peak of vLLM's profiling run.
     """
 
     fits: bool
@@ -42,11 +43,15 @@ class MemoryPlan:
     warnings: tuple[str, ...] = ()
     quantization: str = "none"
     max_num_seqs: int = 16
+    activation_bytes: int = 0
+    max_num_batched_tokens: int = 2048
+    pass_batched_tokens: bool = False
+    """Whether the engine needs --max-num-batched-tokens (vLLM's default is below maxNumSeqs)."""
 
     @property
     def kv_budget_bytes(self) -> int:
-        """What is left for the KV cache: usable minus weights minus overhead."""
-        return self.usable_bytes - self.weights_bytes - self.overhead_bytes
+        """What is left for the KV cache: usable minus weights, overhead and activations."""
+        return self.usable_bytes - self.weights_bytes - self.overhead_bytes - self.activation_bytes
 
     def to_summary(self) -> dict[str, Any]:
         """camelCase summary for a custom resource status; sizes in GiB rounded to 2 places."""
@@ -63,6 +68,8 @@ class MemoryPlan:
             "kvPerSequenceGiB": gib(self.kv_bytes_per_sequence),
             "kvRequestedGiB": gib(self.kv_bytes_requested),
             "overheadGiB": gib(self.overhead_bytes),
+            "activationGiB": gib(self.activation_bytes),
+            "maxNumBatchedTokens": self.max_num_batched_tokens,
             "totalGiB": gib(self.total_bytes),
             "usableGiB": gib(self.usable_bytes),
             "maxModelLen": self.max_model_len,

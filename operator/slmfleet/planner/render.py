@@ -43,6 +43,10 @@ def render_plan_table(plan: MemoryPlan) -> str:
         ("usable memory", _gib_text(plan.usable_bytes)),
         ("weights", _gib_text(plan.weights_bytes)),
         ("overhead", _gib_text(plan.overhead_bytes)),
+        (
+            "activation peak",
+            f"{_gib_text(plan.activation_bytes)} ({plan.max_num_batched_tokens} batched tokens)",
+        ),
         ("kv cache budget", _gib_text(max(0, plan.kv_budget_bytes))),
         ("kv cache per token", f"{plan.kv_bytes_per_token / _KIB:.1f} KiB"),
         ("max model len", f"{plan.max_model_len} tokens"),

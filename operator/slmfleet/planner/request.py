@@ -65,6 +65,10 @@ class ServingRequest:
     max_num_seqs: int = DEFAULT_MAX_NUM_SEQS
     tensor_parallel_size: int | None = None
     gpu_memory_utilization: float | None = None
+    max_num_batched_tokens: int | None = None
+    """Set in the engine's extra flags; None leaves vLLM's default (or the operator's raise)."""
+    quantization_plugins: tuple[str, ...] = ()
+    """Quantization plugins the engine image declares (bitsandbytes, gguf)."""
 
     def __post_init__(self) -> None:
         if self.quantization not in QUANTIZATIONS:
@@ -79,6 +83,8 @@ class ServingRequest:
             raise ValueError("max_num_seqs must be at least 1")
         if self.tensor_parallel_size is not None and self.tensor_parallel_size < 1:
             raise ValueError("tensor_parallel_size must be at least 1")
+        if self.max_num_batched_tokens is not None and self.max_num_batched_tokens < 1:
+            raise ValueError("max_num_batched_tokens must be at least 1")
         utilization = self.gpu_memory_utilization
         if utilization is not None and not 0 < utilization <= 1:
             raise ValueError("gpu_memory_utilization must be in (0, 1]")

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from slmfleet.api.engine import extra_arg_value
 from slmfleet.api.gpuclass import GPUClassSpec
 from slmfleet.api.rollout_status import RolloutStatus
 from slmfleet.api.smallmodel import SmallModel
@@ -28,7 +29,10 @@ from slmfleet.planner import (
     plan_memory,
     smallest_fitting,
 )
+from slmfleet.planner.compat import missing_plugin
 from slmfleet.rollout.plan import replicas_of
+
+BATCHED_TOKENS_FLAG = "--max-num-batched-tokens"
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,7 @@ def gpu_spec(name: str, spec: GPUClassSpec) -> GPUSpec:
 
 def serving_request(model: SmallModel) -> ServingRequest:
     spec = model.spec
+    batched = extra_arg_value(spec.engine.extra_args, BATCHED_TOKENS_FLAG)
     return ServingRequest(
         quantization=spec.quantization,
         dtype=spec.dtype,
@@ -99,6 +104,8 @@ def serving_request(model: SmallModel) -> ServingRequest:
         max_num_seqs=spec.max_num_seqs,
         tensor_parallel_size=spec.tensor_parallel_size,
         gpu_memory_utilization=spec.gpu_memory_utilization,
+        max_num_batched_tokens=int(batched) if batched and batched.isdigit() else None,
+        quantization_plugins=spec.engine.plugins(),
     )
 
 
@@ -194,6 +201,9 @@ def draft(model: SmallModel, observed: Observed, default_image: str) -> EngineDr
         )
     if observed.facts is None:
         return stalled("ModelFactsUnavailable", observed.facts_error or "model facts unavailable")
+    plugin = missing_plugin(observed.facts.quant_method or spec.quantization, spec.engine.plugins())
+    if plugin:
+        return stalled("QuantizationPluginMissing", plugin)
     gpu = gpu_spec(spec.gpu_class_name, observed.gpuclass)
     plan = plan_memory(observed.facts, serving_request(model), gpu)
     if not plan.fits:

@@ -38,10 +38,16 @@ def answer_text(choice: Mapping[str, Any]) -> str:
     return text if isinstance(text, str) else ""
 
 
+VLLM_LOGPROB_FLOOR = -9999.0
+"""What vLLM sends instead of -inf (and NaN) logprobs."""
+
+
 def mean_logprob(choice: Mapping[str, Any]) -> float | None:
     """Mean token log-probability of a choice, or None when the backend sent none.
 
-    Reads chat `logprobs.content[].logprob` or completions `logprobs.token_logprobs[]`.
+    Reads chat `logprobs.content[].logprob` or completions `logprobs.token_logprobs[]`. vLLM
+    writes -9999.0 for a token whose logprob is -inf (entrypoints/openai/*/serving.py); that
+    clamp is not a measurement, so such tokens are left out of the mean.
     """
     logprobs = choice.get("logprobs")
     if not isinstance(logprobs, Mapping):
@@ -56,7 +62,10 @@ def mean_logprob(choice: Mapping[str, Any]) -> float | None:
     numbers = [
         float(v)
         for v in values
-        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        if isinstance(v, int | float)
+        and not isinstance(v, bool)
+        and math.isfinite(v)
+        and v > VLLM_LOGPROB_FLOOR
     ]
     return sum(numbers) / len(numbers) if numbers else None
 
