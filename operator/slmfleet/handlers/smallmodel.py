@@ -25,6 +25,7 @@ from slmfleet.handlers.clients import kube_client
 from slmfleet.handlers.events import post_transitions
 from slmfleet.handlers.observe import observe
 from slmfleet.k8s import Kube
+from slmfleet.reconcile.rollout_conditions import conditions_stale
 from slmfleet.reconcile.smallmodel import Decision, decide, stalled
 
 log = logging.getLogger(__name__)
@@ -90,3 +91,17 @@ def on_engine_change(body: kopf.Body, type: str | None, **_: Any) -> None:
     if owner is None or (owner.get("metadata") or {}).get("deletionTimestamp"):
         return
     reconcile(kube, owner, apply=False)
+
+
+@kopf.on.event(GROUP, VERSION, "smallmodels")
+def on_rollout_change(body: kopf.Body, type: str | None, **_: Any) -> None:
+    """The rollout driver writes only status.rollout: when the conditions no longer say what it
+    means (a canary rolled back, a retry started), reconcile now rather than at the next timer."""
+    if type is None or (body.get("metadata") or {}).get("deletionTimestamp"):
+        return
+    try:
+        model = parse_smallmodel(body)
+    except SpecError:
+        return
+    if conditions_stale(model, (body.get("status") or {}).get("conditions") or []):
+        reconcile(kube_client(), body, apply=False)

@@ -14,7 +14,6 @@ from typing import Any
 
 from slmfleet.api.gpuclass import GPUClassSpec
 from slmfleet.api.smallmodel import SmallModel
-from slmfleet.api.smallmodel_status import SmallModelStatus
 from slmfleet.builders.deployment import ModelRef, deployment, desired_replicas
 from slmfleet.builders.labels import REVISION_LABEL, selector_labels
 from slmfleet.builders.service import pod_disruption_budget, service
@@ -27,6 +26,7 @@ from slmfleet.planner import (
     plan_memory,
     smallest_fitting,
 )
+from slmfleet.reconcile.rollout_conditions import rollout_verdict
 from slmfleet.rollout.plan import replicas_of
 
 
@@ -121,27 +121,10 @@ def _does_not_fit(plan: MemoryPlan, model: SmallModel, observed: Observed) -> De
     return stalled("DoesNotFit", plan.reason + hint, plan=plan.to_summary())
 
 
-def _rollout_progress(status: SmallModelStatus, revision: str) -> tuple[Verdict, str] | None:
-    """While a canary of this revision rolls out, or after it was rolled back, say so."""
-    r = status.rollout
-    if r is None or revision not in (r.canary_revision, r.failed_revision):
-        return None
-    if r.phase == "Failed" and r.failed_revision == revision:
-        message = f"{r.message}; fix the stable revision's nodes or pods, or change the spec"
-        return Verdict(False, "RollbackStalled", message, stalled=True), "Stalled"
-    if r.phase == "RolledBack" and r.failed_revision == revision:
-        message = f"{r.message}; revision {r.stable_revision} keeps serving"
-        return Verdict(False, "RolledBack", message, stalled=True), "Stalled"
-    if r.phase in ("Progressing", "Analyzing", "Paused", "Promoting", "RollingBack"):
-        message = f"{r.phase} canary {revision} at {r.weight}%: {r.message}"
-        return Verdict(False, "RollingOut", message, reconciling=True), "Progressing"
-    return None
-
-
 def _progress(
     model: SmallModel, state: DeploymentState | None, revision: str, unschedulable: str | None
 ) -> tuple[Verdict, str]:
-    rolling = _rollout_progress(model.status, revision)
+    rolling = rollout_verdict(model, revision)
     if rolling is not None:
         return rolling
     want = desired_replicas(model.spec)
