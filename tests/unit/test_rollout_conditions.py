@@ -175,3 +175,10 @@ def test_conditions_are_stale_once_the_rollout_moves_on() -> None:
     assert conditions_stale(done, _ready("Promoting", "promoting"))
     assert not conditions_stale(done, _ready("Available", "2/2 replicas ready"))
     assert not conditions_stale(done, [])
+
+
+def test_a_spec_the_reconcile_refused_is_not_a_stale_rollout_verdict() -> None:
+    body = model(rollout("RolledBack", **ROLLED_BACK)).to_body()
+    body["status"]["phase"] = "Stalled"
+    refused = parse_smallmodel(body)
+    assert not conditions_stale(refused, _ready("DoesNotFit", "needs 30 GiB"))

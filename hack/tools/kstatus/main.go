@@ -15,6 +15,7 @@ import (
 	"os"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	kjson "k8s.io/apimachinery/pkg/util/json"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 )
@@ -49,11 +50,16 @@ func objects(r io.Reader) ([]*unstructured.Unstructured, error) {
 	dec := utilyaml.NewYAMLOrJSONDecoder(bufio.NewReader(r), 4096)
 	var out []*unstructured.Unstructured
 	for {
-		var doc map[string]interface{}
-		if err := dec.Decode(&doc); err != nil {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
 			if errors.Is(err, io.EOF) {
 				return out, nil
 			}
+			return out, err
+		}
+		// Whole numbers become int64 (metadata.generation), as the API machinery reads them.
+		var doc map[string]interface{}
+		if err := kjson.Unmarshal(raw, &doc); err != nil {
 			return out, err
 		}
 		if len(doc) == 0 {

@@ -106,6 +106,8 @@ def conditions_stale(model: SmallModel, conditions: Sequence[Mapping[str, Any]])
     ready = next((c for c in conditions if c.get("type") == "Ready"), None)
     if not revision or ready is None:
         return False
+    if ready.get("reason") not in ROLLOUT_REASONS and model.status.phase == "Stalled":
+        return False  # a spec the reconcile refused (does not fit, ...): no rollout verdict
     want = rollout_verdict(model, revision)
     if want is None:
         return ready.get("reason") in ROLLOUT_REASONS
