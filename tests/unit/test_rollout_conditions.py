@@ -68,7 +68,7 @@ def verdict_of(status: dict[str, Any] | None, paused: bool = False) -> tuple[Ver
             "StepHeld",
             "Progressing",
             "InProgress",
-            "holding 40s more",
+            "holding the step's 300s pause",
         ),
         (rollout("Analyzing"), True, "Paused", "Progressing", "InProgress", "spec.paused"),
         (rollout("Paused"), True, "Paused", "Progressing", "InProgress", "slmfleet.io/promote"),

@@ -81,8 +81,16 @@ def _moving(model: SmallModel, r: RolloutStatus, revision: str) -> tuple[Verdict
             f"{PROMOTE}=true or {ABORT}=true"
         )
         return Verdict(False, "Paused", message, reconciling=True), "Progressing"
+    if r.phase == "Paused":
+        # said without the countdown the rollout status carries, so it is written once per step
+        pause = steps[min(r.step, len(steps) - 1)].pause_seconds
+        message = (
+            f"{at} passed its analysis; holding the step's {pause}s pause from "
+            f"{r.step_started_at} (annotate {PROMOTE}=true to go on now)"
+        )
+        return Verdict(False, "StepHeld", message, reconciling=True), "Progressing"
     phase = str(r.phase)
-    reason = {"Paused": "StepHeld", "Progressing": "CanaryProgressing"}.get(phase, phase)
+    reason = "CanaryProgressing" if phase == "Progressing" else phase
     message = f"{at}: {r.message}" if r.message else at
     return Verdict(False, reason, message, reconciling=True), "Progressing"
 
