@@ -17,9 +17,11 @@ import pytest
 from kstatus_oracle import kstatus, record
 from rollout_support import ECHO, describe, echo_model, with_args
 
+from slmfleet.api.parse import parse_smallmodel
 from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
 from slmfleet.k8s import Kube
+from slmfleet.reconcile.rollout_conditions import conditions_stale
 
 pytestmark = pytest.mark.e2e
 
@@ -51,6 +53,8 @@ def judge(
             status.get("observedGeneration") == obj.get("metadata", {}).get("generation")
             and _ready(obj).get("reason") in reasons
             and (not rollout_phases or phase in rollout_phases)
+            # the conditions say what status.rollout says now (the reconcile caught up with it)
+            and not conditions_stale(parse_smallmodel(obj), status.get("conditions") or [])
         )
         return obj if ok else None
 

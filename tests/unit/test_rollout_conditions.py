@@ -61,6 +61,14 @@ def verdict_of(status: dict[str, Any] | None, paused: bool = False) -> tuple[Ver
     ("status", "paused", "reason", "phase", "kstatus_says", "words"),
     [
         (rollout("Progressing"), False, "CanaryProgressing", "Progressing", "InProgress", "25%"),
+        (
+            rollout("Progressing", message="step 2/3: 25% to c4n4ry"),
+            False,
+            "CanaryProgressing",
+            "Progressing",
+            "InProgress",
+            "canary c4n4ry beside st4bl3, step 2/3: 25% to c4n4ry",
+        ),
         (rollout("Analyzing"), False, "Analyzing", "Progressing", "InProgress", "step 2/3"),
         (
             rollout("Paused", message="step 2 passed; holding 40s more"),
@@ -79,7 +87,7 @@ def verdict_of(status: dict[str, Any] | None, paused: bool = False) -> tuple[Ver
             "RolledBack",
             "Progressing",
             "Failed",
-            "is rolling back to st4bl3: p95TTFTSeconds=2.4 (threshold <= 0.5)",
+            "rolled back to st4bl3: p95TTFTSeconds=2.4 (threshold <= 0.5)",
         ),
         (
             rollout("RolledBack", **ROLLED_BACK),

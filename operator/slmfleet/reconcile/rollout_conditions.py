@@ -59,9 +59,9 @@ def _stalled(r: RolloutStatus, revision: str) -> tuple[Verdict, str]:
         )
         # not "Stalled": the rollout driver keeps bringing the stable revision back
         return Verdict(False, "RollbackFailed", message, stalled=True), "Degraded"
-    done = "rolled back" if r.phase == "RolledBack" else "is rolling back"
+    # the same words while RollingBack (the canary's traffic is gone at once) and RolledBack
     message = (
-        f"canary {revision} {done} to {stable}: {cause}; {stable} keeps serving. Change the "
+        f"canary {revision} rolled back to {stable}: {cause}; {stable} keeps serving. Change the "
         f"spec, or annotate {RETRY}=true to try {revision} again"
     )
     reason = REASONS.get(r.rollback_reason or "RolledBack", "RolledBack")
@@ -92,6 +92,8 @@ def _moving(model: SmallModel, r: RolloutStatus, revision: str) -> tuple[Verdict
     phase = str(r.phase)
     reason = "CanaryProgressing" if phase == "Progressing" else phase
     message = f"{at}: {r.message}" if r.message else at
+    if r.message.startswith("step "):  # the rollout's own words already say the step and weight
+        message = f"canary {revision} beside {r.stable_revision}, {r.message}"
     return Verdict(False, reason, message, reconciling=True), "Progressing"
 
 
