@@ -21,7 +21,7 @@ $(BIN)/python:
 venv: $(BIN)/python ## create .venv and install slmfleet with its dev tools
 	$(BIN)/pip install -q -e '.[dev]'
 
-tools: venv ## build kube-apiserver, etcd, kwok, the simulator and helm into the cache (no-op when built)
+tools: venv ## build kube-apiserver, etcd, kwok, the simulator, helm and kstatus into the cache (no-op when built)
 	$(BIN)/slmfleet dev tools
 
 demo: deps tools ## boot a local fleet: control plane, 3 fake GPU nodes, Prometheus, the operator

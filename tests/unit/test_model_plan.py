@@ -114,7 +114,7 @@ def test_a_spec_change_is_a_canary_beside_the_stable_revision() -> None:
     )  # fmt: skip
     assert engine(p)["metadata"]["name"].endswith(new) and engine(p)["spec"]["replicas"] == 1
     assert [(s.revision, s.replicas) for s in p.scales] == [(old, 1)]  # stable keeps its replicas
-    assert condition(p, "Reconciling") == ("True", "RollingOut")
+    assert condition(p, "Reconciling") == ("True", "CanaryProgressing")
     assert "RolloutStarted" in [e.reason for e in p.events]
     assert p.next_due == pytest.approx(121.0)  # the progress deadline, + 1 s
 

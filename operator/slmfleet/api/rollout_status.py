@@ -61,6 +61,16 @@ class RolloutStatus(StatusModel):
     failed_revision: str | None = Field(
         None, description="Revision rolled back; not retried until the spec changes or retry."
     )
+    rollback_reason: str | None = Field(
+        None,
+        description=(
+            "Why the failed revision was rolled back: RolledBack (analysis), RolloutAborted or "
+            "ProgressDeadlineExceeded."
+        ),
+    )
+    rollback_message: str | None = Field(
+        None, description="The check, its value and threshold (or the deadline) that decided it."
+    )
     message: str = Field("", description="What is happening, in words.")
 
 

@@ -88,6 +88,15 @@ TOOLS: tuple[GoTool, ...] = (
             "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=34",
         ),
     ),
+    GoTool(
+        # Our own main package (hack/tools/kstatus/main.go) around Flux's status library: the
+        # tests' oracle for what GitOps tools make of the operator's conditions.
+        name="kstatus",
+        module="kstatus",
+        version="v0.37.2",
+        packages=("slmfleet.io/hack/tools/kstatus",),
+        binaries=("kstatus",),
+    ),
 )
 
 

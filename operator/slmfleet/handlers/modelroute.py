@@ -80,7 +80,17 @@ def model_target(body: Mapping[str, Any]) -> ModelTarget:
     served = (body.get("spec") or {}).get("servedModelName") or name
     revision = str((body.get("status") or {}).get("templateHash") or "")
     weights = _router_weights(body, revision)
-    return ModelTarget(name, str(served), service_name(name), revision, weights)
+    conditions = {c.get("type"): c for c in (body.get("status") or {}).get("conditions") or []}
+    ready, stalled = conditions.get("Ready") or {}, conditions.get("Stalled") or {}
+    return ModelTarget(
+        name,
+        str(served),
+        service_name(name),
+        revision,
+        weights,
+        scaled_to_zero=ready.get("reason") == "ScaledToZero",
+        stalled=str(stalled.get("message") or "") if stalled.get("status") == "True" else None,
+    )
 
 
 def write_status(rt: Runtime, body: Mapping[str, Any], outcome: RouteOutcome) -> None:

@@ -31,6 +31,8 @@ class ModelTarget:
     revision: str = ""
     # The router's split while a canary runs (stable first); empty: every ready endpoint.
     weights: tuple[tuple[str, int], ...] = ()
+    scaled_to_zero: bool = False  # no replicas on purpose: the first request wakes it
+    stalled: str | None = None  # the model's Stalled message: no replicas until someone acts
 
 
 @dataclass(frozen=True)
@@ -111,10 +113,15 @@ def _backend(
         revisions=splits,
     )
     if not ready:
+        reason, why = "NoReadyEndpoints", "has no ready replicas"
+        if target.stalled is not None:
+            reason, why = "SmallModelStalled", f"is Stalled: {target.stalled}"
+        elif target.scaled_to_zero:
+            reason, why = "ScaledToZero", "is scaled to zero; the first request wakes it"
         return backend, {
             "name": spec.name,
-            "reason": "NoReadyEndpoints",
-            "message": f"SmallModel {ref!r} has no ready replicas",
+            "reason": reason,
+            "message": f"SmallModel {ref!r} {why}",
         }
     return backend, {
         "name": spec.name,
@@ -144,6 +151,26 @@ def _cascade(spec: ModelRouteSpec) -> CascadePolicy | None:
         max_escalation_fraction=c.max_escalation_fraction,
         window_seconds=float(c.window_seconds),
     )
+
+
+def _verdict(
+    spec: ModelRouteSpec, usable: set[str], unavailable: Sequence[Mapping[str, Any]]
+) -> Verdict:
+    """Resolved when a first-attempt backend is ready or asleep (Current), Stalled when every one
+    is a Stalled SmallModel (Failed), else waiting for replicas that are on their way."""
+    primaries = _primaries(spec)
+    if primaries & usable:
+        message = f"{len(usable)}/{len(spec.backends)} backends available"
+        return Verdict(True, "Resolved", message)
+    why = {e["name"]: (e["reason"], e["message"]) for e in unavailable if e["name"] in primaries}
+    reasons = {reason for reason, _ in why.values()}
+    if "ScaledToZero" in reasons:
+        return Verdict(True, "ScaledToZero", "; ".join(m for _, m in why.values()))
+    if reasons == {"SmallModelStalled"}:
+        return Verdict(
+            False, "BackendsStalled", "; ".join(m for _, m in why.values()), stalled=True
+        )
+    return Verdict(False, "WaitingForEndpoints", "no ready endpoints yet", reconciling=True)
 
 
 def resolve_route(
@@ -188,12 +215,7 @@ def resolve_route(
         missing = ", ".join(sorted(primaries)) or "none (all weights are 0)"
         message = f"no backend that takes traffic exists: {missing}"
         return None, RouteOutcome(Verdict(False, "NoBackends", message, stalled=True), status), ()
-    if primaries & usable:
-        message = f"{len(usable)}/{len(spec.backends)} backends available"
-        verdict = Verdict(True, "Resolved", message)
-    else:
-        verdict = Verdict(False, "WaitingForEndpoints", "no ready endpoints yet", reconciling=True)
-    outcome = RouteOutcome(verdict, status)
+    outcome = RouteOutcome(_verdict(spec, usable, unavailable), status)
     if spec.provider == "gateway-api":
         return None, outcome, ()
     # Fallback and tier names must name existing backends; drop unresolvable ones.

@@ -30,6 +30,7 @@ from slmfleet.planner import (
     smallest_fitting,
 )
 from slmfleet.planner.compat import missing_plugin
+from slmfleet.reconcile.rollout_conditions import rollout_verdict
 from slmfleet.rollout.plan import replicas_of
 
 BATCHED_TOKENS_FLAG = "--max-num-batched-tokens"
@@ -129,22 +130,6 @@ def _does_not_fit(plan: MemoryPlan, model: SmallModel, observed: Observed) -> De
     return stalled("DoesNotFit", plan.reason + hint, plan=plan.to_summary())
 
 
-def _rollout_progress(r: RolloutStatus | None, revision: str) -> tuple[Verdict, str] | None:
-    """While a canary of this revision rolls out, or after it was rolled back, say so."""
-    if r is None or revision not in (r.canary_revision, r.failed_revision):
-        return None
-    if r.phase == "Failed" and r.failed_revision == revision:
-        message = f"{r.message}; fix the stable revision's nodes or pods, or change the spec"
-        return Verdict(False, "RollbackStalled", message, stalled=True), "Stalled"
-    if r.phase == "RolledBack" and r.failed_revision == revision:
-        message = f"{r.message}; revision {r.stable_revision} keeps serving"
-        return Verdict(False, "RolledBack", message, stalled=True), "Stalled"
-    if r.phase in ("Progressing", "Analyzing", "Paused", "Promoting", "RollingBack"):
-        message = f"{r.phase} canary {revision} at {r.weight}%: {r.message}"
-        return Verdict(False, "RollingOut", message, reconciling=True), "Progressing"
-    return None
-
-
 def _progress(
     model: SmallModel,
     rollout: RolloutStatus | None,
@@ -152,7 +137,7 @@ def _progress(
     revision: str,
     unschedulable: str | None,
 ) -> tuple[Verdict, str]:
-    rolling = _rollout_progress(rollout, revision)
+    rolling = rollout_verdict(model, revision, rollout)
     if rolling is not None:
         return rolling
     want = desired_replicas(model.spec)

@@ -94,6 +94,8 @@ def _start(b: _Builder, now: datetime) -> None:
     common: dict[str, Any] = {
         "canary_revision": obs.revision,
         "failed_revision": None,
+        "rollback_reason": None,
+        "rollback_message": None,
         "failed_checks": 0,
         "inconclusive_checks": 0,
         "last_analysis": [],
@@ -115,7 +117,8 @@ def _roll_back(b: _Builder, reason: str, why: str, now: datetime) -> None:
     assert b.rollout is not None
     canary = b.rollout.canary_revision
     b.set(phase="RollingBack", weight=0, failed_revision=canary, message=f"rolled back: {why}")
-    b.set(step_started_at=stamp(now))  # the rollback's own deadline counts from here
+    # the rollback's own deadline counts from here; the conditions say why it happened
+    b.set(step_started_at=stamp(now), rollback_reason=reason, rollback_message=why)
     b.emit("Warning", reason, f"rolling back {canary} to {b.rollout.stable_revision}: {why}")
 
 
