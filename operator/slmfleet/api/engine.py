@@ -28,6 +28,7 @@ OWNED_FLAGS: dict[str, str] = {
     "--gpu-memory-utilization": "gpuMemoryUtilization",
     "--lora-modules": "loraAdapters",
     "--max-lora-rank": "maxLoraRank",
+    "--shutdown-timeout": "engine.drainTimeoutSeconds",
     "--port": "fixed by the operator",
 }
 """vLLM flags the operator sets, and the spec field that controls each."""
@@ -89,8 +90,8 @@ class EngineSpec(SpecModel):
             "--max-num-batched-tokens=8192. Flags that a typed field controls (--model, "
             "--revision, --served-model-name, --quantization, --dtype, --kv-cache-dtype, "
             "--max-model-len, --max-num-seqs, --tensor-parallel-size, "
-            "--gpu-memory-utilization, --lora-modules, --max-lora-rank) and --port are "
-            "refused."
+            "--gpu-memory-utilization, --lora-modules, --max-lora-rank, --shutdown-timeout) "
+            "and --port are refused."
         ),
     )
     env: list[EnvVar] = Field(
@@ -100,4 +101,14 @@ class EngineSpec(SpecModel):
     )
     resources: ResourceRequirements | None = Field(
         None, description="CPU and memory for the engine container; GPUs come from the GPUClass."
+    )
+    drain_timeout_seconds: int = Field(
+        30,
+        ge=0,
+        le=3600,
+        description=(
+            "How long a terminating engine pod lets its requests in flight finish before it "
+            "stops (vLLM --shutdown-timeout; 0 aborts them). The pod's grace period is this "
+            "plus the preStop wait and time to tear down."
+        ),
     )
