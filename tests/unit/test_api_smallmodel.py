@@ -116,6 +116,7 @@ def test_unknown_spec_fields_are_refused_but_unknown_status_fields_ignored() -> 
         ("--port=9000", "--port"),
         ("--lora-modules", "--lora-modules"),
         ("--max-num-seqs=8", "--max-num-seqs"),
+        ("--shutdown-timeout=5", "--shutdown-timeout"),
         ("-tp", "-tp"),
         ("-tp=2", "-tp"),
         ("-q", "-q"),

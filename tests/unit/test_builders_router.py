@@ -25,7 +25,11 @@ CONFIG = RouterConfig(
 def test_config_map_holds_the_config_that_parses_back() -> None:
     cm = router.config_map("ns", CONFIG, OWNERS)
     assert (cm["metadata"]["name"], cm["metadata"]["namespace"]) == ("slmfleet-router", "ns")
-    assert parse_config(cm["data"]["config.json"]) == CONFIG
+    parsed = parse_config(cm["data"]["config.json"])
+    assert parsed == CONFIG.stamped()
+    assert parsed.generation == CONFIG.content_generation()
+    annotation = cm["metadata"]["annotations"]["slmfleet.io/router-config-generation"]
+    assert annotation == parsed.generation
 
 
 def test_owned_by_every_model_and_route_none_the_controller() -> None:

@@ -159,7 +159,7 @@ def test_kwok_stages_make_pods_ready_only_once_serving() -> None:
 
     from slmfleet.devcluster.kwok_stages import SERVING_ANNOTATION, pod_stages
 
-    start, serve, delete = pod_stages()
+    start, serve, *_ = pod_stages()
     start_keys = [e["key"] for e in start["spec"]["selector"]["matchExpressions"]]
     assert ".status.podIP" in start_keys
     assert 'type: Ready\n  status: "False"' in start["spec"]["next"]["statusTemplate"]
@@ -171,5 +171,29 @@ def test_kwok_stages_make_pods_ready_only_once_serving() -> None:
     } in serve_rules
     assert 'type: Ready\n  status: "True"' in serve["spec"]["next"]["statusTemplate"]
     assert "podIP" not in serve["spec"]["next"]["statusTemplate"]  # the address never changes
-    assert delete["spec"]["next"] == {"finalizers": {"empty": True}, "delete": True}
-    assert len(list(_yaml.safe_load_all(_yaml.safe_dump_all(pod_stages())))) == 3
+    assert len(list(_yaml.safe_load_all(_yaml.safe_dump_all(pod_stages())))) == 5
+
+
+def test_kwok_removes_a_backed_pod_only_once_the_backer_ended_it() -> None:
+    from slmfleet.devcluster.kwok_stages import (
+        BACKED_ANNOTATION,
+        TERMINATED_ANNOTATION,
+        pod_stages,
+    )
+
+    _, _, terminating, delete, delete_terminated = pod_stages()
+
+    def rules(stage: dict[str, Any]) -> dict[str, str]:
+        return {e["key"]: e["operator"] for e in stage["spec"]["selector"]["matchExpressions"]}
+
+    backed = f'.metadata.annotations["{BACKED_ANNOTATION}"]'
+    terminated = f'.metadata.annotations["{TERMINATED_ANNOTATION}"]'
+    # Being deleted: not Ready first (out of the EndpointSlices) while the process still runs.
+    assert rules(terminating)[".metadata.deletionTimestamp"] == "Exists"
+    assert (rules(terminating)[backed], rules(terminating)[terminated]) == ("In", "DoesNotExist")
+    assert 'type: Ready\n  status: "False"' in terminating["spec"]["next"]["statusTemplate"]
+    # Removed at once without a process behind it, else only once the backer has ended it.
+    assert rules(delete)[backed] == "DoesNotExist"
+    assert rules(delete_terminated)[terminated] == "In"
+    for stage in (delete, delete_terminated):
+        assert stage["spec"]["next"] == {"finalizers": {"empty": True}, "delete": True}

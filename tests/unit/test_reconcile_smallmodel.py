@@ -83,6 +83,18 @@ def test_engine_arguments_come_from_spec_and_plan() -> None:
     assert container["ports"][0]["containerPort"] == 8000
 
 
+@pytest.mark.parametrize(("drain", "grace"), [(None, 45), (120, 135), (0, 15)])
+def test_engine_pods_drain_before_they_stop(drain: int | None, grace: int) -> None:
+    spec = model().spec.engine.model_dump(by_alias=True, exclude_none=True)
+    engine_spec = spec if drain is None else {**spec, "drainTimeoutSeconds": drain}
+    pod = engine(decide(model(engine=engine_spec), observed(), IMAGE).children)["spec"]["template"]
+    container = pod["spec"]["containers"][0]
+    # Wait for endpoint removal, then SIGTERM: vLLM drains for --shutdown-timeout seconds.
+    assert container["lifecycle"]["preStop"] == {"exec": {"command": ["sleep", "5"]}}
+    assert flag(container["args"], "--shutdown-timeout") == str(30 if drain is None else drain)
+    assert pod["spec"]["terminationGracePeriodSeconds"] == grace
+
+
 def test_gpu_resources_scheduling_probes_and_shm() -> None:
     dep = engine(decide(model(), observed(), IMAGE).children)
     pod = dep["spec"]["template"]["spec"]

@@ -15,7 +15,6 @@ from slmfleet.router.errors import (
     is_retryable,
     openai_error,
 )
-from slmfleet.router.forwarder import target_url, upstream_headers
 from slmfleet.router.payload import (
     CHAT_PATH,
     COMPLETIONS_PATH,
@@ -28,6 +27,7 @@ from slmfleet.router.payload import (
     usage_tokens,
     with_logprobs,
 )
+from slmfleet.router.upstream import target_url, upstream_headers
 
 pytestmark = pytest.mark.unit
 

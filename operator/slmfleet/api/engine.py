@@ -33,6 +33,7 @@ OWNED_FLAGS: dict[str, str] = {
     "--max-loras": "loraAdapters",
     "--lora-modules": "loraAdapters",
     "--max-lora-rank": "maxLoraRank",
+    "--shutdown-timeout": "engine.drainTimeoutSeconds",
     "--port": "fixed by the operator",
 }
 """vLLM flags the operator sets (with their aliases), and the spec field that controls each.
@@ -179,7 +180,7 @@ class EngineSpec(SpecModel):
             "--revision, --served-model-name, --quantization, --dtype, --kv-cache-dtype, "
             "--max-model-len, --max-num-seqs, --tensor-parallel-size, "
             "--gpu-memory-utilization, --enable-lora, --max-loras, --lora-modules, "
-            "--max-lora-rank), their aliases and unambiguous abbreviations, and --port are refused."
+            "--max-lora-rank, --shutdown-timeout), their aliases and unambiguous abbreviations, and --port are refused."
         ),
     )
     env: list[EnvVar] = Field(
@@ -189,6 +190,16 @@ class EngineSpec(SpecModel):
     )
     resources: ResourceRequirements | None = Field(
         None, description="CPU and memory for the engine container; GPUs come from the GPUClass."
+    )
+    drain_timeout_seconds: int = Field(
+        30,
+        ge=0,
+        le=3600,
+        description=(
+            "How long a terminating engine pod lets its requests in flight finish before it "
+            "stops (vLLM --shutdown-timeout; 0 aborts them). The pod's grace period is this "
+            "plus the preStop wait and time to tear down."
+        ),
     )
 
     def plugins(self) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from slmfleet.builders.engine import (
     engine_args,
     engine_env,
     engine_mounts,
+    termination,
 )
 from slmfleet.builders.labels import (
     REVISION_LABEL,
@@ -67,6 +68,7 @@ def pod_template(
     """The pod template without its revision label (the hash is computed over this)."""
     served = spec.served_model_name or model.name
     mounts = engine_mounts(spec, shm_size=f"{plan.tensor_parallel_size * 2}Gi")
+    lifecycle, grace = termination(spec)
     container: dict[str, Any] = {
         "name": "vllm",
         "image": image,
@@ -77,6 +79,7 @@ def pod_template(
         "startupProbe": _probe(STARTUP_PROBE),
         "readinessProbe": _probe(READINESS_PROBE),
         "livenessProbe": _probe(LIVENESS_PROBE),
+        "lifecycle": lifecycle,
         "volumeMounts": [
             {"name": m.volume["name"], "mountPath": m.mount_path, "readOnly": m.read_only}
             for m in mounts
@@ -87,7 +90,7 @@ def pod_template(
         "volumes": [m.volume for m in mounts],
         "nodeSelector": dict(gpu.node_selector),
         "tolerations": _tolerations(gpu),
-        "terminationGracePeriodSeconds": 60,
+        "terminationGracePeriodSeconds": grace,
         "enableServiceLinks": False,
     }
     fetch = adapter_fetch_command(spec)

@@ -14,6 +14,11 @@ from slmfleet.api.smallmodel import SmallModelSpec
 from slmfleet.planner import MemoryPlan
 
 PORT = 8000
+# On deletion the pod first waits this long (preStop) so that Services, gateways and routers stop
+# sending to it; then vLLM gets SIGTERM and drains for engine.drainTimeoutSeconds.
+PRESTOP_SLEEP_SECONDS = 5
+# After the drain vLLM still shuts its engine down and frees the GPU.
+TEARDOWN_SECONDS = 10
 HF_HOME = "/root/.cache/huggingface"
 MODELS_DIR = "/models"
 ADAPTERS_DIR = "/adapters"
@@ -54,6 +59,7 @@ def engine_args(spec: SmallModelSpec, served_name: str, plan: MemoryPlan) -> lis
     if spec.source.hugging_face is not None:
         args += ["--revision", spec.source.hugging_face.revision]
     args += ["--served-model-name", served_name, "--port", str(PORT)]
+    args += ["--shutdown-timeout", str(spec.engine.drain_timeout_seconds)]
     if spec.quantization not in ("none", "gguf"):
         args += ["--quantization", spec.quantization]
     if plan.dtype != "auto":
@@ -75,6 +81,17 @@ def engine_args(spec: SmallModelSpec, served_name: str, plan: MemoryPlan) -> lis
         args += ["--lora-modules"]
         args += [f"{a.name}={adapter_location(a.name, a.source)}" for a in spec.lora_adapters]
     return [*args, *spec.engine.extra_args]
+
+
+def termination(spec: SmallModelSpec) -> tuple[dict[str, Any], int]:
+    """The container's preStop wait and the pod's termination grace period (seconds).
+
+    An exec ``sleep`` (the image has one), not the lifecycle ``sleep`` action, which is off by
+    default before Kubernetes 1.30.
+    """
+    lifecycle = {"preStop": {"exec": {"command": ["sleep", str(PRESTOP_SLEEP_SECONDS)]}}}
+    grace = PRESTOP_SLEEP_SECONDS + spec.engine.drain_timeout_seconds + TEARDOWN_SECONDS
+    return lifecycle, grace
 
 
 def engine_env(spec: SmallModelSpec) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from slmfleet import API_VERSION
+from slmfleet import API_VERSION, GROUP
 from slmfleet.builders.labels import COMPONENT_LABEL, MANAGED_BY
 from slmfleet.reconcile.modelroute import SecretEnv
 from slmfleet.router.config import RouterConfig
@@ -21,6 +21,7 @@ ROUTER_PORT = 8080
 CONFIG_DIR = "/etc/slmfleet-router"
 CONFIG_KEY = "config.json"
 REPLICAS = 2
+GENERATION_ANNOTATION = f"{GROUP}/router-config-generation"
 READINESS_PROBE = {"periodSeconds": 2, "failureThreshold": 2, "timeoutSeconds": 2}
 LIVENESS_PROBE = {"periodSeconds": 10, "failureThreshold": 6, "timeoutSeconds": 5}
 
@@ -53,12 +54,19 @@ def _meta(namespace: str, owners: Sequence[Owner]) -> dict[str, Any]:
 
 
 def config_map(namespace: str, config: RouterConfig, owners: Sequence[Owner]) -> dict[str, Any]:
-    """The ConfigMap holding the router's config as `config.json`."""
+    """The ConfigMap holding the router's config as `config.json`, stamped with its generation.
+
+    The generation is also an annotation, so a reader can compare it with what each router
+    replica reports in /health without parsing the config.
+    """
+    stamped = config.stamped()
+    meta = _meta(namespace, owners)
+    meta["annotations"] = {GENERATION_ANNOTATION: str(stamped.generation)}
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": _meta(namespace, owners),
-        "data": {CONFIG_KEY: config.to_json()},
+        "metadata": meta,
+        "data": {CONFIG_KEY: stamped.to_json()},
     }
 
 

@@ -5,6 +5,12 @@ its address. Here a pod first becomes Running with its IP but not Ready; the pod
 the process behind it, waits until it accepts connections, and then sets the annotation
 ``SERVING_ANNOTATION``; only then does kwok mark the pod Ready. So Services, EndpointSlices and the
 router see a pod as ready exactly when something answers, as a readiness probe would ensure.
+
+Deletion follows the kubelet too. A pod the backer runs a process for carries
+``BACKED_ANNOTATION``; once it has a deletionTimestamp kwok makes it not Ready (so it leaves the
+EndpointSlices) while the backer runs its preStop wait, SIGTERMs the process and SIGKILLs it
+after the grace period (see termination.py), then sets ``TERMINATED_ANNOTATION``; only then does
+kwok remove the pod. A pod with no process behind it is removed at once.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 SERVING_ANNOTATION = "dev.slmfleet.io/serving"
+BACKED_ANNOTATION = "dev.slmfleet.io/backed"
+TERMINATED_ANNOTATION = "dev.slmfleet.io/terminated"
 
 _CONTAINERS = """
 containerStatuses:
@@ -77,10 +85,25 @@ def _stage(name: str, expressions: list[dict[str, Any]], nxt: dict[str, Any]) ->
 
 
 NOT_DELETED = {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"}
+DELETED = {"key": ".metadata.deletionTimestamp", "operator": "Exists"}
+READY_IS_TRUE = {
+    "key": '.status.conditions.[] | select( .type == "Ready" ) | .status',
+    "operator": "In",
+    "values": ["True"],
+}
+
+
+def _annotation(name: str, operator: str) -> dict[str, Any]:
+    expression: dict[str, Any] = {"key": f'.metadata.annotations["{name}"]', "operator": operator}
+    if operator == "In":
+        expression["values"] = ["true"]
+    return expression
 
 
 def pod_stages() -> list[dict[str, Any]]:
-    """Start (Running, an IP, not Ready), serve (Ready once annotated), delete."""
+    """Start (Running, an IP, not Ready), serve (Ready once annotated), and on deletion: not
+    Ready while the backer terminates the process, removed once it has (at once when unbacked).
+    """
     return [
         _stage(
             "slmfleet-pod-start",
@@ -92,11 +115,7 @@ def pod_stages() -> list[dict[str, Any]]:
             [
                 NOT_DELETED,
                 {"key": ".status.podIP", "operator": "Exists"},
-                {
-                    "key": f'.metadata.annotations["{SERVING_ANNOTATION}"]',
-                    "operator": "In",
-                    "values": ["true"],
-                },
+                _annotation(SERVING_ANNOTATION, "In"),
                 {
                     "key": '.status.conditions.[] | select( .type == "Ready" ) | .status',
                     "operator": "In",
@@ -106,8 +125,23 @@ def pod_stages() -> list[dict[str, Any]]:
             {"statusTemplate": _template("True", with_address=False)},
         ),
         _stage(
+            "slmfleet-pod-terminating",
+            [
+                DELETED,
+                _annotation(BACKED_ANNOTATION, "In"),
+                _annotation(TERMINATED_ANNOTATION, "DoesNotExist"),
+                READY_IS_TRUE,
+            ],
+            {"statusTemplate": _template("False", with_address=False)},
+        ),
+        _stage(
             "slmfleet-pod-delete",
-            [{"key": ".metadata.deletionTimestamp", "operator": "Exists"}],
+            [DELETED, _annotation(BACKED_ANNOTATION, "DoesNotExist")],
+            {"finalizers": {"empty": True}, "delete": True},
+        ),
+        _stage(
+            "slmfleet-pod-delete-terminated",
+            [DELETED, _annotation(TERMINATED_ANNOTATION, "In")],
             {"finalizers": {"empty": True}, "delete": True},
         ),
     ]

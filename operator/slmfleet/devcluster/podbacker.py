@@ -3,6 +3,8 @@
 A watch on pods starts, for each running pod that needs one (see backing.py), a local process on a
 free loopback port and a TCP forwarder from ``podIP:containerPort`` to it. Pod IPs are loopback
 addresses (each node's pod CIDR lies in 127.0.0.0/8), so the forwarder can listen on them directly.
+A pod being deleted is ended the way a kubelet ends it (termination.py): preStop wait, SIGTERM,
+SIGKILL after the grace period; its address keeps answering until the process is gone.
 """
 
 from __future__ import annotations
@@ -24,9 +26,15 @@ from kubernetes import client, watch
 
 from slmfleet.devcluster import tools
 from slmfleet.devcluster.backing import Backing, backing_for
-from slmfleet.devcluster.kwok_stages import SERVING_ANNOTATION
+from slmfleet.devcluster.forwarding import forward_to
+from slmfleet.devcluster.kwok_stages import (
+    BACKED_ANNOTATION,
+    SERVING_ANNOTATION,
+    TERMINATED_ANNOTATION,
+)
 from slmfleet.devcluster.processes import ManagedProcess, free_port
 from slmfleet.devcluster.prometheus import write_targets
+from slmfleet.devcluster.termination import Termination, termination_of
 
 log = logging.getLogger(__name__)
 
@@ -39,30 +47,6 @@ class BackedPod:
     process: ManagedProcess
     local_port: int
     servers: list[asyncio.AbstractServer] = field(default_factory=list)
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, OSError):
-        pass
-    finally:
-        with contextlib.suppress(Exception):
-            writer.close()
-
-
-def _forward_to(port: int) -> Any:
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            writer.close()
-            return
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-
-    return handle
 
 
 class PodBacker:
@@ -81,6 +65,7 @@ class PodBacker:
         self._workdir = workdir
         self._kubeconfig = kubeconfig
         self._pods: dict[str, BackedPod] = {}
+        self._terminating: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._loop = asyncio.new_event_loop()
@@ -150,14 +135,17 @@ class PodBacker:
         key = f"{meta.get('namespace')}/{meta.get('name')}"
         status = pod.get("status") or {}
         ip = status.get("podIP")
-        gone = kind == "DELETED" or meta.get("deletionTimestamp")
         self._track(key, None if kind == "DELETED" else pod)
+        if kind == "DELETED":
+            self._release(key)  # a forced deletion (or a missed end) stops the process at once
+            return
+        if meta.get("deletionTimestamp"):
+            self._begin_termination(key, pod)
+            return
         with self._lock:
             existing = self._pods.get(key)
-        if gone or (existing is not None and existing.ip != ip):
+        if existing is not None and existing.ip != ip:
             self._release(key)
-            if gone:
-                return
         if existing is not None and existing.ip == ip:
             return
         if not ip or status.get("phase") != "Running" or not ip.startswith("127."):
@@ -165,7 +153,7 @@ class PodBacker:
         backing = backing_for(pod)
         if backing is None:
             if (meta.get("annotations") or {}).get(SERVING_ANNOTATION) != "true":
-                self._mark_serving(meta)
+                self._mark_serving(meta, backed=False)
             return
         try:
             self._back(key, ip, backing)
@@ -187,7 +175,7 @@ class PodBacker:
                 contextlib.suppress(OSError),
                 socket.create_connection(("127.0.0.1", backed.local_port), timeout=1),
             ):
-                self._mark_serving(meta)
+                self._mark_serving(meta, backed=True)
                 return
             time.sleep(0.1)
         # A process that never listens leaves its pod unready, as a failing readiness probe
@@ -195,15 +183,43 @@ class PodBacker:
         if not self._stop.is_set():
             log.warning("%s: its process did not listen within %.0fs", key, timeout)
 
-    def _mark_serving(self, meta: dict[str, Any]) -> None:
-        patch = {"metadata": {"annotations": {SERVING_ANNOTATION: "true"}}}
+    def _mark_serving(self, meta: dict[str, Any], backed: bool) -> None:
+        """Serving (kwok makes it Ready); a backed pod is also ended by the backer on deletion."""
+        marks = {SERVING_ANNOTATION: "true", **({BACKED_ANNOTATION: "true"} if backed else {})}
+        self._annotate(meta, marks)
+
+    def _annotate(self, meta: dict[str, Any], annotations: dict[str, str]) -> None:
+        patch = {"metadata": {"annotations": annotations}}
         with contextlib.suppress(Exception):  # the pod may be gone already
             self._core.patch_namespaced_pod(meta["name"], meta["namespace"], patch)
+
+    def _begin_termination(self, key: str, pod: dict[str, Any]) -> None:
+        """End a pod being deleted as a kubelet would, once, in a thread of its own."""
+        if key in self._terminating:
+            return
+        self._terminating.add(key)
+        args = (key, pod.get("metadata") or {}, termination_of(pod))
+        threading.Thread(target=self._terminate, args=args, daemon=True).start()
+
+    def _terminate(self, key: str, meta: dict[str, Any], plan: Termination) -> None:
+        """preStop wait, SIGTERM, SIGKILL once the grace period is over; then let kwok remove
+        the pod. Its address keeps answering (as far as the process does) until the end."""
+        started = time.monotonic()
+        with self._lock:
+            backed = self._pods.get(key)
+        if backed is not None:
+            if self._stop.wait(plan.pre_stop):
+                return  # the local cluster is stopping; stop() ends every process
+            backed.process.stop(grace=plan.term_window(time.monotonic() - started))
+            self._release(key)
+            log.info("pod %s terminated after %.1fs", key, time.monotonic() - started)
+        self._annotate(meta, {TERMINATED_ANNOTATION: "true"})
 
     def _track(self, key: str, pod: dict[str, Any] | None) -> None:
         """Keep every pod's latest state and, with Prometheus on, its scrape targets file."""
         if pod is None:
             self._seen.pop(key, None)
+            self._terminating.discard(key)
         else:
             self._seen[key] = pod
         if self._targets_file is not None:
@@ -247,7 +263,7 @@ class PodBacker:
         for attempt in range(20):
             try:
                 return asyncio.run_coroutine_threadsafe(
-                    asyncio.start_server(_forward_to(port), ip, container_port), self._loop
+                    asyncio.start_server(forward_to(port), ip, container_port), self._loop
                 ).result(timeout=10)
             except OSError:
                 if attempt == 19:

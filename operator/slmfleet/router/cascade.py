@@ -15,10 +15,11 @@ from typing import Any
 from slmfleet.router.budget import EscalationBudget
 from slmfleet.router.config import CascadePolicy, Route, RouterConfig
 from slmfleet.router.escalation import EscalationReason, should_escalate
-from slmfleet.router.forwarder import Forwarder, Reply
+from slmfleet.router.forwarder import Forwarder
 from slmfleet.router.metrics import RouterMetrics
 from slmfleet.router.payload import asks_logprobs, parse_response, strip_logprobs, with_logprobs
 from slmfleet.router.routing import cascade_attempts
+from slmfleet.router.upstream import Reply
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ while a newer one is swapped in.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from enum import StrEnum
@@ -178,10 +179,16 @@ class RouterDefaults(_CamelModel):
 
 
 class RouterConfig(_CamelModel):
-    """The whole router configuration: defaults and routes."""
+    """The whole router configuration: defaults, routes, and the generation they make up.
+
+    ``generation`` names this config's content (the operator writes ``content_generation()``);
+    the router reports it in /health and a metric, so the operator can tell which config each
+    router replica serves.
+    """
 
     defaults: RouterDefaults = Field(default_factory=RouterDefaults)
     routes: tuple[Route, ...] = ()
+    generation: str | None = Field(default=None, pattern=r"^[0-9a-z]{1,64}$")
 
     @model_validator(mode="after")
     def _route_names_unique(self) -> RouterConfig:
@@ -193,6 +200,20 @@ class RouterConfig(_CamelModel):
     def route(self, name: str) -> Route | None:
         """The route called `name`, if any."""
         return next((r for r in self.routes if r.name == name), None)
+
+    def content_generation(self) -> str:
+        """A short hash of the defaults and routes: equal for equal configs, new for any change."""
+        canonical = self.model_dump_json(by_alias=True, exclude_none=True, exclude={"generation"})
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    @property
+    def served_generation(self) -> str:
+        """The generation this config reports: the one written into it, else its own hash."""
+        return self.generation or self.content_generation()
+
+    def stamped(self) -> RouterConfig:
+        """This config with ``generation`` set to its content hash (what the operator writes)."""
+        return self.model_copy(update={"generation": self.content_generation()})
 
     def to_json(self) -> str:
         """The config as the camelCase JSON the router reads."""

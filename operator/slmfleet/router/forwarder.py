@@ -1,7 +1,10 @@
 """Send one client request upstream: attempt chain (retries, fallback), endpoint holds, in-flight.
 
 The order of attempts and the endpoint choice come from the pure functions in routing.py; this
-module only performs them with a shared aiohttp ClientSession.
+module only performs them with a shared aiohttp ClientSession. A failure that reached the client
+with nothing (connection refused or reset, 502 or 503, a stream closed before its first byte) is
+retried at once on another endpoint (see ``routing.retry_endpoints``), within the deadline, and
+counted as a retry; only what is left after that counts as an error.
 """
 
 from __future__ import annotations
@@ -10,63 +13,31 @@ import asyncio
 import json
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
-from slmfleet.router.config import Backend, Route, RouterConfig
+from slmfleet.router.config import Backend, EndpointPolicy, Route, RouterConfig
 from slmfleet.router.config_source import ConfigSource
-from slmfleet.router.errors import ErrorKind, classify_status, failure_status, openai_error
+from slmfleet.router.errors import ErrorKind, classify_status
 from slmfleet.router.metrics import RouterMetrics
 from slmfleet.router.payload import forward_body
-from slmfleet.router.routing import find_backend, pick_endpoint, revision_endpoints
+from slmfleet.router.routing import (
+    find_backend,
+    pick_endpoint,
+    retry_endpoints,
+    revision_endpoints,
+)
+from slmfleet.router.upstream import (
+    SAFE_RETRY_STATUSES,
+    Reply,
+    lost_backend,
+    router_error,
+    target_url,
+    upstream_headers,
+)
 
 HOLD_POLL_SECONDS = 0.05
-
-
-def _noop() -> None:
-    return None
-
-
-@dataclass
-class Reply:
-    """What goes back to the client: an upstream answer, an open stream, or a router error."""
-
-    status: int
-    body: bytes = b""
-    backend: Backend | None = None
-    content_type: str = "application/json"
-    error_kind: ErrorKind | None = None
-    stream: aiohttp.ClientResponse | None = None
-    finish: Callable[[], None] = field(default=_noop)
-    revision: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """True for a 2xx upstream answer."""
-        return 200 <= self.status < 300
-
-
-def router_error(kind: ErrorKind, message: str, backend: Backend | None = None) -> Reply:
-    """A Reply carrying the router's own OpenAI-shaped error."""
-    body = json.dumps(openai_error(message, kind)).encode()
-    return Reply(status=failure_status(kind), body=body, backend=backend, error_kind=kind)
-
-
-def target_url(backend: Backend, endpoint: str | None, path: str) -> str:
-    """Full upstream URL: `http://host:port/v1/...` or the external base URL + `/...`."""
-    if backend.url is not None:
-        return backend.url.rstrip("/") + path.removeprefix("/v1")
-    return f"http://{endpoint}{path}"
-
-
-def upstream_headers(backend: Backend, env: Mapping[str, str]) -> dict[str, str]:
-    """Headers for the upstream call; external backends get `Authorization: Bearer <key>`."""
-    headers = {"Content-Type": "application/json"}
-    if backend.api_key_env is not None and env.get(backend.api_key_env):
-        headers["Authorization"] = f"Bearer {env[backend.api_key_env]}"
-    return headers
 
 
 class Forwarder:
@@ -152,15 +123,48 @@ class Forwarder:
                     last = router_error(ErrorKind.NO_ENDPOINTS, message, backend)
                     continue
                 backend = held
+            limit = backend.timeout_seconds or attempt_limit
+            policy = config.defaults.endpoint_policy
+            reply = await self._on_backend(
+                route, backend, failed, policy, limit, deadline, path=path, body=body, stream=stream
+            )
+            if reply.error_kind is not None:
+                self._metrics.count_error(reply.error_kind)
+            if reply.error_kind is None or reply.error_kind is ErrorKind.CLIENT:
+                return reply
+            last = reply
+        if last is None:
+            return router_error(ErrorKind.NO_ENDPOINTS, f"model {route.name!r} has no backends")
+        return last
+
+    async def _on_backend(
+        self,
+        route: Route,
+        backend: Backend,
+        failed: set[str],
+        policy: EndpointPolicy,
+        limit: float,
+        deadline: float,
+        *,
+        path: str,
+        body: Mapping[str, Any],
+        stream: bool,
+    ) -> Reply:
+        """One attempt on ``backend``, moved to another endpoint while failures are safe to retry.
+
+        Endpoints that failed join ``failed``; the weighted revision draw comes first, then
+        ``retry_endpoints`` keeps to the same revision before it tries the others.
+        """
+        endpoints: tuple[str, ...] = ()
+        revision = backend.revision
+        if backend.url is None:
+            revision, endpoints = revision_endpoints(backend, self._rand(), failed)
+        while True:
             endpoint = None
-            revision = backend.revision
             if backend.url is None:
-                revision, endpoints = revision_endpoints(backend, self._rand(), failed)
                 counter = self._next_counter(route, backend)
-                policy = config.defaults.endpoint_policy
                 endpoint = pick_endpoint(endpoints, self.in_flight, policy, counter, failed)
             left = deadline - self._clock()
-            limit = backend.timeout_seconds or attempt_limit
             timeout = aiohttp.ClientTimeout(total=min(limit, left))
             if stream:
                 # A stream may run to the request deadline; each read waits at most one attempt.
@@ -172,10 +176,12 @@ class Forwarder:
             if reply.error_kind is None or reply.error_kind is ErrorKind.CLIENT:
                 return reply
             failed.add(endpoint or "")
-            last = reply
-        if last is None:
-            return router_error(ErrorKind.NO_ENDPOINTS, f"model {route.name!r} has no backends")
-        return last
+            reason = reply.retry_reason
+            after = retry_endpoints(backend, revision, failed) if backend.url is None else None
+            if reason is None or after is None or deadline - self._clock() <= 0:
+                return reply
+            self._metrics.count_retry(route.name, backend.name, reason)
+            revision, endpoints = after
 
     async def _attempt(
         self,
@@ -212,27 +218,36 @@ class Forwarder:
                 timeout=timeout,
             )
             if stream and response.status == 200:
-                content_type = response.headers.get("Content-Type", "text/event-stream")
-                return Reply(200, b"", backend, content_type, None, response, finish)
+                try:
+                    first = await response.content.readany()
+                except BaseException:
+                    response.close()
+                    raise
+                if first:
+                    content_type = response.headers.get("Content-Type", "text/event-stream")
+                    return Reply(200, first, backend, content_type, None, response, finish)
+                response.release()
+                finish()
+                message = f"backend {backend.name!r} closed the stream before its first byte"
+                return lost_backend(backend, "connect", message)
             try:
                 raw = await response.read()
             finally:
                 response.release()
         except TimeoutError:
             finish()
-            self._metrics.count_error(ErrorKind.TIMEOUT)
             return router_error(ErrorKind.TIMEOUT, f"backend {backend.name!r} timed out", backend)
         except aiohttp.ClientError as exc:
-            finish()
-            self._metrics.count_error(ErrorKind.CONNECT)
+            finish()  # nothing reached the client yet: another endpoint may take the request
             message = f"backend {backend.name!r} unreachable: {type(exc).__name__}"
-            return router_error(ErrorKind.CONNECT, message, backend)
+            return lost_backend(backend, "connect", message)
         except BaseException:
             finish()  # cancelled: the request is gone, so is its in-flight slot
             raise
         finish()
         kind = classify_status(response.status)
-        if kind is not None:
-            self._metrics.count_error(kind)
         content_type = response.headers.get("Content-Type", "application/json")
-        return Reply(response.status, raw, backend, content_type, kind)
+        reply = Reply(response.status, raw, backend, content_type, kind)
+        if response.status in SAFE_RETRY_STATUSES:
+            reply.retry_reason = str(response.status)
+        return reply

@@ -25,6 +25,7 @@ class RouterMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         reg = self.registry
+        self._generation: str | None = None
         self.requests = Counter(
             "slmfleet_router_requests",
             "Requests answered, by route, backend model, revision and HTTP status.",
@@ -82,6 +83,21 @@ class RouterMetrics:
             buckets=_HOLD_BUCKETS,
             registry=reg,
         )
+        self.retries = Counter(
+            "slmfleet_router_retries",
+            "Attempts moved to another endpoint after a failure that reached the client with "
+            "nothing (reason: connect for refused, reset or closed before the first byte; "
+            "502; 503). Not counted as errors; a request that fails anyway counts one error.",
+            ["route", "backend", "reason"],
+            registry=reg,
+        )
+        self.config_generation = Gauge(
+            "slmfleet_router_config_generation",
+            "The generation of the config this router serves: 1 on the series of that "
+            "generation (the same value as in /health and the config's own generation).",
+            ["generation"],
+            registry=reg,
+        )
         self.config_reloads = Counter(
             "slmfleet_router_config_reloads",
             "Config reloads by result (ok, invalid).",
@@ -92,6 +108,17 @@ class RouterMetrics:
     def count_error(self, kind: ErrorKind) -> None:
         """Count one failure of `kind`."""
         self.errors.labels(kind=kind.value).inc()
+
+    def count_retry(self, route: str, backend: str, reason: str) -> None:
+        """Count one attempt retried on another endpoint."""
+        self.retries.labels(route=route, backend=backend, reason=reason).inc()
+
+    def serve_generation(self, generation: str) -> None:
+        """Make ``generation`` the only series of the config generation gauge."""
+        if self._generation != generation:
+            self.config_generation.clear()
+            self.config_generation.labels(generation=generation).set(1)
+            self._generation = generation
 
     def count_request(self, route: str, model: str, revision: str, code: int) -> None:
         """Count one answered request."""

@@ -76,6 +76,29 @@ def revision_endpoints(
     return live[-1].revision, live[-1].endpoints
 
 
+def retry_endpoints(
+    backend: Backend, revision: str, exclude: Collection[str]
+) -> tuple[str, tuple[str, ...]] | None:
+    """Where a request goes after an endpoint of ``revision`` failed in a way safe to retry.
+
+    First the revision's own endpoints not in ``exclude``, then those of the split's other
+    revisions that take traffic (in the split's order), then any endpoint of the backend left;
+    None when every endpoint has been tried.
+    """
+    order = [s for s in backend.revisions if s.revision == revision]
+    order += [s for s in backend.revisions if s.revision != revision and s.weight > 0]
+    groups = [(s.revision, s.endpoints) for s in order] or [(revision, backend.endpoints)]
+    for name, endpoints in groups:
+        left = tuple(e for e in endpoints if e not in exclude)
+        if left:
+            return name, left
+    for endpoint in backend.endpoints:
+        if endpoint not in exclude:
+            owner = (s.revision for s in backend.revisions if endpoint in s.endpoints)
+            return next(owner, backend.revision), (endpoint,)
+    return None
+
+
 def pick_endpoint(
     endpoints: Sequence[str],
     in_flight: Mapping[str, int],

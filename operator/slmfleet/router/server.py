@@ -16,7 +16,7 @@ from aiohttp import web
 from slmfleet.router.cascade import Budgets, run_cascade
 from slmfleet.router.config_source import ConfigSource, FileConfigSource
 from slmfleet.router.errors import ErrorKind, failure_status, openai_error
-from slmfleet.router.forwarder import Forwarder, Reply
+from slmfleet.router.forwarder import Forwarder
 from slmfleet.router.metrics import METRICS_CONTENT_TYPE, RouterMetrics
 from slmfleet.router.payload import CHAT_PATH, COMPLETIONS_PATH, BadRequestError, parse_request
 from slmfleet.router.payload import usage_tokens as usage_of
@@ -27,6 +27,7 @@ from slmfleet.router.routing import (
     select_route,
     served_model_names,
 )
+from slmfleet.router.upstream import Reply
 
 BACKEND_HEADER = "x-slmfleet-backend"
 REVISION_HEADER = "x-slmfleet-revision"
@@ -111,6 +112,7 @@ async def _relay_stream(
     )
     try:
         await response.prepare(request)
+        await response.write(reply.body)  # the first chunk, read before the reply was chosen
         async for chunk in upstream.content.iter_any():
             await response.write(chunk)
         await response.write_eof()
@@ -213,11 +215,16 @@ async def _models(request: web.Request) -> web.Response:
 
 async def _health(request: web.Request) -> web.Response:
     config = request.app[STATE].source.current()
-    return web.json_response({"status": "ok", "routes": len(config.routes)})
+    generation = config.served_generation
+    return web.json_response(
+        {"status": "ok", "routes": len(config.routes), "generation": generation}
+    )
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    body = request.app[STATE].metrics.render()
+    state = request.app[STATE]
+    state.metrics.serve_generation(state.source.current().served_generation)
+    body = state.metrics.render()
     return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
 
 
