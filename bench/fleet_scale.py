@@ -11,7 +11,7 @@ the operator and the control plane do all the work. For each N, in a fresh clust
 - idle: 15 s after convergence, over 30 s: the operator's CPU share of one core
   (/proc/PID/stat) and its largest RSS; the API server's request count over the same window
   with the operator running, then with it stopped: the difference is the operator's requests/s.
-- react: 40 more SmallModels created one after the other with the fleet present: create ->
+- react: 40 (``--react-samples``) more SmallModels created one after the other with the fleet present: create ->
   its first engine Deployment seen by a watch (p50/p99), and that Deployment ready -> the
   SmallModel Ready=True (status lag, p50/p99).
 
@@ -179,7 +179,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def run(size: int, src: str | None, logs: Path) -> dict[str, Any]:
+def run(size: int, src: str | None, logs: Path, samples: int = REACT_SAMPLES) -> dict[str, Any]:
     env = {"SLMFLEET_GPUCLASS_RESYNC_SECONDS": "60"}
     if src:
         env["PYTHONPATH"] = str(Path(src) / "operator")
@@ -205,7 +205,7 @@ def run(size: int, src: str | None, logs: Path) -> dict[str, Any]:
         idle = idle_window(api, process.pid)
         seen: list[float] = []
         lag: list[float] = []
-        for i in range(REACT_SAMPLES):
+        for i in range(samples):
             name = f"extra{i:03d}"
             start = time.monotonic()
             k8s.create(model(name))
@@ -251,6 +251,10 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 1000])
     parser.add_argument("--baseline-src", help="a checkout whose operator/ is the baseline")
     parser.add_argument("--baseline-sizes", type=int, nargs="*", default=[100])
+    parser.add_argument("--react-samples", type=int, default=REACT_SAMPLES)
+    parser.add_argument(
+        "--baseline-react-samples", type=int, default=10, help="the baseline takes ~25 s each"
+    )
     parser.add_argument("--out", type=Path, help="write the results as markdown here")
     parser.add_argument("--json", type=Path, help="append the raw results here")
     args = parser.parse_args()
@@ -261,7 +265,8 @@ def main() -> int:
     for size, src in runs:
         with tempfile.TemporaryDirectory(prefix="fleet-bench-") as tmp:
             (Path(tmp) / "logs").mkdir()
-            row = run(size, src, Path(tmp))
+            samples = args.baseline_react_samples if src else args.react_samples
+            row = run(size, src, Path(tmp), samples)
         print(json.dumps(row), flush=True)
         rows.append(row)
         if args.json:
