@@ -13,6 +13,7 @@ from typing import Any
 
 from slmfleet import API_VERSION
 from slmfleet.builders.labels import COMPONENT_LABEL, MANAGED_BY
+from slmfleet.builders.pod_security import container_security_context, router_pod_security_context
 from slmfleet.reconcile.modelroute import SecretEnv
 from slmfleet.router.config import RouterConfig
 
@@ -22,6 +23,8 @@ CONFIG_DIR = "/etc/slmfleet-router"
 CONFIG_KEY = "config.json"
 REPLICAS = 2
 READINESS_PROBE = {"periodSeconds": 2, "failureThreshold": 2, "timeoutSeconds": 2}
+# Held requests and buffered bodies are bounded; a router past this is restarted, not the node.
+MEMORY_LIMIT = "512Mi"
 LIVENESS_PROBE = {"periodSeconds": 10, "failureThreshold": 6, "timeoutSeconds": 5}
 
 
@@ -103,13 +106,15 @@ def deployment(
         "ports": [{"name": "http", "containerPort": ROUTER_PORT, "protocol": "TCP"}],
         "readinessProbe": _probe(READINESS_PROBE),
         "livenessProbe": _probe(LIVENESS_PROBE),
-        "resources": {"requests": {"cpu": "250m", "memory": "128Mi"}},
+        "resources": {
+            "requests": {"cpu": "250m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
+            "limits": {"memory": MEMORY_LIMIT, "ephemeral-storage": "256Mi"},
+        },
         "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}],
         "securityContext": {
             "runAsNonRoot": True,
             "readOnlyRootFilesystem": True,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
+            **container_security_context(),
         },
     }
     template = {
@@ -126,6 +131,7 @@ def deployment(
             "volumes": [{"name": "config", "configMap": {"name": ROUTER_NAME}}],
             "enableServiceLinks": False,
             "automountServiceAccountToken": False,
+            "securityContext": router_pod_security_context(),
             "terminationGracePeriodSeconds": 40,
         },
     }
