@@ -18,6 +18,8 @@ class Settings:
     router_image: str = DEFAULT_ROUTER_IMAGE
     prometheus_url: str | None = None
     autoscale_interval_seconds: float = 10.0
+    router_allowed_hosts: tuple[str, ...] = ()
+    """Hosts ModelRoute backend URLs may reach (``*.domain`` for subdomains); empty: any."""
 
 
 @cache
@@ -31,4 +33,10 @@ def settings() -> Settings:
         autoscale_interval_seconds=float(
             os.environ.get("SLMFLEET_AUTOSCALE_INTERVAL_SECONDS", "10")
         ),
+        router_allowed_hosts=hosts_list(os.environ.get("SLMFLEET_ROUTER_ALLOWED_HOSTS", "")),
     )
+
+
+def hosts_list(text: str) -> tuple[str, ...]:
+    """A comma-separated host list, lower-cased, blanks dropped."""
+    return tuple(h.strip().lower() for h in text.split(",") if h.strip())

@@ -51,6 +51,7 @@ EXPECTED: dict[Triple, str] = {
     ("slmfleet.io", "evalsuites", "get"): "rollout_analysis.py reads a rollout's EvalSuite",
     ("", "services", "patch"): "server-side apply",
     ("", "services", "create"): "server-side apply of a missing object",
+    ("", "services", "delete"): "rollout.py deletes a gateway-api revision's Service",
     ("policy", "poddisruptionbudgets", "patch"): "server-side apply",
     ("policy", "poddisruptionbudgets", "create"): "server-side apply of a missing object",
     ("", "pods", "list"): "observe.py unschedulable_message",

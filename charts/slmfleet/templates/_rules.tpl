@@ -1,0 +1,127 @@
+{{/*
+Rules on cluster-scoped objects: always in the ClusterRole.
+*/}}
+{{- define "slmfleet.clusterRules" -}}
+# get: handlers/observe.py reads a model's GPUClass. list: handlers/observe.py lists all
+# GPUClasses. list+watch: kopf's watch stream. patch: kopf's merge-patches of its finalizer
+# (timers require one) and its progress and last-handled-configuration annotations.
+- apiGroups: ["slmfleet.io"]
+  resources: ["gpuclasses"]
+  verbs: ["get", "list", "watch", "patch"]
+# handlers/gpuclass.py (refresh) and kopf write GPUClass status with merge-patch.
+- apiGroups: ["slmfleet.io"]
+  resources: ["gpuclasses/status"]
+  verbs: ["patch"]
+# handlers/gpuclass.py (refresh) lists nodes to count those matching a GPUClass.
+- apiGroups: [""]
+  resources: ["nodes"]
+  verbs: ["list"]
+# kopf's resource observer watches CRDs to notice slmfleet.io kinds being installed or removed.
+- apiGroups: ["apiextensions.k8s.io"]
+  resources: ["customresourcedefinitions"]
+  verbs: ["list", "watch"]
+{{- end -}}
+
+{{/*
+Rules on namespaced objects: in the ClusterRole cluster-wide, in a Role per watched namespace
+otherwise.
+*/}}
+{{- define "slmfleet.namespacedRules" -}}
+# get: handlers/smallmodel.py reads the owner of an engine Deployment. list: handlers/gpuclass.py
+# lists SmallModels using a class. list+watch: kopf's watch streams for the handlers. patch: kopf's
+# finalizer, progress and last-handled-configuration annotations.
+- apiGroups: ["slmfleet.io"]
+  resources: ["smallmodels"]
+  verbs: ["get", "list", "watch", "patch"]
+# Status is written with merge-patch on the status subresource: handlers/smallmodel.py
+# (write_status), and kopf itself for its handler outcomes.
+- apiGroups: ["slmfleet.io"]
+  resources: ["smallmodels/status"]
+  verbs: ["patch"]
+# builders/labels.py (owner_reference) sets blockOwnerDeletion on every child; clusters with the
+# OwnerReferencesPermissionEnforcement admission plugin require update on the owner's finalizers.
+- apiGroups: ["slmfleet.io"]
+  resources: ["smallmodels/finalizers"]
+  verbs: ["update"]
+# Engine Deployments (builders/deployment.py) are server-side applied by handlers/smallmodel.py
+# (reconcile): apply is a PATCH, and an apply that creates a missing object is also authorized as
+# create. get: handlers/observe.py reads the engine Deployment's rollout state. list+watch:
+# kopf's watch for handlers/smallmodel.py (on_engine_change). handlers/rollout.py scales each
+# revision's Deployment (patch) and deletes the Deployments of revisions that no longer serve.
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get", "list", "watch", "patch", "create", "delete"]
+# handlers/rollout_analysis.py reads the EvalSuite a SmallModel's rollout names.
+- apiGroups: ["slmfleet.io"]
+  resources: ["evalsuites"]
+  verbs: ["get"]
+# Services (builders/service.py), server-side applied by handlers/smallmodel.py (reconcile);
+# handlers/rollout.py deletes the per-revision Services of the gateway-api provider
+# (traffic/gateway_api.py revision_objects) with the revision's Deployment.
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["patch", "create", "delete"]
+# PodDisruptionBudgets (builders/service.py), server-side applied by handlers/smallmodel.py.
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["patch", "create"]
+# handlers/observe.py (unschedulable_message) lists a model's engine pods for the scheduler's reason;
+# handlers/modelroute.py lists and watches engine pods (ready endpoints where EndpointSlices
+# cannot list them).
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["list", "watch"]
+# handlers/observe.py (_token) reads only the Secret a SmallModel names in
+# spec.source.huggingFace.tokenSecretRef, in the model's own namespace, to read gated repos'
+# config.json; handlers/modelroute.py reads the Secrets ModelRoute backends name to check their
+# slmfleet.io/usable-by label. get only: the operator can read a Secret it is told the name of,
+# never list them.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get"]
+# ModelRoutes: handlers/modelroute.py watches them with kopf.on.event (list+watch, no
+# finalizer) and lists them per namespace; it writes their status with merge-patch.
+- apiGroups: ["slmfleet.io"]
+  resources: ["modelroutes"]
+  verbs: ["list", "watch"]
+- apiGroups: ["slmfleet.io"]
+  resources: ["modelroutes/status"]
+  verbs: ["patch"]
+# traffic/gateway.py (httproute) sets blockOwnerDeletion on the HTTPRoute it owns.
+- apiGroups: ["slmfleet.io"]
+  resources: ["modelroutes/finalizers"]
+  verbs: ["update"]
+# handlers/modelroute.py lists and watches the EndpointSlices of model Services to give the
+# router ready endpoints only.
+- apiGroups: ["discovery.k8s.io"]
+  resources: ["endpointslices"]
+  verbs: ["list", "watch"]
+# The router's config ConfigMap (builders/router.py), server-side applied by
+# handlers/modelroute.py. Never read back: no get.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["patch", "create"]
+# HTTPRoutes of gateway-api ModelRoutes (traffic/gateway.py), server-side applied by
+# handlers/modelroute.py.
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["httproutes"]
+  verbs: ["patch", "create"]
+# handlers/autoscaling.py writes spec.replicas through the SmallModels' scale subresource
+# (merge-patch), as kubectl scale would.
+- apiGroups: ["slmfleet.io"]
+  resources: ["smallmodels/scale"]
+  verbs: ["patch"]
+# Autoscaling modes hpa and keda: handlers/autoscaling.py server-side applies the
+# HorizontalPodAutoscaler or KEDA ScaledObject (builders/autoscaler.py) and deletes the one of
+# a mode no longer in use.
+- apiGroups: ["autoscaling"]
+  resources: ["horizontalpodautoscalers"]
+  verbs: ["patch", "create", "delete"]
+- apiGroups: ["keda.sh"]
+  resources: ["scaledobjects"]
+  verbs: ["patch", "create", "delete"]
+# handlers/events.py (kopf.event) and kopf's own handler events post core v1 Events (POST only).
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+{{- end -}}
