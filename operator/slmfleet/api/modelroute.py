@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from slmfleet import API_VERSION
 from slmfleet.api.base import ApiModel, SpecModel, StatusModel
@@ -26,6 +26,7 @@ from slmfleet.api.common import (
 from slmfleet.api.crdmeta import AGE_COLUMN, KindInfo, PrinterColumn
 from slmfleet.api.errors import spec_error
 from slmfleet.api.parse import plain
+from slmfleet.api.regex import check_regex
 
 Provider = Literal["router", "gateway-api"]
 HEADER_NAME_PATTERN = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"
@@ -119,13 +120,20 @@ class CascadeSpec(SpecModel):
         description="Escalate when the answer is not JSON valid against this schema.",
     )
     regex: str | None = Field(
-        None, max_length=4096, description="Escalate when the answer does not fully match."
+        None,
+        max_length=4096,
+        description=(
+            "Escalate when the answer does not fully match this RE2 pattern (no backreferences "
+            "or lookaround; `.` matches newlines)."
+        ),
     )
     escalate_on_length: bool = Field(True, description="Escalate on finish_reason=length.")
     max_escalation_fraction: float = Field(
         0.2, ge=0, le=1, description="Most share of requests escalated per window."
     )
     window_seconds: int = Field(60, ge=1, le=86400, description="Window of the budget.")
+
+    _regex_compiles = field_validator("regex")(check_regex)
 
 
 class ParentReference(SpecModel):
