@@ -70,6 +70,17 @@ class RouteBackend(SpecModel):
             "a url backend needs model, the name the endpoint serves",
             lambda s: s.url is None or s.model is not None,
         ),
+        Cel(
+            "!has(self.url) || self.url.startsWith('https://') || "
+            "(has(self.insecure) && self.insecure)",
+            "url must use https:// unless the backend sets insecure: true",
+            lambda s: s.url is None or s.url.startswith("https://") or s.insecure,
+        ),
+        Cel(
+            "!has(self.insecure) || !self.insecure || has(self.url)",
+            "insecure applies only to url backends",
+            lambda s: not s.insecure or s.url is not None,
+        ),
     )
 
     name: str = Field(
@@ -85,7 +96,18 @@ class RouteBackend(SpecModel):
         description="Base URL of an OpenAI-compatible API, ending in /v1.",
     )
     api_key_secret_ref: KeySelector | None = Field(
-        None, description="Secret key holding the bearer token for url."
+        None,
+        description=(
+            "Secret key holding the bearer token for url. The Secret must carry the label "
+            "slmfleet.io/usable-by=router, or the route does not start."
+        ),
+    )
+    insecure: bool = Field(
+        False,
+        description=(
+            "Allow an http:// url: prompts, answers and the API key travel unencrypted. "
+            "Off by default: url backends must use https://."
+        ),
     )
     model: str | None = Field(
         None,

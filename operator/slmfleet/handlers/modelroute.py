@@ -34,6 +34,7 @@ from slmfleet.config import settings
 from slmfleet.handlers.clients import kube_client
 from slmfleet.handlers.events import post_transitions
 from slmfleet.k8s import Kube
+from slmfleet.reconcile.backend_policy import secret_names
 from slmfleet.reconcile.endpoints import (
     SERVICE_NAME_LABEL,
     endpoint_revisions,
@@ -117,6 +118,13 @@ def _apply_httproute(kube: Kube, route: ModelRoute, services: dict[str, str]) ->
     return None
 
 
+def _secret_labels(kube: Kube, name: str, namespace: str) -> dict[str, str] | None:
+    """The labels of a Secret a url backend names (None: it does not exist); the value is not
+    used here: the router gets it through a secretKeyRef."""
+    secret = kube.get("Secret", name, namespace)
+    return None if secret is None else dict((secret.get("metadata") or {}).get("labels") or {})
+
+
 def reconcile_namespace(kube: Kube, namespace: str) -> None:
     """Re-plan the routing of one namespace from a fresh read and apply it."""
     with _lock(namespace):
@@ -138,7 +146,9 @@ def reconcile_namespace(kube: Kube, namespace: str) -> None:
         if not needs_router(len(route_bodies), models):
             return
         endpoints = merge_endpoints(ready_endpoints(slices), ready_pod_endpoints(pods))
-        plan = plan_namespace(parsed, models, endpoints, endpoint_revisions(pods))
+        labels = {n: _secret_labels(kube, n, namespace) for n in secret_names(parsed)}
+        allowed = settings().router_allowed_hosts
+        plan = plan_namespace(parsed, models, endpoints, endpoint_revisions(pods), labels, allowed)
         owners = [("ModelRoute", *_name_uid(b)) for b in route_bodies]
         owners += [("SmallModel", *_name_uid(b)) for b in model_bodies]
         kube.apply(router.config_map(namespace, plan.config, owners))

@@ -11,22 +11,29 @@ from slmfleet.api.smallmodel import SmallModel
 from slmfleet.builders.labels import REVISION_LABEL, selector_labels
 from slmfleet.k8s import Kube
 from slmfleet.planner import FactsUnavailable, ModelFacts, resolve_facts
-from slmfleet.reconcile.smallmodel import DeploymentState, Observed, gpu_spec
+from slmfleet.reconcile.smallmodel import DeploymentState, Observed, gpu_spec, token_problem
 
 log = logging.getLogger(__name__)
 
 
-def _token(kube: Kube, model: SmallModel) -> str | None:
+def _token(kube: Kube, model: SmallModel) -> tuple[str | None, str | None]:
+    """The Hub token the model names, and why it cannot be used (None when it can, or none is
+    named)."""
     hf = model.spec.source.hugging_face
     if hf is None or hf.token_secret_ref is None:
-        return None
-    secret = kube.get("Secret", hf.token_secret_ref.name, model.metadata.namespace)
+        return None, None
+    ref = hf.token_secret_ref
+    secret = kube.get("Secret", ref.name, model.metadata.namespace)
     data = (secret or {}).get("data") or {}
-    raw = data.get(hf.token_secret_ref.key)
-    return base64.b64decode(raw).decode() if raw else None
+    raw = data.get(ref.key)
+    return (base64.b64decode(raw).decode() if raw else None), token_problem(
+        ref.name, ref.key, secret is not None, bool(raw)
+    )
 
 
-def model_facts(kube: Kube, model: SmallModel) -> tuple[ModelFacts | None, str | None]:
+def model_facts(
+    kube: Kube, model: SmallModel, token: str | None = None
+) -> tuple[ModelFacts | None, str | None]:
     """Facts from the Hub (or its cache), else the offline catalog; or the reason there are none."""
     hf = model.spec.source.hugging_face
     if hf is None:
@@ -35,7 +42,7 @@ def model_facts(kube: Kube, model: SmallModel) -> tuple[ModelFacts | None, str |
             "Face Hub; a PVC source cannot be planned"
         )
     try:
-        resolved = resolve_facts(hf.repo, hf.revision, token=_token(kube, model))
+        resolved = resolve_facts(hf.repo, hf.revision, token=token)
     except FactsUnavailable as err:
         return None, str(err)
     log.debug("facts for %s: %s", hf.repo, resolved.detail)
@@ -80,11 +87,13 @@ def observe(kube: Kube, model: SmallModel) -> Observed:
             others.append(gpu_spec(item["metadata"]["name"], parse_gpuclass(item).spec))
         except ValueError:
             continue  # an invalid GPUClass is reported on itself
-    facts, facts_error = model_facts(kube, model)
+    token, token_error = _token(kube, model)
+    facts, facts_error = model_facts(kube, model, token)
     return Observed(
         gpuclass=gpuclass,
         facts=facts,
         facts_error=facts_error,
+        token_error=token_error,
         revisions=engine_deployments(kube, model),
         unschedulable=unschedulable_message(kube, model),
         other_gpuclasses=tuple(others),

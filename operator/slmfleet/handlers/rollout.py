@@ -31,6 +31,7 @@ from slmfleet.handlers.clients import kube_client
 from slmfleet.handlers.observe import engine_deployments
 from slmfleet.handlers.rollout_analysis import gather
 from slmfleet.k8s import Kube
+from slmfleet.redact import redact
 from slmfleet.rollout.history import restore_patch
 from slmfleet.rollout.machine import analysis_due, annotations_to_clear, next_state
 from slmfleet.rollout.state import (
@@ -146,7 +147,7 @@ def apply_transition(
             _route(kube, provider, ref, action)
         elif isinstance(action, Emit):
             kopf.event(cast(kopf.Body, body), type=action.type, reason=action.reason,
-                       message=action.message[:1024])  # fmt: skip
+                       message=redact(action.message)[:1024])  # fmt: skip
         elif isinstance(action, RestoreSpec):
             patch = restore_patch(plain(body.get("spec") or {}), action.spec)
             kube.merge_patch("SmallModel", name, {"spec": patch}, ns)

@@ -16,7 +16,9 @@ from typing import Any
 
 from slmfleet.api.modelroute import ModelRoute, ModelRouteSpec, RouteBackend
 from slmfleet.conditions import Verdict
+from slmfleet.reconcile.backend_policy import SecretLabels, backend_refusal
 from slmfleet.reconcile.endpoints import revision_split
+from slmfleet.redact import redact
 from slmfleet.router.config import Backend, CascadePolicy, Route, RouteMatch, RouterConfig
 from slmfleet.traffic.gateway import router_only_features
 
@@ -151,9 +153,17 @@ def resolve_route(
     models: Mapping[str, ModelTarget],
     endpoints: Mapping[str, tuple[str, ...]],
     revision_of: Mapping[str, str] | None = None,
+    secret_labels: SecretLabels | None = None,
+    allowed_hosts: Sequence[str] = (),
 ) -> tuple[Route | None, RouteOutcome, tuple[SecretEnv, ...]]:
-    """One ModelRoute: its router Route (None for gateway-api), outcome and key Secrets."""
+    """One ModelRoute: its router Route (None for gateway-api or a route that must not start),
+    outcome and key Secrets. ``secret_labels`` holds the labels of the Secrets its backends name."""
     name, spec = route.metadata.name, route.spec
+    aliases = [n for n in (name, spec.match.model) if n]
+    refusal = backend_refusal(spec, secret_labels or {}, allowed_hosts)
+    if refusal is not None:
+        empty = {"models": list(dict.fromkeys(aliases)), "backends": [], "unavailable": []}
+        return None, RouteOutcome(refusal, empty), ()
     backends: list[Backend] = []
     resolved: list[dict[str, Any]] = []
     unavailable: list[dict[str, Any]] = []
@@ -166,7 +176,6 @@ def resolve_route(
         if item.api_key_secret_ref is not None and backend is not None and backend.api_key_env:
             ref = item.api_key_secret_ref
             secrets.append(SecretEnv(backend.api_key_env, ref.name, ref.key))
-    aliases = [n for n in (name, spec.match.model) if n]
     status: dict[str, Any] = {
         "models": list(dict.fromkeys(aliases)),
         "backends": resolved,
@@ -244,17 +253,27 @@ def plan_namespace(
     models: Sequence[ModelTarget],
     endpoints: Mapping[str, tuple[str, ...]],
     revision_of: Mapping[str, str] | None = None,
+    secret_labels: SecretLabels | None = None,
+    allowed_hosts: Sequence[str] = (),
 ) -> NamespaceRouting:
     """The namespace's RouterConfig, each ModelRoute's outcome and the key Secrets.
 
-    ``revision_of`` maps a pod IP to its revision, for the split of models in a canary.
+    ``revision_of`` maps a pod IP to its revision, for the split of models in a canary;
+    ``secret_labels`` the labels of the Secrets url backends name (see backend_policy.py). A route
+    that cannot be resolved is left out with a Stalled outcome; the others are still served.
     """
     by_name = {m.name: m for m in models}
     served: list[Route] = []
     outcomes: dict[str, RouteOutcome] = {}
     secrets: list[SecretEnv] = []
     for route in sorted(routes, key=lambda r: r.metadata.name):
-        routed, outcome, keys = resolve_route(route, by_name, endpoints, revision_of)
+        try:
+            routed, outcome, keys = resolve_route(
+                route, by_name, endpoints, revision_of, secret_labels, allowed_hosts
+            )
+        except ValueError as err:  # pydantic's ValidationError included
+            verdict = Verdict(False, "InvalidRoute", redact(str(err)), stalled=True)
+            routed, outcome, keys = None, RouteOutcome(verdict, {}), ()
         outcomes[route.metadata.name] = outcome
         if routed is not None:
             served.append(routed)
