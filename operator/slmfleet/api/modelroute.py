@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError
 
 from slmfleet import API_VERSION
 from slmfleet.api.base import ApiModel, SpecModel, StatusModel
@@ -24,9 +24,9 @@ from slmfleet.api.common import (
     ObjectName,
 )
 from slmfleet.api.crdmeta import AGE_COLUMN, KindInfo, PrinterColumn
-from slmfleet.api.errors import spec_error
+from slmfleet.api.errors import SpecError, go_value, spec_error
 from slmfleet.api.parse import plain
-from slmfleet.api.regex import check_regex
+from slmfleet.api.regex import compile_regex
 
 Provider = Literal["router", "gateway-api"]
 HEADER_NAME_PATTERN = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"
@@ -155,8 +155,6 @@ class CascadeSpec(SpecModel):
     )
     window_seconds: int = Field(60, ge=1, le=86400, description="Window of the budget.")
 
-    _regex_compiles = field_validator("regex")(check_regex)
-
 
 class ParentReference(SpecModel):
     """A Gateway the HTTPRoute attaches to."""
@@ -284,9 +282,25 @@ MODELROUTE_KIND = KindInfo(
 )
 
 
+def modelroute_rule_errors(route: ModelRoute) -> list[str]:
+    """What the API server cannot check: the cascade regex must be valid RE2 (see regex.py)."""
+    cascade = route.spec.cascade
+    if cascade is None or cascade.regex is None:
+        return []
+    try:
+        compile_regex(cascade.regex)
+    except ValueError as exc:
+        return [f"spec.cascade.regex: Invalid value: {go_value(cascade.regex[:64])}: {exc}"]
+    return []
+
+
 def parse_modelroute(body: Mapping[str, Any]) -> ModelRoute:
     """A ModelRoute from its body; :class:`SpecError` lists every problem."""
     try:
-        return ModelRoute.model_validate(plain(body))
+        route = ModelRoute.model_validate(plain(body))
     except ValidationError as exc:
         raise spec_error(exc) from None
+    errors = modelroute_rule_errors(route)
+    if errors:
+        raise SpecError(errors)
+    return route
