@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 def test_operator_restarted_mid_step_resumes_the_same_step_once(
     operator_process: Restartable, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
-    rollout = {"steps": [{"weight": 50, "pauseSeconds": 15}]}
+    rollout = {"steps": [{"weight": 50, "pauseSeconds": 15}], "analysis": "none"}
     body = echo_model(namespace, "resume", rollout)
     k8s.apply(body)
     wait_serving(k8s, "resume", namespace)

@@ -146,7 +146,7 @@ def test_update_rolls_a_new_revision_and_delete_leaves_nothing(
     operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     # one canary step with a short analysis interval, so the rollout is quick
-    rollout = {"steps": [{"weight": 50}], "analysisIntervalSeconds": 1}
+    rollout = {"steps": [{"weight": 50}], "analysisIntervalSeconds": 1, "analysis": "none"}
     body = example("smallmodel-qwen3-0.6b-t4.yaml", namespace, rollout=rollout)
     name = body["metadata"]["name"]
     k8s.apply(body)
