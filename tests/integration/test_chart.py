@@ -291,7 +291,7 @@ DENIED = [
     ("delete", "", "pods", "team-a"),
     ("create", "", "pods", "team-a"),
     ("create", "", "pods/exec", "team-a"),
-    ("get", "", "configmaps", "team-a"),
+    ("list", "", "configmaps", "team-a"),
     ("list", "", "namespaces", None),
     ("delete", "slmfleet.io", "smallmodels", "team-a"),
     ("create", "slmfleet.io", "gpuclasses", None),

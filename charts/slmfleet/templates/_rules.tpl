@@ -57,14 +57,16 @@ otherwise.
   verbs: ["get"]
 # Services (builders/service.py), server-side applied by handlers/smallmodel.py (reconcile);
 # handlers/rollout.py deletes the per-revision Services of the gateway-api provider
-# (traffic/gateway_api.py revision_objects) with the revision's Deployment.
+# (traffic/gateway_api.py revision_objects) with the revision's Deployment. get: ownership.py reads
+# the existing object before every forced apply or delete, so a user's object of the same name is
+# never taken over or deleted (the same holds for every get below next to patch).
 - apiGroups: [""]
   resources: ["services"]
-  verbs: ["patch", "create", "delete"]
+  verbs: ["get", "patch", "create", "delete"]
 # PodDisruptionBudgets (builders/service.py), server-side applied by handlers/smallmodel.py.
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
-  verbs: ["patch", "create"]
+  verbs: ["get", "patch", "create"]
 # handlers/observe.py (unschedulable_message) lists a model's engine pods for the scheduler's reason;
 # handlers/modelroute.py lists and watches engine pods (ready endpoints where EndpointSlices
 # cannot list them).
@@ -97,15 +99,15 @@ otherwise.
   resources: ["endpointslices"]
   verbs: ["list", "watch"]
 # The router's config ConfigMap (builders/router.py), server-side applied by
-# handlers/modelroute.py. Never read back: no get.
+# handlers/modelroute.py; get: the ownership check.
 - apiGroups: [""]
   resources: ["configmaps"]
-  verbs: ["patch", "create"]
+  verbs: ["get", "patch", "create"]
 # HTTPRoutes of gateway-api ModelRoutes (traffic/gateway.py), server-side applied by
-# handlers/modelroute.py.
+# handlers/modelroute.py; get: the ownership check.
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["httproutes"]
-  verbs: ["patch", "create"]
+  verbs: ["get", "patch", "create"]
 # handlers/autoscaling.py writes spec.replicas through the SmallModels' scale subresource
 # (merge-patch), as kubectl scale would.
 - apiGroups: ["slmfleet.io"]
@@ -116,10 +118,10 @@ otherwise.
 # a mode no longer in use.
 - apiGroups: ["autoscaling"]
   resources: ["horizontalpodautoscalers"]
-  verbs: ["patch", "create", "delete"]
+  verbs: ["get", "patch", "create", "delete"]
 - apiGroups: ["keda.sh"]
   resources: ["scaledobjects"]
-  verbs: ["patch", "create", "delete"]
+  verbs: ["get", "patch", "create", "delete"]
 # handlers/events.py (kopf.event) and kopf's own handler events post core v1 Events (POST only).
 - apiGroups: [""]
   resources: ["events"]

@@ -33,6 +33,7 @@ from slmfleet.builders.deployment import desired_replicas
 from slmfleet.config import settings
 from slmfleet.handlers.clients import kube_client
 from slmfleet.k8s import Kube
+from slmfleet.ownership import NAME_CONFLICT, NameConflictError, apply_owned, delete_owned
 
 log = logging.getLogger(__name__)
 
@@ -66,22 +67,31 @@ def _write_status(kube: Kube, model: SmallModel, autoscaling: Mapping[str, Any])
 
 
 def _clean_up(kube: Kube, model: SmallModel, keep: str | None) -> None:
-    """Delete the HPA or ScaledObject of a mode no longer in use (the only deletes it makes)."""
+    """Delete the HPA or ScaledObject of a mode no longer in use (the only deletes it makes);
+    one of that name that is not ours (a user's) is left alone."""
     name, namespace = model.metadata.name, model.metadata.namespace
-    if keep != "hpa":
-        kube.delete("HorizontalPodAutoscaler", name, namespace)
-    if keep != "keda":
-        kube.delete("ScaledObject", name, namespace)
+    owners = [model.metadata.uid or ""]
+    for mode, kind in (("hpa", "HorizontalPodAutoscaler"), ("keda", "ScaledObject")):
+        if keep != mode:
+            try:
+                delete_owned(kube, kind, name, namespace, owners)
+            except NameConflictError:
+                log.debug("%s %s/%s is not ours; left alone", kind, namespace, name)
 
 
 def _delegate(kube: Kube, model: SmallModel, auto: AutoscalingSpec) -> None:
     if auto.mode == "hpa":
-        kube.apply(horizontal_pod_autoscaler(model, auto))
+        obj = horizontal_pod_autoscaler(model, auto)
         message = "scaled by HorizontalPodAutoscaler " + model.metadata.name
     else:
         url = settings().prometheus_url or "http://prometheus.monitoring:9090"
-        kube.apply(scaled_object(model, auto, url))
+        obj = scaled_object(model, auto, url)
         message = "scaled by KEDA ScaledObject " + model.metadata.name
+    try:
+        apply_owned(kube, [obj])
+    except NameConflictError as err:
+        _write_status(kube, model, {**mode_status(auto.mode, str(err)), "reason": NAME_CONFLICT})
+        return
     _clean_up(kube, model, auto.mode)
     _write_status(kube, model, mode_status(auto.mode, message))
 

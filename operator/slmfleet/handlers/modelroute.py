@@ -34,6 +34,7 @@ from slmfleet.config import settings
 from slmfleet.handlers.clients import kube_client
 from slmfleet.handlers.events import post_transitions
 from slmfleet.k8s import Kube
+from slmfleet.ownership import NAME_CONFLICT, NameConflictError, apply_owned
 from slmfleet.reconcile.backend_policy import secret_names
 from slmfleet.reconcile.endpoints import (
     SERVICE_NAME_LABEL,
@@ -107,13 +108,16 @@ def write_status(kube: Kube, body: Mapping[str, Any], outcome: RouteOutcome) -> 
     post_transitions(body, transitions)
 
 
-def _apply_httproute(kube: Kube, route: ModelRoute, services: dict[str, str]) -> str | None:
-    """Apply the HTTPRoute; the reason it could not be, if any."""
+def _apply_httproute(kube: Kube, route: ModelRoute, services: dict[str, str]) -> Verdict | None:
+    """Apply the HTTPRoute; why it could not be, if it could not."""
     try:
-        kube.apply(httproute(route, services))
+        apply_owned(kube, [httproute(route, services)])
+    except NameConflictError as err:
+        return Verdict(False, NAME_CONFLICT, str(err), stalled=True)
     except ApiException as err:
         if err.status == 404:
-            return "the Gateway API (HTTPRoute CRD) is not installed in this cluster"
+            problem = "the Gateway API (HTTPRoute CRD) is not installed in this cluster"
+            return Verdict(False, "GatewayAPIMissing", problem, stalled=True)
         raise
     return None
 
@@ -151,18 +155,24 @@ def reconcile_namespace(kube: Kube, namespace: str) -> None:
         plan = plan_namespace(parsed, models, endpoints, endpoint_revisions(pods), labels, allowed)
         owners = [("ModelRoute", *_name_uid(b)) for b in route_bodies]
         owners += [("SmallModel", *_name_uid(b)) for b in model_bodies]
-        kube.apply(router.config_map(namespace, plan.config, owners))
-        kube.apply(router.service(namespace, owners))
-        kube.apply(router.deployment(namespace, settings().router_image, owners, plan.secrets))
+        router_objects = [
+            router.config_map(namespace, plan.config, owners),
+            router.service(namespace, owners),
+            router.deployment(namespace, settings().router_image, owners, plan.secrets),
+        ]
         outcomes = {**plan.outcomes, **invalid}
+        try:
+            apply_owned(kube, router_objects)
+        except NameConflictError as err:  # a user's slmfleet-router: no route of the namespace runs
+            verdict = Verdict(False, NAME_CONFLICT, str(err), stalled=True)
+            outcomes = {name: RouteOutcome(verdict, {}) for name in outcomes}
         services = {m.name: m.service for m in models}
         for route in parsed:
             outcome = outcomes[route.metadata.name]
             if route.spec.provider == "gateway-api" and not outcome.verdict.stalled:
                 problem = _apply_httproute(kube, route, services)
                 if problem is not None:
-                    verdict = Verdict(False, "GatewayAPIMissing", problem, stalled=True)
-                    outcomes[route.metadata.name] = RouteOutcome(verdict, outcome.status)
+                    outcomes[route.metadata.name] = RouteOutcome(problem, outcome.status)
         for body in route_bodies:
             write_status(kube, body, outcomes[body["metadata"]["name"]])
 

@@ -31,6 +31,7 @@ from slmfleet.handlers.clients import kube_client
 from slmfleet.handlers.observe import engine_deployments
 from slmfleet.handlers.rollout_analysis import gather
 from slmfleet.k8s import Kube
+from slmfleet.ownership import NameConflictError, apply_owned, delete_owned
 from slmfleet.redact import redact
 from slmfleet.rollout.history import restore_patch
 from slmfleet.rollout.machine import analysis_due, annotations_to_clear, next_state
@@ -120,13 +121,26 @@ def _route(kube: Kube, provider: TrafficProvider, ref: ModelRef, action: SetWeig
     if last is not None and last[0] == rendered and now - last[1] < ROUTE_RESYNC_SECONDS:
         return
     try:
-        for child in children:
-            kube.apply(child)
+        apply_owned(kube, children)
+    except NameConflictError as err:
+        log.warning("routing of %s/%s not applied: %s", ref.namespace, ref.name, err)
+        _applied.pop(ref.uid, None)
+        return
     except ApiException as err:
         log.warning("applying the routing of %s/%s failed: %s", ref.namespace, ref.name, err.reason)
         _applied.pop(ref.uid, None)
         return
     _applied[ref.uid] = (rendered, now)
+
+
+def _delete_revision(kube: Kube, provider: TrafficProvider, ref: ModelRef, revision: str) -> None:
+    """Delete a revision's Deployment and per-revision objects, each only if it is ours."""
+    objects = [("Deployment", revision_deployment_name(ref.name, revision))]
+    for kind, child in [*objects, *provider.revision_objects(ref, revision)]:
+        try:
+            delete_owned(kube, kind, child, ref.namespace, [ref.uid])
+        except NameConflictError as err:
+            log.warning("%s", err)
 
 
 def apply_transition(
@@ -140,9 +154,7 @@ def apply_transition(
         if isinstance(action, Scale):
             _scale(kube, model, action, existing)
         elif isinstance(action, DeleteRevision):
-            kube.delete("Deployment", revision_deployment_name(name, action.revision), ns)
-            for kind, child in provider.revision_objects(ref, action.revision):
-                kube.delete(kind, child, ns)
+            _delete_revision(kube, provider, ref, action.revision)
         elif isinstance(action, SetWeights):
             _route(kube, provider, ref, action)
         elif isinstance(action, Emit):

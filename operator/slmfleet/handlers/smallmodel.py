@@ -25,6 +25,7 @@ from slmfleet.handlers.clients import kube_client
 from slmfleet.handlers.events import post_transitions
 from slmfleet.handlers.observe import observe
 from slmfleet.k8s import Kube
+from slmfleet.ownership import NAME_CONFLICT, NameConflictError, apply_owned
 from slmfleet.reconcile.smallmodel import Decision, decide, stalled
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,13 @@ def _decision(kube: Kube, body: Mapping[str, Any]) -> Decision:
 def reconcile(kube: Kube, body: Mapping[str, Any], apply: bool = True) -> Decision:
     """Bring one SmallModel's children and status in line with its spec."""
     decision = _decision(kube, body)
+    verdict = decision.verdict
     if apply:
-        for child in decision.children:
-            kube.apply(child)
-    write_status(kube, body, decision.verdict, decision.status)
+        try:
+            apply_owned(kube, decision.children)
+        except NameConflictError as err:  # a user's object of a child's name: touch nothing
+            verdict = Verdict(False, NAME_CONFLICT, str(err), stalled=True)
+    write_status(kube, body, verdict, decision.status)
     return decision
 
 
