@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
+
+from slmfleet.router.config import RouterDefaults
 
 DEFAULT_ENGINE_IMAGE = "vllm/vllm-openai:v0.33.0"
 DEFAULT_ROUTER_IMAGE = "ghcr.io/slmfleet/slmfleet:latest"
@@ -20,6 +22,8 @@ class Settings:
     autoscale_interval_seconds: float = 10.0
     router_allowed_hosts: tuple[str, ...] = ()
     """Hosts ModelRoute backend URLs may reach (``*.domain`` for subdomains); empty: any."""
+    router_defaults: RouterDefaults = field(default_factory=RouterDefaults)
+    """The routers' caps (body size and read time, concurrent and held requests, response size)."""
 
 
 @cache
@@ -34,7 +38,20 @@ def settings() -> Settings:
             os.environ.get("SLMFLEET_AUTOSCALE_INTERVAL_SECONDS", "10")
         ),
         router_allowed_hosts=hosts_list(os.environ.get("SLMFLEET_ROUTER_ALLOWED_HOSTS", "")),
+        router_defaults=_router_defaults(),
     )
+
+
+def _router_defaults() -> RouterDefaults:
+    """The routers' caps from the environment; each unset one keeps the router's default."""
+    given = {
+        "max_body_bytes": os.environ.get("SLMFLEET_ROUTER_MAX_BODY_BYTES"),
+        "body_read_timeout_seconds": os.environ.get("SLMFLEET_ROUTER_BODY_READ_TIMEOUT_SECONDS"),
+        "max_concurrent_requests": os.environ.get("SLMFLEET_ROUTER_MAX_CONCURRENT_REQUESTS"),
+        "max_held_requests": os.environ.get("SLMFLEET_ROUTER_MAX_HELD_REQUESTS"),
+        "max_response_bytes": os.environ.get("SLMFLEET_ROUTER_MAX_RESPONSE_BYTES"),
+    }
+    return RouterDefaults.model_validate({k: float(v) for k, v in given.items() if v})
 
 
 def hosts_list(text: str) -> tuple[str, ...]:

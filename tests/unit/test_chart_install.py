@@ -167,6 +167,12 @@ def test_settings_come_from_values() -> None:
     assert env["SLMFLEET_PROMETHEUS_SCRAPE_SECONDS"] == str(values["prometheusScrapeSeconds"])
     assert env["SLMFLEET_ROUTER_IMAGE"] == container["image"]  # routerImage empty
     assert env["SLMFLEET_ROUTER_ALLOWED_HOSTS"] == ",".join(values["routerAllowedHosts"])
+    limits = values["routerLimits"]
+    assert env["SLMFLEET_ROUTER_MAX_BODY_BYTES"] == str(limits["maxBodyBytes"])
+    assert env["SLMFLEET_ROUTER_MAX_RESPONSE_BYTES"] == str(limits["maxResponseBytes"])
+    assert env["SLMFLEET_ROUTER_MAX_CONCURRENT_REQUESTS"] == str(limits["maxConcurrentRequests"])
+    assert env["SLMFLEET_ROUTER_MAX_HELD_REQUESTS"] == str(limits["maxHeldRequests"])
+    assert env["SLMFLEET_ROUTER_BODY_READ_TIMEOUT_SECONDS"] == str(limits["bodyReadTimeoutSeconds"])
 
 
 def _operator_settings_read() -> set[str]:

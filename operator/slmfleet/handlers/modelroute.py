@@ -151,8 +151,9 @@ def reconcile_namespace(kube: Kube, namespace: str) -> None:
             return
         endpoints = merge_endpoints(ready_endpoints(slices), ready_pod_endpoints(pods))
         labels = {n: _secret_labels(kube, n, namespace) for n in secret_names(parsed)}
-        allowed = settings().router_allowed_hosts
-        plan = plan_namespace(parsed, models, endpoints, endpoint_revisions(pods), labels, allowed)
+        allowed, caps = settings().router_allowed_hosts, settings().router_defaults
+        revisions = endpoint_revisions(pods)
+        plan = plan_namespace(parsed, models, endpoints, revisions, labels, allowed, caps)
         owners = [("ModelRoute", *_name_uid(b)) for b in route_bodies]
         owners += [("SmallModel", *_name_uid(b)) for b in model_bodies]
         router_objects = [

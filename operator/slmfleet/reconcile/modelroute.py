@@ -19,7 +19,14 @@ from slmfleet.conditions import Verdict
 from slmfleet.reconcile.backend_policy import SecretLabels, backend_refusal
 from slmfleet.reconcile.endpoints import revision_split
 from slmfleet.redact import redact
-from slmfleet.router.config import Backend, CascadePolicy, Route, RouteMatch, RouterConfig
+from slmfleet.router.config import (
+    Backend,
+    CascadePolicy,
+    Route,
+    RouteMatch,
+    RouterConfig,
+    RouterDefaults,
+)
 from slmfleet.traffic.gateway import router_only_features
 
 
@@ -255,6 +262,7 @@ def plan_namespace(
     revision_of: Mapping[str, str] | None = None,
     secret_labels: SecretLabels | None = None,
     allowed_hosts: Sequence[str] = (),
+    defaults: RouterDefaults | None = None,
 ) -> NamespaceRouting:
     """The namespace's RouterConfig, each ModelRoute's outcome and the key Secrets.
 
@@ -283,7 +291,8 @@ def plan_namespace(
         if target.served_name not in claimed:
             served.append(implicit_route(target, endpoints, revision_of))
             claimed.add(target.served_name)
-    return NamespaceRouting(RouterConfig(routes=tuple(served)), outcomes, tuple(secrets))
+    config = RouterConfig(defaults=defaults or RouterDefaults(), routes=tuple(served))
+    return NamespaceRouting(config, outcomes, tuple(secrets))
 
 
 def needs_router(route_count: int, models: Sequence[ModelTarget]) -> bool:

@@ -155,6 +155,10 @@ class RouterDefaults(_CamelModel):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     request_timeout_seconds: float = Field(default=300.0, gt=0)
     hold_when_no_endpoints_seconds: float = Field(default=30.0, ge=0)
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_concurrent_requests: int = Field(default=512, gt=0)
+    max_held_requests: int = Field(default=256, ge=0)
+    max_response_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     endpoint_policy: EndpointPolicy = EndpointPolicy.LEAST_IN_FLIGHT
 
 

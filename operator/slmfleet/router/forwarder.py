@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 
+from slmfleet.router.caps import BodyTooLargeError, Gate, read_response
 from slmfleet.router.config import Backend, Route, RouterConfig
 from slmfleet.router.config_source import ConfigSource
 from slmfleet.router.errors import ErrorKind, classify_status, failure_status, openai_error
@@ -87,6 +88,7 @@ class Forwarder:
         self._metrics = metrics
         self._clock = clock
         self._env = env
+        self._held = Gate()
         self.in_flight: dict[str, int] = {}
         self._counters: dict[tuple[str, str], int] = {}
 
@@ -96,8 +98,21 @@ class Forwarder:
         self._counters[key] = value + 1
         return value
 
-    async def _hold(self, route: Route, backend: Backend, seconds: float) -> Backend | None:
-        """Wait up to `seconds` for the backend to get endpoints in a newer config snapshot."""
+    async def _hold(
+        self, route: Route, backend: Backend, seconds: float, most: int
+    ) -> Backend | None:
+        """Wait up to `seconds` for the backend to get endpoints in a newer config snapshot;
+        None at once when `most` requests are already held."""
+        if not self._held.enter(most):
+            return None
+        try:
+            return await self._wait_for_endpoints(route, backend, seconds)
+        finally:
+            self._held.leave()
+
+    async def _wait_for_endpoints(
+        self, route: Route, backend: Backend, seconds: float
+    ) -> Backend | None:
         started = self._clock()
         found: Backend | None = None
         waiting = self._metrics.held.labels(
@@ -144,7 +159,12 @@ class Forwarder:
                 continue
             if backend.url is None and not backend.endpoints:
                 hold = min(config.defaults.hold_when_no_endpoints_seconds, remaining)
-                held = await self._hold(route, backend, hold) if index == 0 and hold > 0 else None
+                most = config.defaults.max_held_requests
+                held = (
+                    await self._hold(route, backend, hold, most)
+                    if index == 0 and hold > 0
+                    else None
+                )
                 if held is None:
                     empty.add(name)
                     self._metrics.count_error(ErrorKind.NO_ENDPOINTS)
@@ -214,8 +234,14 @@ class Forwarder:
             if stream and response.status == 200:
                 content_type = response.headers.get("Content-Type", "text/event-stream")
                 return Reply(200, b"", backend, content_type, None, response, finish)
+            limit = self._source.current().defaults.max_response_bytes
             try:
-                raw = await response.read()
+                raw = await read_response(response, limit)
+            except BodyTooLargeError:
+                finish()
+                self._metrics.count_error(ErrorKind.RESPONSE_TOO_LARGE)
+                message = f"backend {backend.name!r} answered more than {limit} bytes"
+                return router_error(ErrorKind.RESPONSE_TOO_LARGE, message, backend)
             finally:
                 response.release()
         except TimeoutError:
