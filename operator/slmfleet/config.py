@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from slmfleet.router.config import RouterDefaults
 
@@ -23,6 +25,12 @@ class Settings:
     router_allowed_hosts: tuple[str, ...] = ()
     """Hosts ModelRoute backend URLs may reach (``*.domain`` for subdomains); empty: any."""
     router_defaults: RouterDefaults = field(default_factory=RouterDefaults)
+    network_policy: bool = False
+    """Emit NetworkPolicies for engine and router pods."""
+    prometheus_peer: dict[str, Any] | None = None
+    """The NetworkPolicyPeer of Prometheus, allowed to scrape engine pods."""
+    operator_namespace: str | None = None
+    """Where the operator runs (the chart's downward API); its probe may reach engine pods."""
     """The routers' caps (body size and read time, concurrent and held requests, response size)."""
 
 
@@ -39,6 +47,9 @@ def settings() -> Settings:
         ),
         router_allowed_hosts=hosts_list(os.environ.get("SLMFLEET_ROUTER_ALLOWED_HOSTS", "")),
         router_defaults=_router_defaults(),
+        network_policy=os.environ.get("SLMFLEET_NETWORK_POLICY", "false").lower() == "true",
+        prometheus_peer=json.loads(os.environ.get("SLMFLEET_PROMETHEUS_PEER") or "null"),
+        operator_namespace=os.environ.get("SLMFLEET_OPERATOR_NAMESPACE") or None,
     )
 
 

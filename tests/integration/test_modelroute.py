@@ -250,7 +250,7 @@ def test_examples_are_accepted_and_the_cel_rules_refuse_on_the_server(
         for name in names:
             status = (k8s.get("ModelRoute", name, namespace) or {}).get("status") or {}
             stalled = [c for c in status.get("conditions") or [] if c["type"] == "Stalled"]
-            reasons.update({name: c["reason"] for c in stalled if c["status"] == "True"})
+            reasons.update((name, c["reason"]) for c in stalled if c["status"] == "True")
         return reasons == expected
 
     poll("example routes Stalled: their SmallModels (or Secret) are not in this namespace",

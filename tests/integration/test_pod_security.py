@@ -16,6 +16,9 @@ import pytest
 from kubernetes import client
 from test_modelroute import chat, health, modelroute, ref, route_ready, send, smallmodel
 
+from slmfleet.builders import router
+from slmfleet.builders.deployment import ModelRef
+from slmfleet.builders.network_policy import Peers, engine_network_policy
 from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
 from slmfleet.devcluster.serving import router_ips
@@ -89,3 +92,16 @@ def test_a_root_engine_is_refused_by_the_restricted_namespace(
     refused = poll("the ReplicaSet's pod refused", lambda: _refusals(k8s, namespace) or None, 120)
     assert any("runAsNonRoot" in m or "runAsUser" in m for m in refused), refused
     assert k8s.list("Pod", namespace, "slmfleet.io/model=rooted") == []
+
+
+def test_the_network_policies_are_valid_for_the_api_server(k8s: Kube, restricted: str) -> None:
+    """What the operator emits with networkPolicy.enabled passes the server's validation."""
+    peers = Peers({"namespaceSelector": {}, "podSelector": {}}, "slmfleet-system")
+    ref = ModelRef("qwen", restricted, "00000000-0000-0000-0000-000000000001")
+    for policy in (
+        engine_network_policy(ref, router.router_selector(), peers),
+        router.network_policy(restricted, []),
+    ):
+        policy["metadata"].pop("ownerReferences", None)  # no real owner in this test
+        applied = k8s.apply(policy)
+        assert applied["spec"]["ingress"] == policy["spec"]["ingress"]

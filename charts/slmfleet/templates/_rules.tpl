@@ -108,6 +108,12 @@ otherwise.
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["httproutes"]
   verbs: ["get", "patch", "create"]
+# NetworkPolicies of engine pods (builders/network_policy.py, handlers/smallmodel.py) and router
+# pods (handlers/modelroute.py), server-side applied when networkPolicy.enabled; get: the
+# ownership check.
+- apiGroups: ["networking.k8s.io"]
+  resources: ["networkpolicies"]
+  verbs: ["get", "patch", "create"]
 # handlers/autoscaling.py writes spec.replicas through the SmallModels' scale subresource
 # (merge-patch), as kubectl scale would.
 - apiGroups: ["slmfleet.io"]

@@ -13,6 +13,7 @@ from typing import Any
 
 from slmfleet import API_VERSION
 from slmfleet.builders.labels import COMPONENT_LABEL, MANAGED_BY
+from slmfleet.builders.network_policy import router_network_policy
 from slmfleet.builders.pod_security import container_security_context, router_pod_security_context
 from slmfleet.reconcile.modelroute import SecretEnv
 from slmfleet.router.config import RouterConfig
@@ -149,6 +150,11 @@ def deployment(
             "template": template,
         },
     }
+
+
+def network_policy(namespace: str, owners: Sequence[Owner]) -> dict[str, Any]:
+    """Router pods take connections on their port only."""
+    return router_network_policy(_meta(namespace, owners), router_selector(), ROUTER_PORT)
 
 
 def service(namespace: str, owners: Sequence[Owner]) -> dict[str, Any]:

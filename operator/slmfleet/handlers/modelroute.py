@@ -161,6 +161,8 @@ def reconcile_namespace(kube: Kube, namespace: str) -> None:
             router.service(namespace, owners),
             router.deployment(namespace, settings().router_image, owners, plan.secrets),
         ]
+        if settings().network_policy:
+            router_objects.append(router.network_policy(namespace, owners))
         outcomes = {**plan.outcomes, **invalid}
         try:
             apply_owned(kube, router_objects)

@@ -18,7 +18,10 @@ from slmfleet import GROUP, VERSION
 from slmfleet.api.errors import SpecError
 from slmfleet.api.parse import parse_smallmodel
 from slmfleet.api.smallmodel_status import SmallModelStatus
+from slmfleet.builders.deployment import ModelRef
 from slmfleet.builders.labels import MANAGED_BY, MODEL_LABEL
+from slmfleet.builders.network_policy import Peers, engine_network_policy
+from slmfleet.builders.router import router_selector
 from slmfleet.conditions import Verdict, conditions_for
 from slmfleet.config import settings
 from slmfleet.handlers.clients import kube_client
@@ -39,13 +42,24 @@ def _decision(kube: Kube, body: Mapping[str, Any]) -> Decision:
     return decide(model, observe(kube, model), settings().default_engine_image)
 
 
+def _network_policies(body: Mapping[str, Any], decision: Decision) -> list[dict[str, Any]]:
+    """The engine pods' NetworkPolicy, when the chart enables them and the model has engines."""
+    s = settings()
+    if not (s.network_policy and decision.children):
+        return []
+    meta = body["metadata"]
+    ref = ModelRef(meta["name"], meta.get("namespace") or "default", meta.get("uid") or "")
+    peers = Peers(s.prometheus_peer, s.operator_namespace)
+    return [engine_network_policy(ref, router_selector(), peers)]
+
+
 def reconcile(kube: Kube, body: Mapping[str, Any], apply: bool = True) -> Decision:
     """Bring one SmallModel's children and status in line with its spec."""
     decision = _decision(kube, body)
     verdict = decision.verdict
     if apply:
         try:
-            apply_owned(kube, decision.children)
+            apply_owned(kube, [*decision.children, *_network_policies(body, decision)])
         except NameConflictError as err:  # a user's object of a child's name: touch nothing
             verdict = Verdict(False, NAME_CONFLICT, str(err), stalled=True)
     write_status(kube, body, verdict, decision.status)
