@@ -208,6 +208,14 @@ class ModelRouteSpec(SpecModel):
     cascade: CascadeSpec | None = Field(
         None, description="Escalate uncertain or invalid answers (router provider only)."
     )
+    client_key_secret_ref: KeySelector | None = Field(
+        None,
+        description=(
+            "Secret key holding the API keys (one per line) clients must send as "
+            "Authorization: Bearer <key> to use this route; the Secret must be labelled "
+            "slmfleet.io/usable-by=router. Router provider only."
+        ),
+    )
     provider: Provider = Field(
         "router",
         description="router: the slmfleet router; gateway-api: an HTTPRoute (no cascade).",

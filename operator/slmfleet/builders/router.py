@@ -15,7 +15,7 @@ from slmfleet import API_VERSION
 from slmfleet.builders.labels import COMPONENT_LABEL, MANAGED_BY
 from slmfleet.builders.network_policy import router_network_policy
 from slmfleet.builders.pod_security import container_security_context, router_pod_security_context
-from slmfleet.reconcile.modelroute import SecretEnv
+from slmfleet.reconcile.backend_policy import SecretEnv
 from slmfleet.router.config import RouterConfig
 
 ROUTER_NAME = "slmfleet-router"

@@ -9,7 +9,9 @@ holds the Secret and never calls the host; the namespace's other routes are unaf
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from slmfleet import GROUP
@@ -19,17 +21,40 @@ from slmfleet.conditions import Verdict
 USABLE_BY_LABEL = f"{GROUP}/usable-by"
 USABLE_BY_ROUTER = "router"
 
+
+@dataclass(frozen=True)
+class SecretEnv:
+    """An environment variable of the router filled from a Secret key."""
+
+    env: str
+    secret: str
+    key: str
+
+
 SecretLabels = Mapping[str, Mapping[str, str] | None]
 """Secret name -> its labels, or None when the Secret does not exist."""
 
 
+def key_env_name(route: str, backend: str) -> str:
+    """The router's environment variable holding a url backend's API key."""
+    return "SLMFLEET_KEY_" + re.sub(r"[^A-Z0-9]", "_", f"{route}_{backend}".upper())
+
+
+def client_keys_env_name(route: str) -> str:
+    """The router's environment variable holding the API keys clients of a route must send."""
+    return "SLMFLEET_CLIENT_KEYS_" + re.sub(r"[^A-Z0-9]", "_", route.upper())
+
+
 def secret_names(routes: Iterable[ModelRoute]) -> set[str]:
     """The Secrets the routes' url backends name for their API keys."""
-    return {
+    names = {
         b.api_key_secret_ref.name
         for route in routes
         for b in route.spec.backends
         if b.api_key_secret_ref is not None
+    }
+    return names | {
+        r.spec.client_key_secret_ref.name for r in routes if r.spec.client_key_secret_ref
     }
 
 
@@ -56,8 +81,12 @@ def host_allowed(url: str, allowed: Sequence[str]) -> bool:
 def backend_refusal(
     spec: ModelRouteSpec, secrets: SecretLabels, allowed_hosts: Sequence[str]
 ) -> Verdict | None:
-    """Why the route must not start (a Stalled verdict), or None when its url backends are
-    allowed."""
+    """Why the route must not start (a Stalled verdict), or None when its url backends and
+    client keys are allowed."""
+    if spec.client_key_secret_ref is not None:
+        refused = _secret_refusal("clientKeySecretRef", spec.client_key_secret_ref.name, secrets)
+        if refused is not None:
+            return refused
     for backend in spec.backends:
         if backend.url is None:
             continue
@@ -69,16 +98,22 @@ def backend_refusal(
             )
             return Verdict(False, "HostNotAllowed", message, stalled=True)
         ref = backend.api_key_secret_ref
-        if ref is None:
-            continue
-        labels = secrets.get(ref.name)
-        if labels is None:
-            message = f"backend {backend.name!r}: Secret {ref.name!r} does not exist"
-            return Verdict(False, "SecretNotFound", message, stalled=True)
-        if not usable_by_router(labels):
-            message = (
-                f"backend {backend.name!r}: Secret {ref.name!r} is not labelled "
-                f"{USABLE_BY_LABEL}={USABLE_BY_ROUTER}; its owner must allow the router to use it"
-            )
-            return Verdict(False, "SecretNotUsable", message, stalled=True)
+        if ref is not None:
+            refused = _secret_refusal(f"backend {backend.name!r}", ref.name, secrets)
+            if refused is not None:
+                return refused
+    return None
+
+
+def _secret_refusal(user: str, secret: str, secrets: SecretLabels) -> Verdict | None:
+    labels = secrets.get(secret)
+    if labels is None:
+        message = f"{user}: Secret {secret!r} does not exist"
+        return Verdict(False, "SecretNotFound", message, stalled=True)
+    if not usable_by_router(labels):
+        message = (
+            f"{user}: Secret {secret!r} is not labelled "
+            f"{USABLE_BY_LABEL}={USABLE_BY_ROUTER}; its owner must allow the router to use it"
+        )
+        return Verdict(False, "SecretNotUsable", message, stalled=True)
     return None

@@ -9,14 +9,19 @@ is still served under its own name (an implicit route).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from slmfleet.api.modelroute import ModelRoute, ModelRouteSpec, RouteBackend
 from slmfleet.conditions import Verdict
-from slmfleet.reconcile.backend_policy import SecretLabels, backend_refusal
+from slmfleet.reconcile.backend_policy import (
+    SecretEnv,
+    SecretLabels,
+    backend_refusal,
+    client_keys_env_name,
+    key_env_name,
+)
 from slmfleet.reconcile.endpoints import revision_split
 from slmfleet.redact import redact
 from slmfleet.router.config import (
@@ -43,15 +48,6 @@ class ModelTarget:
 
 
 @dataclass(frozen=True)
-class SecretEnv:
-    """An environment variable of the router filled from a Secret key."""
-
-    env: str
-    secret: str
-    key: str
-
-
-@dataclass(frozen=True)
 class RouteOutcome:
     """The verdict and status fields of one ModelRoute."""
 
@@ -66,11 +62,6 @@ class NamespaceRouting:
     config: RouterConfig
     outcomes: dict[str, RouteOutcome]
     secrets: tuple[SecretEnv, ...]
-
-
-def key_env_name(route: str, backend: str) -> str:
-    """The router's environment variable holding a url backend's API key."""
-    return "SLMFLEET_KEY_" + re.sub(r"[^A-Z0-9]", "_", f"{route}_{backend}".upper())
 
 
 def _backend(
@@ -217,8 +208,12 @@ def resolve_route(
     if policy is not None and not set(policy.tiers) <= present:
         tiers = tuple(t for t in policy.tiers if t in present)
         policy = policy.model_copy(update={"tiers": tiers}) if len(tiers) >= 2 else None
+    keys = spec.client_key_secret_ref
+    if keys is not None:
+        secrets.append(SecretEnv(client_keys_env_name(name), keys.name, keys.key))
     routed = Route(
         name=name,
+        client_keys_env=client_keys_env_name(name) if keys is not None else None,
         match=RouteMatch(model=spec.match.model, headers=dict(spec.match.headers)),
         backends=tuple(backends),
         timeout_seconds=spec.timeout_seconds,

@@ -126,6 +126,7 @@ class Route(_CamelModel):
     retries: int = Field(default=0, ge=0, le=5)
     fallback: tuple[str, ...] = ()
     cascade: CascadePolicy | None = None
+    client_keys_env: str | None = None
 
     @model_validator(mode="after")
     def _names_resolve(self) -> Route:

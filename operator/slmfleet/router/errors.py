@@ -20,6 +20,7 @@ class ErrorKind(StrEnum):
     BODY_TIMEOUT = "body_timeout"
     OVERLOADED = "overloaded"
     RESPONSE_TOO_LARGE = "response_too_large"
+    UNAUTHORIZED = "unauthorized"
 
 
 RETRYABLE = frozenset({ErrorKind.CONNECT, ErrorKind.TIMEOUT, ErrorKind.SERVER})
@@ -37,6 +38,7 @@ _FAILURE_RESPONSES: dict[ErrorKind, tuple[int, str]] = {
     ErrorKind.BODY_TIMEOUT: (408, "invalid_request_error"),
     ErrorKind.OVERLOADED: (429, "rate_limit_exceeded"),
     ErrorKind.RESPONSE_TOO_LARGE: (502, "upstream_error"),
+    ErrorKind.UNAUTHORIZED: (401, "authentication_error"),
 }
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from slmfleet.router.auth import authorized
 from slmfleet.router.caps import BodyTooLargeError, Gate, read_body
 from slmfleet.router.cascade import Budgets, run_cascade
 from slmfleet.router.config import RouterDefaults
@@ -158,6 +159,8 @@ async def _serve(request: web.Request, state: RouterState) -> web.StreamResponse
     if route is None:
         message = f"model {parsed.model!r} is not served by this router"
         return _reject(state, ErrorKind.NO_ROUTE, message, code="model_not_found", param="model")
+    if not authorized(route, request.headers, state.env):
+        return _reject(state, ErrorKind.UNAUTHORIZED, f"route {route.name!r} needs an API key")
     deadline = started + config.defaults.request_timeout_seconds
     headers: dict[str, str] = {}
     if route.cascade is not None and not parsed.stream:
