@@ -68,3 +68,17 @@ def _router_defaults() -> RouterDefaults:
 def hosts_list(text: str) -> tuple[str, ...]:
     """A comma-separated host list, lower-cased, blanks dropped."""
     return tuple(h.strip().lower() for h in text.split(",") if h.strip())
+
+
+_watched: set[str] = set()
+
+
+def watch_namespaces(namespaces: list[str]) -> None:
+    """Set at startup: the namespaces the operator watches (empty: all of them)."""
+    _watched.clear()
+    _watched.update(namespaces)
+
+
+def watched(namespace: str | None) -> bool:
+    """Whether a namespaced object is the operator's to handle (its RBAC may cover no other)."""
+    return not _watched or namespace in _watched

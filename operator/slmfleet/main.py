@@ -12,6 +12,7 @@ from typing import Any
 import kopf
 
 from slmfleet import GROUP
+from slmfleet.config import watch_namespaces
 from slmfleet.handlers import (  # noqa: F401 - registers the handlers
     autoscaling,
     gpuclass,
@@ -50,6 +51,7 @@ def run_operator(
     """Run until interrupted; namespaced when namespaces are given, else cluster-wide."""
     kopf.configure(verbose=verbose)
     clusterwide = all_namespaces or not namespaces
+    watch_namespaces([] if clusterwide else namespaces)
     asyncio.run(
         kopf.operator(
             standalone=True,

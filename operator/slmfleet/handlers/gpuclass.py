@@ -14,7 +14,7 @@ from slmfleet.api.errors import SpecError
 from slmfleet.api.gpuclass import GPUClassStatus
 from slmfleet.api.parse import parse_gpuclass
 from slmfleet.conditions import conditions_for
-from slmfleet.config import settings
+from slmfleet.config import settings, watched
 from slmfleet.handlers.clients import kube_client
 from slmfleet.handlers.events import post_transitions
 from slmfleet.handlers.smallmodel import reconcile
@@ -25,8 +25,14 @@ log = logging.getLogger(__name__)
 
 
 def users(kube: Kube, name: str) -> list[dict[str, Any]]:
-    """SmallModels (all namespaces) whose spec.gpuClassName is ``name``."""
-    return [m for m in kube.list("SmallModel") if (m.get("spec") or {}).get("gpuClassName") == name]
+    """SmallModels whose spec.gpuClassName is ``name``, in the namespaces the operator watches
+    (with watchNamespaces its roles reach no other)."""
+    return [
+        m
+        for m in kube.list("SmallModel")
+        if (m.get("spec") or {}).get("gpuClassName") == name
+        and watched((m.get("metadata") or {}).get("namespace"))
+    ]
 
 
 def replan_users(kube: Kube, name: str) -> None:
