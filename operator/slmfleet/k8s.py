@@ -42,6 +42,7 @@ RESOURCES: dict[str, Resource] = {
         ("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers", True),
         ("EndpointSlice", "discovery.k8s.io/v1", "endpointslices", True),
         ("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies", True),
+        ("Lease", "coordination.k8s.io/v1", "leases", True),
         ("CustomResourceDefinition", "apiextensions.k8s.io/v1", "customresourcedefinitions", False),
         ("ClusterRole", "rbac.authorization.k8s.io/v1", "clusterroles", False),
         ("ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "clusterrolebindings", False),

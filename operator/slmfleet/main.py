@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from typing import Any
 
 import kopf
@@ -20,6 +22,8 @@ from slmfleet.handlers import (  # noqa: F401 - registers the handlers
     rollout,
     smallmodel,
 )
+from slmfleet.handlers.clients import kube_client
+from slmfleet.leader import Elector, StandbyHealth
 
 
 @kopf.on.startup()
@@ -42,6 +46,17 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
     return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
 
+def _lead(liveness: str | None) -> None:
+    """Block until this replica holds the Lease (answering liveness probes meanwhile)."""
+    namespace = os.environ.get("SLMFLEET_OPERATOR_NAMESPACE") or "default"
+    me = os.environ.get("SLMFLEET_POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
+    health = StandbyHealth(liveness)
+    try:
+        Elector(kube_client(), namespace, me).acquire()
+    finally:
+        health.close()
+
+
 def run_operator(
     namespaces: list[str],
     all_namespaces: bool,
@@ -52,6 +67,8 @@ def run_operator(
     kopf.configure(verbose=verbose)
     clusterwide = all_namespaces or not namespaces
     watch_namespaces([] if clusterwide else namespaces)
+    if os.environ.get("SLMFLEET_LEADER_ELECTION", "false").lower() == "true":
+        _lead(liveness)
     asyncio.run(
         kopf.operator(
             standalone=True,

@@ -62,7 +62,7 @@ def test_lint_passes_on_the_defaults(helm: Path) -> None:
     [
         ("--set", "replicas=x", "at '/replicas': got string, want integer"),
         ("--set-string", "replicas=1", "at '/replicas': got string, want integer"),
-        ("--set", "replicas=2", "at '/replicas': maximum: got 2, want 1"),
+        ("--set", "replicas=6", "at '/replicas': maximum: got 6, want 5"),
         ("--set", "image.pullPolicy=Sometimes", "at '/image/pullPolicy': value must be one of"),
         ("--set", "engineImage=", "at '/engineImage': minLength: got 0, want 1"),
         ("--set", "runAsUser=0", "at '/runAsUser': minimum: got 0, want 1"),
@@ -129,7 +129,14 @@ def test_template_renders_the_optional_values(helm: Path, tmp_path: Path) -> Non
 
 def test_template_without_crds_renders_only_the_operator(helm: Path) -> None:
     kinds = sorted(d["kind"] for d in _template(helm))
-    assert kinds == ["ClusterRole", "ClusterRoleBinding", "Deployment", "ServiceAccount"]
+    assert kinds == [
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Deployment",
+        "Role",
+        "RoleBinding",
+        "ServiceAccount",
+    ]
 
 
 def _rules(role: dict[str, Any]) -> set[tuple[str, str, str]]:
@@ -149,8 +156,17 @@ def test_watch_namespaces_renders_a_role_per_namespace_and_cluster_reads_only(he
     everything = _rules(next(d for d in _template(helm) if d["kind"] == "ClusterRole"))
     docs = _template(helm, "--set", f"watchNamespaces={{{','.join(WATCHED)}}}")
     cluster = _rules(next(d for d in docs if d["kind"] == "ClusterRole"))
-    roles = {d["metadata"]["namespace"]: d for d in docs if d["kind"] == "Role"}
-    bindings = {d["metadata"]["namespace"]: d for d in docs if d["kind"] == "RoleBinding"}
+    leader = "slmfleet-leader"  # the Lease Role in the release namespace, in both modes
+    roles = {
+        d["metadata"]["namespace"]: d
+        for d in docs
+        if d["kind"] == "Role" and d["metadata"]["name"] != leader
+    }
+    bindings = {
+        d["metadata"]["namespace"]: d
+        for d in docs
+        if d["kind"] == "RoleBinding" and d["metadata"]["name"] != leader
+    }
     assert sorted(roles) == sorted(bindings) == sorted([*WATCHED, "default"])
     assert _rules(roles["default"]) == {("", "events", "create")}  # cluster-scoped objects' Events
     namespaced = _rules(roles["team-a"])
@@ -279,6 +295,7 @@ ALLOWED = [
     ("get", "", "secrets", "team-a"),
     ("create", "", "events", "team-a"),
     ("create", "", "events", NAMESPACE),
+    ("patch", "coordination.k8s.io", "leases", NAMESPACE),  # leader election
     ("list", "apiextensions.k8s.io", "customresourcedefinitions", None),
     ("watch", "apiextensions.k8s.io", "customresourcedefinitions", None),
 ]
@@ -301,6 +318,7 @@ DENIED = [
     ("create", "rbac.authorization.k8s.io", "clusterrolebindings", None),
     ("create", "", "serviceaccounts/token", NAMESPACE),
     ("impersonate", "", "users", None),
+    ("patch", "coordination.k8s.io", "leases", "team-a"),  # only its own namespace's Lease
 ]
 
 

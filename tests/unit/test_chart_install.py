@@ -86,6 +86,8 @@ def test_install_holds_these_kinds_and_nothing_else() -> None:
         "ServiceAccount": 1,
         "ClusterRole": 1,
         "ClusterRoleBinding": 1,
+        "Role": 1,  # the leader election Lease in the operator namespace
+        "RoleBinding": 1,
         "Deployment": 1,
     }
     assert dict(kinds) == expected

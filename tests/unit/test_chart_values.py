@@ -195,7 +195,7 @@ def test_chart_defaults_match_the_operator_defaults(monkeypatch: pytest.MonkeyPa
     [
         ("replicas", "x", "/replicas: expected integer, got str"),
         ("replicas", True, "/replicas: expected integer, got bool"),
-        ("replicas", 2, "/replicas: 2 above maximum 1"),
+        ("replicas", 6, "/replicas: 6 above maximum 5"),
         ("replicas", -1, "/replicas: -1 below minimum 0"),
         ("image.pullPolicy", "Sometimes", "/image/pullPolicy: 'Sometimes' not in enum"),
         ("image.repository", "", "/image/repository: shorter than minLength 1"),
