@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from slmfleet.redact import redact
 from slmfleet.timefmt import format_time
 
 READY = "Ready"
@@ -63,7 +64,7 @@ def conditions_for(
     for ctype, value in _wanted(verdict):
         status = "True" if value else "False"
         if ctype == READY or value:
-            reason, message = verdict.reason, verdict.message
+            reason, message = verdict.reason, redact(verdict.message)
         else:
             reason = "Idle" if ctype == RECONCILING else "Healthy"
             message = ""

@@ -41,6 +41,8 @@ RESOURCES: dict[str, Resource] = {
         ("PodDisruptionBudget", "policy/v1", "poddisruptionbudgets", True),
         ("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers", True),
         ("EndpointSlice", "discovery.k8s.io/v1", "endpointslices", True),
+        ("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies", True),
+        ("Lease", "coordination.k8s.io/v1", "leases", True),
         ("CustomResourceDefinition", "apiextensions.k8s.io/v1", "customresourcedefinitions", False),
         ("ClusterRole", "rbac.authorization.k8s.io/v1", "clusterroles", False),
         ("ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "clusterrolebindings", False),

@@ -8,14 +8,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 from typing import Any
 
 import kopf
 
 from slmfleet import GROUP
 from slmfleet.cache import indexes
-from slmfleet.cache import indexes as _indexes  # noqa: F401 - registers the indexes
 from slmfleet.cache.view import FleetCache
+from slmfleet.config import watch_namespaces
 from slmfleet.handlers import (
     autoscaling,
     gpuclass,
@@ -26,6 +27,7 @@ from slmfleet.handlers.apply import Applier
 from slmfleet.handlers.clients import kube_client
 from slmfleet.handlers.events import EventPoster
 from slmfleet.handlers.runtime import Runtime, install, runtime
+from slmfleet.leader import Elector, StandbyHealth
 from slmfleet.workqueue import Scheduler
 
 
@@ -76,6 +78,17 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
     return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
 
+def _lead(liveness: str | None) -> None:
+    """Block until this replica holds the Lease (answering liveness probes meanwhile)."""
+    namespace = os.environ.get("SLMFLEET_OPERATOR_NAMESPACE") or "default"
+    me = os.environ.get("SLMFLEET_POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
+    health = StandbyHealth(liveness)
+    try:
+        Elector(kube_client(), namespace, me).acquire()
+    finally:
+        health.close()
+
+
 def run_operator(
     namespaces: list[str],
     all_namespaces: bool,
@@ -85,6 +98,9 @@ def run_operator(
     """Run until interrupted; namespaced when namespaces are given, else cluster-wide."""
     kopf.configure(verbose=verbose)
     clusterwide = all_namespaces or not namespaces
+    watch_namespaces([] if clusterwide else namespaces)
+    if os.environ.get("SLMFLEET_LEADER_ELECTION", "false").lower() == "true":
+        _lead(liveness)
     asyncio.run(
         kopf.operator(
             standalone=True,

@@ -113,3 +113,30 @@ def events(k8s: Kube, name: str, namespace: str) -> list[dict[str, Any]]:
 
 def reasons(k8s: Kube, name: str, namespace: str) -> set[str]:
     return {e["reason"] for e in events(k8s, name, namespace)}
+
+
+def paused_canary(k8s: Kube, namespace: str, name: str, pause: int) -> dict[str, Any]:
+    """An echo model serving, then changed: its canary holds step 1 for ``pause`` seconds.
+    Returns the rollout status of that step."""
+    rollout = {"steps": [{"weight": 50, "pauseSeconds": pause}], "analysis": "none"}
+    body = echo_model(namespace, name, rollout)
+    k8s.apply(body)
+    wait_serving(k8s, name, namespace)
+    k8s.apply(with_args(body, ECHO, "--inter-token-latency=1ms"))
+    return wait_phase(k8s, name, namespace, ("Paused",), timeout=90)
+
+
+def assert_resumed_once(k8s: Kube, namespace: str, name: str, before: dict[str, Any]) -> None:
+    """The same step went on (never begun again) and the canary was promoted once."""
+    during = rollout_of(k8s, name, namespace)
+    assert during["step"] == 0 and during["stepStartedAt"] == before["stepStartedAt"]
+    obj = wait_serving(k8s, name, namespace, timeout=120)
+    assert obj["status"]["rollout"]["stableRevision"] == before["canaryRevision"]
+    for reason in ("RolloutStarted", "Promoting"):
+        # The rollout's own Events (conditions report the phase under the same reason).
+        counted = [
+            e
+            for e in events(k8s, name, namespace)
+            if e["reason"] == reason and not e["message"].startswith(("Ready=", "Reconciling="))
+        ]
+        assert sum(int(e.get("count") or 1) for e in counted) == 1, reason

@@ -35,6 +35,7 @@ def test_gateway_api_canary_steps_rewrite_the_weighted_httproute(
 ) -> None:
     rollout = {
         "steps": [{"weight": 20, "pauseSeconds": 3600}],
+        "analysis": "none",
         "trafficProvider": "gateway-api",
         "gatewayRef": {"name": "inference", "namespace": "gateways"},
     }

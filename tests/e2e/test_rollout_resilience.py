@@ -77,7 +77,8 @@ def test_prometheus_stopped_mid_analysis_never_promotes(
 def test_manual_rollback_two_revisions_back_restores_it(
     operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
-    body = echo_model(namespace, "back", {"steps": [{"weight": 100}], "analysisIntervalSeconds": 1})
+    rollout = {"steps": [{"weight": 100}], "analysisIntervalSeconds": 1, "analysis": "none"}
+    body = echo_model(namespace, "back", rollout)
     revisions = []
     for args in ([ECHO], [ECHO, "--inter-token-latency=1ms"], [ECHO, "--inter-token-latency=2ms"]):
         k8s.apply(with_args(body, *args))
@@ -103,7 +104,7 @@ def test_full_cluster_completes_in_no_surge_mode(
     operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     # the T4 node has 4 GPUs: 4 replicas fill it, so a surge replica could never be scheduled
-    rollout = {"steps": [{"weight": 25}, {"weight": 50}], "noSurge": True}
+    rollout = {"steps": [{"weight": 25}, {"weight": 50}], "noSurge": True, "analysis": "none"}
     body = echo_model(namespace, "full", rollout, replicas=4, gpu_class="t4")
 
     def t4_free() -> bool:

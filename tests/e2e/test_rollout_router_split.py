@@ -39,7 +39,8 @@ def revisions_served(url: str, model: str, count: int) -> Counter[str]:
 def test_router_splits_a_canary_step_by_weight_and_abort_returns_all_to_stable(
     operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
-    body = echo_model(namespace, "split", {"steps": [{"weight": 10, "pauseSeconds": 3600}]})
+    rollout = {"steps": [{"weight": 10, "pauseSeconds": 3600}], "analysis": "none"}
+    body = echo_model(namespace, "split", rollout)
     served = body["spec"]["servedModelName"]
     k8s.apply(body)
     first = wait_serving(k8s, "split", namespace)["status"]["templateHash"]

@@ -6,16 +6,7 @@ It restarts the session's operator, so it lives in its own module, run after the
 from __future__ import annotations
 
 import pytest
-from rollout_support import (
-    ECHO,
-    Restartable,
-    echo_model,
-    events,
-    rollout_of,
-    wait_phase,
-    wait_serving,
-    with_args,
-)
+from rollout_support import Restartable, assert_resumed_once, paused_canary
 
 from slmfleet.k8s import Kube
 
@@ -25,24 +16,6 @@ pytestmark = pytest.mark.e2e
 def test_operator_restarted_mid_step_resumes_the_same_step_once(
     operator_process: Restartable, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
-    rollout = {"steps": [{"weight": 50, "pauseSeconds": 15}]}
-    body = echo_model(namespace, "resume", rollout)
-    k8s.apply(body)
-    wait_serving(k8s, "resume", namespace)
-    k8s.apply(with_args(body, ECHO, "--inter-token-latency=1ms"))
-    before = wait_phase(k8s, "resume", namespace, ("Paused",), timeout=90)
-
+    before = paused_canary(k8s, namespace, "resume", pause=15)
     operator_process.restart()
-    during = rollout_of(k8s, "resume", namespace)
-    assert during["step"] == 0 and during["stepStartedAt"] == before["stepStartedAt"]
-    obj = wait_serving(k8s, "resume", namespace, timeout=120)
-    assert obj["status"]["rollout"]["stableRevision"] == before["canaryRevision"]
-    counted = [e for e in events(k8s, "resume", namespace) if e["reason"] == "RolloutStarted"]
-    assert sum(int(e.get("count") or 1) for e in counted) == 1  # the step was not begun again
-    # The rollout's own Promoting Event (conditions report the phase under the same reason).
-    promoting = [
-        e
-        for e in events(k8s, "resume", namespace)
-        if e["reason"] == "Promoting" and not e["message"].startswith(("Ready=", "Reconciling="))
-    ]
-    assert sum(int(e.get("count") or 1) for e in promoting) == 1
+    assert_resumed_once(k8s, namespace, "resume", before)

@@ -1,8 +1,9 @@
 """Every bad input in tests/data/bad_inputs.yaml, against the real API server and the operator.
 
 Cases marked `server` must be refused by the CRD schema or its CEL rules with the expected message;
-cases marked `operator` are accepted by the server and must end Stalled with reason InvalidSpec and
-the expected message in status, with nothing created for them.
+cases marked `operator` are accepted by the server and must end Stalled with reason InvalidSpec (or
+the case's `reason`) and the expected message in status, with nothing created for them, nothing
+that existed before deleted, and no Secret handed to the router.
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ def test_operator_reports_invalid_spec(
     case: dict[str, Any], operator: OperatorProcess, k8s: Kube, namespace: str
 ) -> None:
     obj = _place(case["object"], namespace)
+    for extra in case.get("setup", []):
+        k8s.create(_place(extra, namespace))
+    sentinel = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"keep": "me"}}
+    k8s.create({**sentinel, "metadata": {"name": "sentinel", "namespace": namespace}})
     k8s.create(obj)
     try:
 
@@ -81,8 +86,15 @@ def test_operator_reports_invalid_spec(
             return None
 
         cond = poll(f"{case['name']} Stalled", stalled, timeout=60)
-        assert cond["reason"] == "InvalidSpec"
+        assert cond["reason"] == case.get("reason", "InvalidSpec")
         assert case["message_contains"] in cond["message"]
+        kept = k8s.get("ConfigMap", "sentinel", namespace)
+        assert kept is not None and kept["data"] == {"keep": "me"}
+        if obj["kind"] == "ModelRoute":
+            router = k8s.get("Deployment", "slmfleet-router", namespace)
+            pod = (router or {}).get("spec", {}).get("template", {}).get("spec", {})
+            env = [e for c in pod.get("containers", []) for e in c.get("env", [])]
+            assert not [e for e in env if "secretKeyRef" in (e.get("valueFrom") or {})]
         if obj["kind"] == "SmallModel":
             # The namespace is this test's own: no engine was created for the model.
             assert k8s.list("Deployment", namespace, "app.kubernetes.io/name=vllm") == []

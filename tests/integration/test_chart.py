@@ -62,7 +62,7 @@ def test_lint_passes_on_the_defaults(helm: Path) -> None:
     [
         ("--set", "replicas=x", "at '/replicas': got string, want integer"),
         ("--set-string", "replicas=1", "at '/replicas': got string, want integer"),
-        ("--set", "replicas=2", "at '/replicas': maximum: got 2, want 1"),
+        ("--set", "replicas=6", "at '/replicas': maximum: got 6, want 5"),
         ("--set", "image.pullPolicy=Sometimes", "at '/image/pullPolicy': value must be one of"),
         ("--set", "engineImage=", "at '/engineImage': minLength: got 0, want 1"),
         ("--set", "runAsUser=0", "at '/runAsUser': minimum: got 0, want 1"),
@@ -129,7 +129,66 @@ def test_template_renders_the_optional_values(helm: Path, tmp_path: Path) -> Non
 
 def test_template_without_crds_renders_only_the_operator(helm: Path) -> None:
     kinds = sorted(d["kind"] for d in _template(helm))
-    assert kinds == ["ClusterRole", "ClusterRoleBinding", "Deployment", "ServiceAccount"]
+    assert kinds == [
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Deployment",
+        "Role",
+        "RoleBinding",
+        "ServiceAccount",
+    ]
+
+
+def _rules(role: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+WATCHED = ["team-a", "team-b"]
+
+
+def test_watch_namespaces_renders_a_role_per_namespace_and_cluster_reads_only(helm: Path) -> None:
+    everything = _rules(next(d for d in _template(helm) if d["kind"] == "ClusterRole"))
+    docs = _template(helm, "--set", f"watchNamespaces={{{','.join(WATCHED)}}}")
+    cluster = _rules(next(d for d in docs if d["kind"] == "ClusterRole"))
+    leader = "slmfleet-leader"  # the Lease Role in the release namespace, in both modes
+    roles = {
+        d["metadata"]["namespace"]: d
+        for d in docs
+        if d["kind"] == "Role" and d["metadata"]["name"] != leader
+    }
+    bindings = {
+        d["metadata"]["namespace"]: d
+        for d in docs
+        if d["kind"] == "RoleBinding" and d["metadata"]["name"] != leader
+    }
+    assert sorted(roles) == sorted(bindings) == sorted([*WATCHED, "default"])
+    assert _rules(roles["default"]) == {("", "events", "create")}  # cluster-scoped objects' Events
+    namespaced = _rules(roles["team-a"])
+    assert _rules(roles["team-b"]) == namespaced
+    assert cluster | namespaced == everything | {
+        ("", "namespaces", "list"),
+        ("", "namespaces", "watch"),
+    }
+    # Cluster-wide: reads of cluster-scoped kinds, and the SmallModel list behind GPUClass users.
+    assert {verb for _, _, verb in cluster} <= {"get", "list", "watch", "patch"}
+    assert {r for _, r, _ in cluster} == {
+        "gpuclasses",
+        "gpuclasses/status",
+        "nodes",
+        "customresourcedefinitions",
+        "namespaces",
+        "smallmodels",
+    }
+    assert {v for _, r, v in cluster if r == "smallmodels"} == {"list"}
+    for namespace, binding in bindings.items():
+        assert binding["roleRef"]["name"] == roles[namespace]["metadata"]["name"]
+        assert binding["subjects"][0]["name"] == "slmfleet"
 
 
 def test_install_manifest_is_what_the_chart_renders(helm: Path, tmp_path: Path) -> None:
@@ -228,6 +287,7 @@ ALLOWED = [
     ("delete", "apps", "deployments", "team-a"),  # a promoted or rolled-back revision's
     ("patch", "", "services", "team-a"),
     ("create", "", "services", "team-a"),
+    ("delete", "", "services", "team-a"),  # a gateway-api revision's Service
     ("patch", "policy", "poddisruptionbudgets", "team-a"),
     ("create", "policy", "poddisruptionbudgets", "team-a"),
     ("list", "", "pods", "team-a"),
@@ -235,6 +295,7 @@ ALLOWED = [
     ("get", "", "secrets", "team-a"),
     ("create", "", "events", "team-a"),
     ("create", "", "events", NAMESPACE),
+    ("patch", "coordination.k8s.io", "leases", NAMESPACE),  # leader election
     ("list", "apiextensions.k8s.io", "customresourcedefinitions", None),
     ("watch", "apiextensions.k8s.io", "customresourcedefinitions", None),
 ]
@@ -244,11 +305,10 @@ DENIED = [
     ("delete", "", "secrets", "team-a"),
     ("create", "", "secrets", "team-a"),
     ("update", "apps", "deployments", "team-a"),
-    ("delete", "", "services", "team-a"),
     ("delete", "", "pods", "team-a"),
     ("create", "", "pods", "team-a"),
     ("create", "", "pods/exec", "team-a"),
-    ("get", "", "configmaps", "team-a"),
+    ("list", "", "configmaps", "team-a"),
     ("list", "", "namespaces", None),
     ("delete", "slmfleet.io", "smallmodels", "team-a"),
     ("create", "slmfleet.io", "gpuclasses", None),
@@ -258,6 +318,7 @@ DENIED = [
     ("create", "rbac.authorization.k8s.io", "clusterrolebindings", None),
     ("create", "", "serviceaccounts/token", NAMESPACE),
     ("impersonate", "", "users", None),
+    ("patch", "coordination.k8s.io", "leases", "team-a"),  # only its own namespace's Lease
 ]
 
 
@@ -351,10 +412,11 @@ def test_the_operator_applies_children_and_reads_a_named_secret(
     assert secret is not None and set(secret["data"]) == {"token"}
     with pytest.raises(ApiException) as listing:
         operator.list("Secret", namespace)
-    svc = next(c for c in children if c["kind"] == "Service")["metadata"]["name"]
     with pytest.raises(ApiException) as deleting:
-        operator.delete("Service", svc, namespace)  # children are collected by owner, not deleted
+        operator.delete("Secret", "hf-token", namespace)
     assert (listing.value.status, deleting.value.status) == (403, 403)
+    svc = next(c for c in children if c["kind"] == "Service")["metadata"]["name"]
+    assert operator.delete("Service", svc, namespace)  # a gateway-api revision's Service
 
 
 @pytest.mark.parametrize(("verbs", "error"), [(["patch"], 403), (["patch", "create"], None)])
@@ -399,3 +461,56 @@ def test_server_side_apply_of_a_missing_object_needs_create(
 
 def _meta(name: str, namespace: str) -> dict[str, str]:
     return {"name": name, "namespace": namespace}
+
+
+@pytest.fixture(scope="module")
+def installed_namespaced(helm: Path, k8s: Kube) -> Iterator[str]:
+    """The chart's RBAC for watchNamespaces=team-a, as release `scoped` (its own ServiceAccount)."""
+    proc = _helm(
+        helm, "template", "scoped", str(CHART), "--namespace", NAMESPACE,
+        "--set", "watchNamespaces={team-a}",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    docs = [d for d in yaml.safe_load_all(proc.stdout) if d and d["kind"] != "Deployment"]
+    namespaces = {NAMESPACE, "team-a"}
+    for name in namespaces:
+        k8s.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    for doc in docs:
+        k8s.apply(doc)
+    try:
+        yield f"system:serviceaccount:{NAMESPACE}:scoped-slmfleet"
+    finally:
+        for doc in reversed(docs):
+            meta = doc["metadata"]
+            k8s.delete(doc["kind"], meta["name"], meta.get("namespace"))
+
+
+@pytest.mark.parametrize(
+    ("verb", "group", "resource", "namespace", "allowed"),
+    [
+        ("get", "", "secrets", "team-a", True),
+        ("delete", "apps", "deployments", "team-a", True),
+        ("list", "", "nodes", None, True),
+        ("list", "slmfleet.io", "gpuclasses", None, True),
+        ("create", "", "events", "default", True),
+        ("get", "", "secrets", "kube-system", False),
+        ("get", "", "secrets", "team-b", False),
+        ("delete", "apps", "deployments", "kube-system", False),
+        ("patch", "apps", "deployments", "team-b", False),
+        ("list", "", "pods", None, False),
+        ("create", "", "events", "kube-system", False),
+        ("patch", "slmfleet.io", "smallmodels", "team-b", False),
+    ],
+)
+def test_watch_namespaces_grants_reach_only_the_watched_namespaces(
+    k8s: Kube,
+    installed_namespaced: str,
+    verb: str,
+    group: str,
+    resource: str,
+    namespace: str | None,
+    allowed: bool,
+) -> None:
+    user = installed_namespaced
+    assert poll("role visible", lambda: review(k8s, user, _attrs("get", "", "secrets", "team-a")))
+    assert review(k8s, user, _attrs(verb, group, resource, namespace)) is allowed

@@ -146,7 +146,7 @@ def test_update_rolls_a_new_revision_and_delete_leaves_nothing(
     operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:
     # one canary step with a short analysis interval, so the rollout is quick
-    rollout = {"steps": [{"weight": 50}], "analysisIntervalSeconds": 1}
+    rollout = {"steps": [{"weight": 50}], "analysisIntervalSeconds": 1, "analysis": "none"}
     body = example("smallmodel-qwen3-0.6b-t4.yaml", namespace, rollout=rollout)
     name = body["metadata"]["name"]
     k8s.apply(body)
@@ -240,3 +240,27 @@ def test_gpuclass_change_and_deletion_replan_its_models(
         ),
     )
     assert engine_deployments(k8s, name, namespace)
+
+
+def test_a_users_service_of_the_models_name_is_a_name_conflict_and_left_untouched(
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
+) -> None:
+    body = example("smallmodel-qwen3-0.6b-t4.yaml", namespace)
+    name = body["metadata"]["name"]
+    user_spec = {"selector": {"app": "mine"}, "ports": [{"name": "web", "port": 9999}]}
+    meta = {"name": service_name(name), "namespace": namespace, "labels": {"team": "web"}}
+    k8s.create({"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": user_spec})
+    k8s.apply(body)
+    obj = wait_condition(k8s, name, namespace, "Stalled")
+    stalled = condition(obj, "Stalled")
+    assert stalled["reason"] == "NameConflict"
+    assert f"Service {namespace}/{service_name(name)} exists" in stalled["message"]
+    assert engine_deployments(k8s, name, namespace) == []  # nothing applied, not even the engine
+    svc = k8s.get("Service", service_name(name), namespace) or {}
+    assert svc["metadata"]["labels"] == {"team": "web"}
+    assert svc["spec"]["selector"] == {"app": "mine"}
+    assert [p["port"] for p in svc["spec"]["ports"]] == [9999]
+    assert "ownerReferences" not in svc["metadata"]
+    # Deleting the user's Service resolves it: the model's own Service is created and it serves.
+    k8s.delete("Service", service_name(name), namespace)
+    wait_condition(k8s, name, namespace, "Ready", timeout=120)

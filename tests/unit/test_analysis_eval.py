@@ -21,6 +21,12 @@ def case(checker: str, **kw: Any) -> EvalCase:
 SCHEMA = {"type": "object", "required": ["label"], "properties": {"label": {"type": "string"}}}
 
 
+@pytest.mark.parametrize("pattern", ["(", r"(a)\1", "(?=a)", "a{2000}"])
+def test_a_regex_re2_refuses_is_a_validation_error_naming_expected(pattern: str) -> None:
+    with pytest.raises(ValueError, match="expected: regex is not valid RE2 syntax"):
+        case("regex", expected=pattern)
+
+
 @pytest.mark.parametrize(
     ("c", "answer", "want"),
     [
@@ -30,7 +36,9 @@ SCHEMA = {"type": "object", "required": ["label"], "properties": {"label": {"typ
         (case("contains", expected="Paris"), "It is Lyon.", False),
         (case("regex", expected=r"^\d{4}$"), "2026", True),
         (case("regex", expected=r"^\d{4}$"), "year 2026", False),
-        (case("regex", expected="("), "anything", False),  # a bad pattern never passes
+        # A pattern that slipped past validation never passes.
+        (case("regex", expected="x").model_copy(update={"expected": "("}), "anything", False),
+        (case("regex", expected=r"(a+)+$"), "a" * 40 + "b", False),  # RE2: linear, no blow-up
         (case("one-of", oneOf=["positive", "negative"]), "Positive.", True),
         (case("one-of", oneOf=["positive", "negative"]), "neutral", False),
         (case("json-schema", jsonSchema=SCHEMA), '{"label": "spam"}', True),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import pytest
 
+from slmfleet.analysis.checks import analyze
 from slmfleet.analysis.probe import ProbeResult, combined_error_rate
 from slmfleet.analysis.verdict import (
     Threshold,
@@ -17,7 +19,7 @@ from slmfleet.analysis.verdict import (
     verdict,
 )
 from slmfleet.analysis.webhooks import due_hooks, run_hooks
-from slmfleet.api.rollout import Webhook
+from slmfleet.api.rollout import MetricChecks, Webhook
 from slmfleet.api.rollout_status import CheckResult, EvalResult
 
 pytestmark = pytest.mark.unit
@@ -125,3 +127,67 @@ def test_webhook_gates(step: int, steps: int, code: int, want: dict[str, str]) -
     ]
     results = run_hooks(due_hooks(hooks, step, steps), {}, lambda url, body, timeout: code)
     assert {r.name: r.verdict for r in results} == want
+
+
+def named(name: str, v: str) -> CheckResult:
+    return CheckResult(name=name, value=1.0, threshold="<= 0.5", verdict=v)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("checks", "eval_v", "want"),
+    [
+        ([], None, "inconclusive"),  # nothing configured: no evidence
+        ([named("webhook:pre", "pass")], None, "inconclusive"),  # a webhook is no measurement
+        ([named("errorRate", "inconclusive")], None, "inconclusive"),
+        ([named("p95TTFTSeconds", "pass")], None, "pass"),
+        ([named("webhook:pre", "pass"), named("latency", "pass")], None, "pass"),
+        ([], "pass", "pass"),  # the eval is evidence
+        ([named("webhook:pre", "pass")], "pass", "pass"),
+        ([named("webhook:pre", "fail")], None, "fail"),  # failures need no evidence
+        ([], "fail", "fail"),
+    ],
+)
+def test_a_pass_needs_one_conclusive_data_backed_check(
+    checks: list[CheckResult], eval_v: str | None, want: str
+) -> None:
+    evaluation = (
+        EvalResult(suite="s", score=0.9, verdict=eval_v)  # type: ignore[arg-type]
+        if eval_v
+        else None
+    )
+    assert overall(checks, evaluation, require_evidence=True) == want
+
+
+def test_without_required_evidence_nothing_failing_passes() -> None:
+    assert overall([], None, require_evidence=False) == "pass"
+    assert overall([named("webhook:pre", "pass")], None) == "pass"
+
+
+class Fixed:
+    """A MetricProvider answering every query with one value (None: no data)."""
+
+    def __init__(self, value: float | None) -> None:
+        self.value = value
+
+    def query(self, promql: str, now: datetime) -> float | None:
+        return self.value
+
+
+@pytest.mark.parametrize(
+    ("prometheus", "probe", "want"),
+    [
+        (None, 0.0, "inconclusive"),  # the probe alone never passes errorRate
+        (None, None, "inconclusive"),
+        (None, 0.5, "fail"),  # but its failures count
+        (0.01, 0.0, "pass"),
+        (0.01, 0.5, "fail"),
+        (0.2, 0.0, "fail"),
+    ],
+)
+def test_error_rate_passes_only_on_prometheus_data(
+    prometheus: float | None, probe: float | None, want: str
+) -> None:
+    metrics = MetricChecks(errorRate=0.05)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    (result,) = analyze(metrics, Fixed(prometheus), "ns", "new", None, now, 30, probe)
+    assert (result.name, result.verdict) == ("errorRate", want)

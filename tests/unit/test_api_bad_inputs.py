@@ -3,6 +3,8 @@
 "server" cases must fail model validation itself (what the CRD schema and CEL check) or the
 transition check, and "operator" cases must pass model validation and fail only the
 operator's own rules: so the models agree with the generated CRD on which side refuses.
+Operator cases with a `reason` other than InvalidSpec parse, and are refused when the namespace's
+routing is planned with the objects of their `setup` (a Secret without the router's label).
 """
 
 from __future__ import annotations
@@ -18,23 +20,33 @@ from pydantic import ValidationError
 from slmfleet.api import GPUCLASS_KIND, SMALLMODEL_KIND, GPUClass, SmallModel, SpecError
 from slmfleet.api.crdgen import object_schema
 from slmfleet.api.crdschema import walk
+from slmfleet.api.modelroute import MODELROUTE_KIND, ModelRoute, parse_modelroute
 from slmfleet.api.parse import (
     check_gpuclass_update,
     check_smallmodel_update,
     parse_gpuclass,
     parse_smallmodel,
 )
+from slmfleet.reconcile.modelroute import plan_namespace
 
 pytestmark = pytest.mark.unit
 
 CASES: list[dict[str, Any]] = yaml.safe_load(
     (Path(__file__).parents[1] / "data" / "bad_inputs.yaml").read_text(encoding="utf-8")
 )
-PARSE = {"GPUClass": parse_gpuclass, "SmallModel": parse_smallmodel}
-MODEL: dict[str, type[GPUClass] | type[SmallModel]] = {
+PARSE: dict[str, Any] = {
+    "GPUClass": parse_gpuclass,
+    "SmallModel": parse_smallmodel,
+    "ModelRoute": parse_modelroute,
+}
+MODEL: dict[str, type[GPUClass] | type[SmallModel] | type[ModelRoute]] = {
     "GPUClass": GPUClass,
     "SmallModel": SmallModel,
+    "ModelRoute": ModelRoute,
 }
+KINDS = [GPUCLASS_KIND, SMALLMODEL_KIND, MODELROUTE_KIND]
+PARSED = [c for c in CASES if c.get("reason", "InvalidSpec") == "InvalidSpec"]
+PLANNED = [c for c in CASES if c.get("reason", "InvalidSpec") != "InvalidSpec"]
 UPDATE = {"GPUClass": check_gpuclass_update, "SmallModel": check_smallmodel_update}
 
 
@@ -53,6 +65,7 @@ def refusal(case: dict[str, Any]) -> SpecError:
 def test_file_is_well_formed() -> None:
     names = [c["name"] for c in CASES]
     assert len(names) >= 30
+    assert len([c for c in CASES if c["kind"] == "ModelRoute"]) >= 25
     assert len(set(names)) == len(names)
     for case in CASES:
         assert case["expect"] in ("server", "operator"), case["name"]
@@ -60,10 +73,26 @@ def test_file_is_well_formed() -> None:
         assert case["message_contains"], case["name"]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+@pytest.mark.parametrize("case", PARSED, ids=[c["name"] for c in PARSED])
 def test_case_is_refused_with_its_message(case: dict[str, Any]) -> None:
     error = refusal(case)
     assert case["message_contains"] in str(error)
+
+
+@pytest.mark.parametrize("case", PLANNED, ids=[c["name"] for c in PLANNED])
+def test_planned_case_stalls_with_its_reason_and_message(case: dict[str, Any]) -> None:
+    assert case["expect"] == "operator" and case["kind"] == "ModelRoute"
+    route = parse_modelroute(case["object"])
+    secrets = {
+        s["metadata"]["name"]: s["metadata"].get("labels") or {}
+        for s in case.get("setup", [])
+        if s["kind"] == "Secret"
+    }
+    plan = plan_namespace([route], [], {}, {}, secrets)
+    verdict = plan.outcomes[route.metadata.name].verdict
+    assert (verdict.stalled, verdict.reason) == (True, case["reason"])
+    assert case["message_contains"] in verdict.message
+    assert plan.config.routes == () and plan.secrets == ()
 
 
 @pytest.mark.parametrize(
@@ -87,7 +116,7 @@ def _case_paths(kind: str) -> str:
     return re.sub(r"\[\d+\]", "[*]", text)
 
 
-@pytest.mark.parametrize("info", [GPUCLASS_KIND, SMALLMODEL_KIND], ids=lambda i: i.kind)
+@pytest.mark.parametrize("info", KINDS, ids=lambda i: i.kind)
 def test_every_spec_enum_has_a_case(info: Any) -> None:
     spec = object_schema(info)["properties"]["spec"]
     covered = _case_paths(info.kind)
@@ -95,7 +124,7 @@ def test_every_spec_enum_has_a_case(info: Any) -> None:
         assert f"spec.{path}: Unsupported value" in covered, path
 
 
-@pytest.mark.parametrize("info", [GPUCLASS_KIND, SMALLMODEL_KIND], ids=lambda i: i.kind)
+@pytest.mark.parametrize("info", KINDS, ids=lambda i: i.kind)
 def test_every_cel_rule_has_a_case(info: Any) -> None:
     spec = object_schema(info)["properties"]["spec"]
     wanted = [c["message_contains"] for c in CASES if c["kind"] == info.kind]
@@ -106,7 +135,7 @@ def test_every_cel_rule_has_a_case(info: Any) -> None:
             ), rule["message"]
 
 
-@pytest.mark.parametrize("info", [GPUCLASS_KIND, SMALLMODEL_KIND], ids=lambda i: i.kind)
+@pytest.mark.parametrize("info", KINDS, ids=lambda i: i.kind)
 def test_every_required_spec_field_has_a_case(info: Any) -> None:
     spec = object_schema(info)["properties"]["spec"]
     covered = _case_paths(info.kind)

@@ -42,6 +42,7 @@ def test_refused(body: dict[str, Any], fragment: str) -> None:
 def test_full_spec_round_trips_camel_case() -> None:
     body = {
         "strategy": "canary",
+        "analysis": "required",
         "steps": [{"weight": 20, "pauseSeconds": 5}, {"weight": 100, "pauseSeconds": 0}],
         "analysisIntervalSeconds": 3,
         "failureLimit": 0,

@@ -8,7 +8,7 @@ import pytest
 
 from slmfleet.builders import router
 from slmfleet.devcluster.backing import backing_for
-from slmfleet.reconcile.modelroute import SecretEnv
+from slmfleet.reconcile.backend_policy import SecretEnv
 from slmfleet.router.__main__ import parse_args
 from slmfleet.router.config import Backend, Route, RouterConfig, parse_config
 

@@ -86,6 +86,8 @@ def test_install_holds_these_kinds_and_nothing_else() -> None:
         "ServiceAccount": 1,
         "ClusterRole": 1,
         "ClusterRoleBinding": 1,
+        "Role": 1,  # the leader election Lease in the operator namespace
+        "RoleBinding": 1,
         "Deployment": 1,
     }
     assert dict(kinds) == expected
@@ -161,3 +163,33 @@ def test_settings_come_from_values() -> None:
     assert container["image"] == f"{values['image']['repository']}:{chart['appVersion']}"
     assert container["resources"] == values["resources"]
     assert "HF_HUB_OFFLINE" not in env  # huggingFace.offline is false by default
+    assert env["SLMFLEET_PROMETHEUS_URL"] == values["prometheusUrl"]
+    assert env["SLMFLEET_RESYNC_SECONDS"] == str(values["resyncSeconds"])
+    assert env["SLMFLEET_AUTOSCALE_INTERVAL_SECONDS"] == str(values["autoscaleIntervalSeconds"])
+    assert env["SLMFLEET_PROMETHEUS_SCRAPE_SECONDS"] == str(values["prometheusScrapeSeconds"])
+    assert env["SLMFLEET_ROUTER_IMAGE"] == container["image"]  # routerImage empty
+    assert env["SLMFLEET_ROUTER_ALLOWED_HOSTS"] == ",".join(values["routerAllowedHosts"])
+    limits = values["routerLimits"]
+    assert env["SLMFLEET_ROUTER_MAX_BODY_BYTES"] == str(limits["maxBodyBytes"])
+    assert env["SLMFLEET_ROUTER_MAX_RESPONSE_BYTES"] == str(limits["maxResponseBytes"])
+    assert env["SLMFLEET_ROUTER_MAX_CONCURRENT_REQUESTS"] == str(limits["maxConcurrentRequests"])
+    assert env["SLMFLEET_ROUTER_MAX_HELD_REQUESTS"] == str(limits["maxHeldRequests"])
+    assert env["SLMFLEET_ROUTER_BODY_READ_TIMEOUT_SECONDS"] == str(limits["bodyReadTimeoutSeconds"])
+
+
+def _operator_settings_read() -> set[str]:
+    """SLMFLEET_* variables the operator process reads (devcluster/ and the router excluded)."""
+    names: set[str] = set()
+    package = REPO / "operator" / "slmfleet"
+    for path in package.rglob("*.py"):
+        if {"devcluster", "router", "cli"} & set(path.relative_to(package).parts):
+            continue
+        names |= set(re.findall(r'environ\.get\(\s*"(SLMFLEET_[A-Z_]+)"', path.read_text()))
+    return names
+
+
+def test_every_setting_the_operator_reads_is_set_by_the_chart() -> None:
+    read = _operator_settings_read()
+    assert {"SLMFLEET_PROMETHEUS_URL", "SLMFLEET_RESYNC_SECONDS"} <= read  # the scan sees them
+    env = {e["name"] for e in _container()["env"]}
+    assert sorted(read - env) == []

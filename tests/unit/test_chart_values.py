@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from slmfleet.config import DEFAULT_ENGINE_IMAGE
+from slmfleet.config import DEFAULT_ENGINE_IMAGE, settings
 
 pytestmark = pytest.mark.unit
 
@@ -174,11 +175,19 @@ def test_default_values_meet_the_schema() -> None:
     assert violations(_schema(), _values()) == []
 
 
-def test_chart_defaults_match_the_operator_defaults() -> None:
+def test_chart_defaults_match_the_operator_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     values = _values()
     assert values["engineImage"] == DEFAULT_ENGINE_IMAGE
     assert values["replicas"] == 1
     assert values["watchNamespaces"] == []
+    for name in [n for n in os.environ if n.startswith("SLMFLEET_")]:
+        monkeypatch.delenv(name)
+    defaults = settings.__wrapped__()  # uncached: the environment without SLMFLEET_* variables
+    assert values["resyncSeconds"] == defaults.resync_seconds
+    assert values["autoscaleIntervalSeconds"] == defaults.autoscale_interval_seconds
+    assert values["gpuclassResyncSeconds"] == defaults.gpuclass_resync_seconds
+    assert values["prometheusUrl"] == "" and defaults.prometheus_url is None
+    assert values["routerAllowedHosts"] == [] and defaults.router_allowed_hosts == ()
 
 
 @pytest.mark.parametrize(
@@ -186,7 +195,7 @@ def test_chart_defaults_match_the_operator_defaults() -> None:
     [
         ("replicas", "x", "/replicas: expected integer, got str"),
         ("replicas", True, "/replicas: expected integer, got bool"),
-        ("replicas", 2, "/replicas: 2 above maximum 1"),
+        ("replicas", 6, "/replicas: 6 above maximum 5"),
         ("replicas", -1, "/replicas: -1 below minimum 0"),
         ("image.pullPolicy", "Sometimes", "/image/pullPolicy: 'Sometimes' not in enum"),
         ("image.repository", "", "/image/repository: shorter than minLength 1"),
@@ -200,6 +209,12 @@ def test_chart_defaults_match_the_operator_defaults() -> None:
         ("verbose", 1, "/verbose: expected boolean, got int"),
         ("nodeSelector", {"gpu": 1}, "/nodeSelector/gpu: expected string, got int"),
         ("imagePullSecrets", [{}], "/imagePullSecrets/0/name: required"),
+        ("prometheusUrl", "prometheus:9090", "/prometheusUrl: 'prometheus:9090' does not match"),
+        ("routerAllowedHosts", ["https://api.x"], "/routerAllowedHosts/0: 'https://api.x' does"),
+        ("resyncSeconds", 0, "/resyncSeconds: 0 below minimum 1"),
+        ("autoscaleIntervalSeconds", "10", "/autoscaleIntervalSeconds: expected integer"),
+        ("prometheusScrapeSeconds", 0, "/prometheusScrapeSeconds: 0 below minimum 1"),
+        ("routerImage", 1, "/routerImage: expected string, got int"),
         ("replica", 1, "/replica: additional property not allowed"),
         ("image.digest", "sha256:0", "/image/digest: additional property not allowed"),
     ],
@@ -220,6 +235,10 @@ def test_bad_values_are_rejected(key: str, value: Any, reason: str) -> None:
         ("resources.limits.cpu", 2),
         ("resources.requests.cpu", "250m"),
         ("imagePullSecrets", [{"name": "registry"}]),
+        ("prometheusUrl", "http://prometheus.monitoring:9090"),
+        ("prometheusUrl", "https://prom.example/api/prom"),
+        ("routerAllowedHosts", ["api.openai.com", "*.internal.example"]),
+        ("routerImage", "registry.example/slmfleet:1.0"),
         ("tolerations", [{"key": "nvidia.com/gpu", "operator": "Exists"}]),
         ("serviceAccount.annotations", {"iam.example/role": "slmfleet"}),
     ],

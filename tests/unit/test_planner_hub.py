@@ -234,3 +234,23 @@ def test_a_failure_is_remembered_for_a_while(monkeypatch: pytest.MonkeyPatch) ->
         hub.load_facts("org/model", "v1")
     assert calls == ["org/model", "org/model"]
     hub._failures.clear()
+
+
+def test_a_token_quoted_in_the_hub_error_never_reaches_the_message(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """requests refuses a header value with a trailing newline and quotes it in the error."""
+    from slmfleet.planner import hub
+
+    token = "opaque-value-1234\n"
+
+    def refuse(*_: Any, **__: Any) -> None:
+        raise ValueError(f"Invalid header value b'Bearer {token!s}'".replace("\n", "\\n"))
+
+    hub.clear_facts_cache()
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", refuse)
+    with pytest.raises(FactsUnavailable) as caught:
+        load_facts("org/gated", "main", token=token, cache_dir=tmp_path)
+    assert "opaque-value-1234" not in caught.value.message
+    assert "[REDACTED]" in caught.value.message
+    hub._failures.clear()

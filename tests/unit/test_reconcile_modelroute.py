@@ -161,7 +161,8 @@ def test_url_backend_with_key_and_cascade() -> None:
         "cascade": {"tiers": ["small", "hosted"], "regex": "^(yes|no)$",
                     "maxEscalationFraction": 0.25, "windowSeconds": 30},
     }  # fmt: skip
-    plan = plan_namespace([route("support", **spec)], [SMALL], ENDPOINTS)
+    usable = {"hosted-key": {"slmfleet.io/usable-by": "router"}}
+    plan = plan_namespace([route("support", **spec)], [SMALL], ENDPOINTS, {}, usable)
     routed = plan.config.route("support")
     assert routed is not None and routed.cascade is not None
     hosted = routed.backend("hosted")

@@ -14,7 +14,13 @@ from slmfleet.api.parse import parse_smallmodel
 from slmfleet.api.smallmodel import SmallModel
 from slmfleet.builders.labels import REVISION_LABEL
 from slmfleet.planner import catalog_facts
-from slmfleet.reconcile.smallmodel import DeploymentState, Observed, decide, gpu_spec
+from slmfleet.reconcile.smallmodel import (
+    DeploymentState,
+    Observed,
+    decide,
+    gpu_spec,
+    token_problem,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -257,3 +263,26 @@ def test_status_schema_keeps_every_plan_field() -> None:
     d = decide(model(), observed(), IMAGE)
     summary = d.status["plan"]
     assert set(summary) <= set(FitPlan.model_validate(summary).model_dump(by_alias=True))
+
+
+@pytest.mark.parametrize(
+    ("exists", "has_key", "fragment"),
+    [(False, False, "Secret 'hf' named in"), (True, False, "Secret 'hf' has no key 'HF_TOKEN'")],
+)
+def test_an_unusable_token_secret_stalls_the_model_naming_it(
+    exists: bool, has_key: bool, fragment: str
+) -> None:
+    problem = token_problem("hf", "HF_TOKEN", exists, has_key)
+    assert problem is not None and fragment in problem
+    d = decide(model(), observed(token_error=problem), IMAGE)
+    assert (d.verdict.ready, d.verdict.stalled, d.verdict.reason) == (
+        False,
+        True,
+        "TokenSecretNotFound",
+    )
+    assert fragment in d.verdict.message
+    assert d.children == ()
+
+
+def test_a_usable_token_secret_is_no_problem() -> None:
+    assert token_problem("hf", "HF_TOKEN", True, True) is None

@@ -398,3 +398,25 @@ def test_the_rollback_deadline_counts_from_the_rollback_not_the_step() -> None:
     within = next_state(spec(progressDeadlineSeconds=60), aborted.state, short,
                         late + timedelta(seconds=30))  # fmt: skip
     assert phase(within) == "RollingBack"
+
+
+@pytest.mark.parametrize(
+    ("analysis", "checks", "want"),
+    [
+        ("required", (), "Analyzing"),  # nothing measured: no data, never a step forward
+        ("none", (), "Progressing"),  # explicitly no evidence: the step advances
+        ("required", PASS, "Progressing"),
+    ],
+)
+def test_a_step_advances_on_evidence_unless_analysis_is_none(
+    analysis: str, checks: tuple[CheckResult, ...], want: str
+) -> None:
+    t = next_state(
+        spec(analysis=analysis),
+        rolling(phase="Analyzing", last_analysis_at=stamp(T0)),
+        obs(checks=checks),
+        T0 + timedelta(seconds=10),
+    )
+    assert phase(t) == want
+    if want == "Analyzing":
+        assert t.state.rollout is not None and t.state.rollout.inconclusive_checks == 1

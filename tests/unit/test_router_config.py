@@ -85,7 +85,7 @@ def test_defaults_apply_when_omitted() -> None:
         (_route(fallback=["nope"]), "unknown backends"),
         (_route(cascade={"tiers": ["a", "ghost"]}), "unknown backends"),
         (_route(cascade={"tiers": ["a"]}), "at least 2"),
-        (_route(cascade={"tiers": ["a", "b"], "regex": "("}), "regex does not compile"),
+        (_route(cascade={"tiers": ["a", "b"], "regex": "("}), "regex is not valid RE2 syntax"),
         (_route(cascade={"tiers": ["a", "b"], "maxEscalationFraction": 1.5}), "less than or equal"),
         (_route(retries=9), "less than or equal to 5"),
         (_route(backends=[]), "at least 1"),

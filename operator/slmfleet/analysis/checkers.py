@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
 
 from slmfleet.api.evalsuite import EvalCase
+from slmfleet.api.regex import compile_regex
 from slmfleet.router.schema_check import answer_check
 
 
@@ -22,8 +22,8 @@ def passes(case: EvalCase, answer: str) -> bool:
         return _norm(case.expected or "") in text
     if case.checker == "regex":
         try:
-            return re.search(case.expected or "", text, flags=re.DOTALL) is not None
-        except re.error:
+            return compile_regex(case.expected or "").search(text) is not None
+        except ValueError:
             return False
     if case.checker == "one-of":
         labels = {_norm(label).lower() for label in case.one_of or ()}

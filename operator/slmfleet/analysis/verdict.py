@@ -1,7 +1,8 @@
 """Verdicts of analysis checks (pure): a measured value against a threshold range.
 
 No data is never a pass: a value of None (no samples, Prometheus unreachable) or NaN is
-inconclusive, and an analysis is only a pass when every check passed.
+inconclusive, and an analysis is only a pass when every check passed and, unless the rollout says
+`analysis: none`, at least one data-backed check (a metric or the eval, not a webhook) passed.
 """
 
 from __future__ import annotations
@@ -75,14 +76,37 @@ def eval_verdict(
     return "pass"
 
 
-def overall(checks: Iterable[CheckResult], evaluation: EvalResult | None = None) -> CheckVerdict:
-    """fail if any check failed, else inconclusive if any had no data, else pass."""
-    verdicts = [c.verdict for c in checks]
+WEBHOOK_PREFIX = "webhook:"
+
+
+def data_backed(check: CheckResult) -> bool:
+    """Metric checks are measurements; a webhook's answer is someone's opinion."""
+    return not check.name.startswith(WEBHOOK_PREFIX)
+
+
+def has_evidence(checks: Iterable[CheckResult], evaluation: EvalResult | None = None) -> bool:
+    """At least one data-backed check or the eval passed."""
+    if evaluation is not None and evaluation.verdict == "pass":
+        return True
+    return any(data_backed(c) and c.verdict == "pass" for c in checks)
+
+
+def overall(
+    checks: Iterable[CheckResult],
+    evaluation: EvalResult | None = None,
+    require_evidence: bool = False,
+) -> CheckVerdict:
+    """fail if any check failed, else inconclusive if any had no data, else pass; with
+    ``require_evidence`` a pass without a data-backed passing check is inconclusive."""
+    listed = list(checks)
+    verdicts = [c.verdict for c in listed]
     if evaluation is not None:
         verdicts.append(evaluation.verdict)
     if "fail" in verdicts:
         return "fail"
     if "inconclusive" in verdicts:
+        return "inconclusive"
+    if require_evidence and not has_evidence(listed, evaluation):
         return "inconclusive"
     return "pass"
 

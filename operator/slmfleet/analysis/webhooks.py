@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from slmfleet.analysis.verdict import WEBHOOK_PREFIX
 from slmfleet.api.rollout import Webhook
 from slmfleet.api.rollout_status import CheckResult
 
@@ -45,7 +46,7 @@ def run_hooks(
         code = call(hook.url, body, float(hook.timeout_seconds))
         out.append(
             CheckResult(
-                name=f"webhook:{hook.name}",
+                name=f"{WEBHOOK_PREFIX}{hook.name}",
                 value=float(code),
                 threshold="2xx",
                 verdict="pass" if 200 <= code < 300 else "fail",

@@ -152,6 +152,41 @@ ExtraArgs = Annotated[
 QuantizationPlugin = Literal["bitsandbytes", "gguf"]
 
 
+class EngineSecurityContext(SpecModel):
+    """Who the engine and init containers run as, for images that need another user.
+
+    The defaults pass the Pod Security Standard `restricted`: UID/GID 1000, runAsNonRoot, seccomp
+    RuntimeDefault, no privilege escalation, every capability dropped. Setting runAsUser 0 (an image
+    that must run as root) lifts runAsNonRoot, and such pods are refused in `restricted` namespaces.
+    """
+
+    CEL_RULES = (
+        Cel(
+            "!(has(self.runAsUser) && self.runAsUser == 0"
+            " && has(self.runAsNonRoot) && self.runAsNonRoot)",
+            "runAsUser 0 (root) contradicts runAsNonRoot true",
+            lambda s: not (s.run_as_user == 0 and s.run_as_non_root),
+        ),
+    )
+
+    run_as_user: int | None = Field(
+        None, ge=0, le=2147483647, description="UID of the containers (default 1000; 0 is root)."
+    )
+    run_as_group: int | None = Field(
+        None, ge=0, le=2147483647, description="GID of the containers (default 1000)."
+    )
+    fs_group: int | None = Field(
+        None,
+        ge=0,
+        le=2147483647,
+        description="Group that owns the mounted volumes (default 1000).",
+    )
+    run_as_non_root: bool | None = Field(
+        None,
+        description="Refuse to start as root (default true, false when runAsUser is 0).",
+    )
+
+
 class EngineSpec(SpecModel):
     """How the vLLM container runs, beyond what the typed fields decide."""
 
@@ -190,6 +225,13 @@ class EngineSpec(SpecModel):
     )
     resources: ResourceRequirements | None = Field(
         None, description="CPU and memory for the engine container; GPUs come from the GPUClass."
+    )
+    security_context: EngineSecurityContext | None = Field(
+        None,
+        description=(
+            "User, group and fsGroup of the engine pods when the image needs others than the "
+            "defaults (UID/GID 1000, non-root); see docs/api.md."
+        ),
     )
     drain_timeout_seconds: int = Field(
         30,

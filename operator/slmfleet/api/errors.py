@@ -157,7 +157,11 @@ def _invalid(path: str, kind: str, ctx: dict[str, Any], value: Any, msg: str) ->
             f"{ctx['min_length']} chars long"
         )
     if kind == "too_long":
-        return f"Too many: {ctx['actual_length']}: must have at most {ctx['max_length']} items"
+        # pydantic leaves actual_length unset for an oversized dict (a map in the CRD).
+        actual = ctx.get("actual_length")
+        if actual is None and isinstance(value, dict | list):
+            actual = len(value)
+        return f"Too many: {actual}: must have at most {ctx['max_length']} items"
     if kind == "too_short":
         return (
             f"Invalid value: {ctx['actual_length']}: {path} in body should have at least "

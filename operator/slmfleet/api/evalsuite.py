@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from slmfleet import API_VERSION
 from slmfleet.api.base import ApiModel, SpecModel, StatusModel
@@ -15,6 +15,7 @@ from slmfleet.api.crdmeta import AGE_COLUMN, KindInfo, PrinterColumn
 from slmfleet.api.errors import spec_error
 from slmfleet.api.json_schema import AnswerSchema
 from slmfleet.api.parse import plain
+from slmfleet.api.regex import compile_regex
 
 Checker = Literal["exact", "contains", "regex", "json-schema", "one-of"]
 MAX_CASES = 200
@@ -70,6 +71,15 @@ class EvalCase(SpecModel):
     )
     checker: Checker = Field("exact", description="exact, contains, regex, json-schema, one-of.")
     max_tokens: int = Field(64, ge=1, le=4096, description="Most tokens to generate.")
+
+    @model_validator(mode="after")
+    def _regex_compiles(self) -> Self:
+        if self.checker == "regex" and self.expected is not None:
+            try:
+                compile_regex(self.expected)
+            except ValueError as exc:
+                raise ValueError(f"expected: {exc}") from None
+        return self
 
 
 class EvalSuiteSpec(SpecModel):

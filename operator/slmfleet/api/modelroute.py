@@ -24,9 +24,10 @@ from slmfleet.api.common import (
     ObjectName,
 )
 from slmfleet.api.crdmeta import AGE_COLUMN, KindInfo, PrinterColumn
-from slmfleet.api.errors import spec_error
+from slmfleet.api.errors import SpecError, go_value, spec_error
 from slmfleet.api.json_schema import AnswerSchema
 from slmfleet.api.parse import plain
+from slmfleet.api.regex import compile_regex
 
 Provider = Literal["router", "gateway-api"]
 HEADER_NAME_PATTERN = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"
@@ -70,6 +71,17 @@ class RouteBackend(SpecModel):
             "a url backend needs model, the name the endpoint serves",
             lambda s: s.url is None or s.model is not None,
         ),
+        Cel(
+            "!has(self.url) || self.url.startsWith('https://') || "
+            "(has(self.insecure) && self.insecure)",
+            "url must use https:// unless the backend sets insecure: true",
+            lambda s: s.url is None or s.url.startswith("https://") or s.insecure,
+        ),
+        Cel(
+            "!has(self.insecure) || !self.insecure || has(self.url)",
+            "insecure applies only to url backends",
+            lambda s: not s.insecure or s.url is not None,
+        ),
     )
 
     name: str = Field(
@@ -85,7 +97,18 @@ class RouteBackend(SpecModel):
         description="Base URL of an OpenAI-compatible API, ending in /v1.",
     )
     api_key_secret_ref: KeySelector | None = Field(
-        None, description="Secret key holding the bearer token for url."
+        None,
+        description=(
+            "Secret key holding the bearer token for url. The Secret must carry the label "
+            "slmfleet.io/usable-by=router, or the route does not start."
+        ),
+    )
+    insecure: bool = Field(
+        False,
+        description=(
+            "Allow an http:// url: prompts, answers and the API key travel unencrypted. "
+            "Off by default: url backends must use https://."
+        ),
     )
     model: str | None = Field(
         None,
@@ -123,7 +146,12 @@ class CascadeSpec(SpecModel):
         ),
     )
     regex: str | None = Field(
-        None, max_length=4096, description="Escalate when the answer does not fully match."
+        None,
+        max_length=4096,
+        description=(
+            "Escalate when the answer does not fully match this RE2 pattern (no backreferences "
+            "or lookaround; `.` matches newlines)."
+        ),
     )
     escalate_on_length: bool = Field(True, description="Escalate on finish_reason=length.")
     max_escalation_fraction: float = Field(
@@ -183,6 +211,14 @@ class ModelRouteSpec(SpecModel):
     )
     cascade: CascadeSpec | None = Field(
         None, description="Escalate uncertain or invalid answers (router provider only)."
+    )
+    client_key_secret_ref: KeySelector | None = Field(
+        None,
+        description=(
+            "Secret key holding the API keys (one per line) clients must send as "
+            "Authorization: Bearer <key> to use this route; the Secret must be labelled "
+            "slmfleet.io/usable-by=router. Router provider only."
+        ),
     )
     provider: Provider = Field(
         "router",
@@ -258,9 +294,25 @@ MODELROUTE_KIND = KindInfo(
 )
 
 
+def modelroute_rule_errors(route: ModelRoute) -> list[str]:
+    """What the API server cannot check: the cascade regex must be valid RE2 (see regex.py)."""
+    cascade = route.spec.cascade
+    if cascade is None or cascade.regex is None:
+        return []
+    try:
+        compile_regex(cascade.regex)
+    except ValueError as exc:
+        return [f"spec.cascade.regex: Invalid value: {go_value(cascade.regex[:64])}: {exc}"]
+    return []
+
+
 def parse_modelroute(body: Mapping[str, Any]) -> ModelRoute:
     """A ModelRoute from its body; :class:`SpecError` lists every problem."""
     try:
-        return ModelRoute.model_validate(plain(body))
+        route = ModelRoute.model_validate(plain(body))
     except ValidationError as exc:
         raise spec_error(exc) from None
+    errors = modelroute_rule_errors(route)
+    if errors:
+        raise SpecError(errors)
+    return route

@@ -161,6 +161,15 @@ class RolloutSpec(SpecModel):
             "no spare GPU never deadlocks; total replicas never exceed the desired count."
         ),
     )
+    analysis: Literal["required", "none"] = Field(
+        "required",
+        description=(
+            "required: a canary step passes only when at least one data-backed check (a metric "
+            "from Prometheus or the EvalSuite) passed and none failed; the operator's probe and "
+            "webhooks alone are not evidence. none: steps advance on their pause alone when "
+            "nothing fails (explicitly no evidence)."
+        ),
+    )
     metrics: MetricChecks = Field(
         default_factory=MetricChecks, description="Metric thresholds checked at each analysis."
     )

@@ -10,6 +10,7 @@ from slmfleet.api.smallmodel import SmallModelSpec
 from slmfleet.builders.engine import (
     PORT,
     adapter_fetch_command,
+    disk_bytes,
     engine_args,
     engine_env,
     engine_mounts,
@@ -21,6 +22,11 @@ from slmfleet.builders.labels import (
     owner_reference,
     selector_labels,
     template_hash,
+)
+from slmfleet.builders.pod_security import (
+    container_security_context,
+    engine_pod_security_context,
+    gib,
 )
 from slmfleet.planner import MemoryPlan
 
@@ -44,8 +50,9 @@ def _probe(settings: dict[str, int]) -> dict[str, Any]:
     return {"httpGet": {"path": "/health", "port": "http"}, **settings}
 
 
-def _resources(spec: SmallModelSpec, gpu: GPUClassSpec, gpus: int) -> dict[str, Any]:
-    requests: dict[str, str] = {}
+def _resources(spec: SmallModelSpec, gpu: GPUClassSpec, plan: MemoryPlan) -> dict[str, Any]:
+    gpus = plan.tensor_parallel_size
+    requests: dict[str, str] = {"ephemeral-storage": gib(disk_bytes(spec, plan.weights_bytes))}
     limits: dict[str, str] = {gpu.resource_name: str(gpus)}
     user = spec.engine.resources
     if user is not None:
@@ -67,7 +74,7 @@ def pod_template(
 ) -> dict[str, Any]:
     """The pod template without its revision label (the hash is computed over this)."""
     served = spec.served_model_name or model.name
-    mounts = engine_mounts(spec, shm_size=f"{plan.tensor_parallel_size * 2}Gi")
+    mounts = engine_mounts(spec, f"{plan.tensor_parallel_size * 2}Gi", plan.weights_bytes)
     lifecycle, grace = termination(spec)
     container: dict[str, Any] = {
         "name": "vllm",
@@ -75,7 +82,7 @@ def pod_template(
         "args": engine_args(spec, served, plan),
         "env": engine_env(spec),
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-        "resources": _resources(spec, gpu, plan.tensor_parallel_size),
+        "resources": _resources(spec, gpu, plan),
         "startupProbe": _probe(STARTUP_PROBE),
         "readinessProbe": _probe(READINESS_PROBE),
         "livenessProbe": _probe(LIVENESS_PROBE),
@@ -84,6 +91,7 @@ def pod_template(
             {"name": m.volume["name"], "mountPath": m.mount_path, "readOnly": m.read_only}
             for m in mounts
         ],
+        "securityContext": container_security_context(),
     }
     pod_spec: dict[str, Any] = {
         "containers": [container],
@@ -92,6 +100,8 @@ def pod_template(
         "tolerations": _tolerations(gpu),
         "terminationGracePeriodSeconds": grace,
         "enableServiceLinks": False,
+        "automountServiceAccountToken": False,
+        "securityContext": engine_pod_security_context(spec.engine.security_context),
     }
     fetch = adapter_fetch_command(spec)
     if fetch is not None:
@@ -102,6 +112,7 @@ def pod_template(
                 "command": fetch,
                 "env": engine_env(spec),
                 "volumeMounts": container["volumeMounts"],
+                "securityContext": container_security_context(),
             }
         ]
     return {

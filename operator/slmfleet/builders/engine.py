@@ -11,6 +11,7 @@ from typing import Any
 
 from slmfleet.api.model_source import ModelSource
 from slmfleet.api.smallmodel import SmallModelSpec
+from slmfleet.builders.pod_security import ADAPTER_CACHE_BYTES, engine_cache_bytes, gib
 from slmfleet.planner import MemoryPlan
 
 PORT = 8000
@@ -19,7 +20,10 @@ PORT = 8000
 PRESTOP_SLEEP_SECONDS = 5
 # After the drain vLLM still shuts its engine down and frees the GPU.
 TEARDOWN_SECONDS = 10
-HF_HOME = "/root/.cache/huggingface"
+# The engine runs as a non-root user the image may not know: its home (and with it the Hugging
+# Face cache and vLLM's compile caches) is a writable emptyDir of bounded size.
+HOME_DIR = "/home/vllm"
+HF_HOME = f"{HOME_DIR}/.cache/huggingface"
 MODELS_DIR = "/models"
 ADAPTERS_DIR = "/adapters"
 
@@ -95,8 +99,11 @@ def termination(spec: SmallModelSpec) -> tuple[dict[str, Any], int]:
 
 
 def engine_env(spec: SmallModelSpec) -> list[dict[str, Any]]:
-    """Environment: HF cache and token, no usage stats, then the user's variables."""
+    """Environment: home, HF cache and token, no usage stats, then the user's variables."""
     env: list[dict[str, Any]] = [
+        {"name": "HOME", "value": HOME_DIR},
+        # getpass.getuser() (torch's compile cache) fails for a UID without a passwd entry.
+        {"name": "USER", "value": "vllm"},
         {"name": "HF_HOME", "value": HF_HOME},
         {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
         {"name": "DO_NOT_TRACK", "value": "1"},
@@ -111,10 +118,25 @@ def engine_env(spec: SmallModelSpec) -> list[dict[str, Any]]:
     return env
 
 
-def engine_mounts(spec: SmallModelSpec, shm_size: str) -> list[Mount]:
-    """HF cache, /dev/shm as memory, and read-only claims for PVC weights and adapters."""
+def _hf_adapters(spec: SmallModelSpec) -> int:
+    return sum(1 for a in spec.lora_adapters if a.source.hugging_face is not None)
+
+
+def disk_bytes(spec: SmallModelSpec, weights_bytes: int) -> int:
+    """What the engine's disk-backed emptyDirs may hold: its ephemeral-storage request."""
+    cache = engine_cache_bytes(weights_bytes, spec.source.hugging_face is not None)
+    return cache + _hf_adapters(spec) * ADAPTER_CACHE_BYTES
+
+
+def engine_mounts(spec: SmallModelSpec, shm_size: str, weights_bytes: int = 0) -> list[Mount]:
+    """Home and HF cache, /dev/shm as memory, read-only claims for PVC weights and adapters.
+
+    Every emptyDir has a size limit: the cache holds the downloaded weights, so its limit
+    follows the plan's weight bytes.
+    """
+    cache = engine_cache_bytes(weights_bytes, spec.source.hugging_face is not None)
     mounts = [
-        Mount({"name": "hf-cache", "emptyDir": {}}, HF_HOME),
+        Mount({"name": "cache", "emptyDir": {"sizeLimit": gib(cache)}}, HOME_DIR),
         Mount(
             {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": shm_size}}, "/dev/shm"
         ),
@@ -123,8 +145,10 @@ def engine_mounts(spec: SmallModelSpec, shm_size: str) -> list[Mount]:
     claims += [a.source.pvc.claim_name for a in spec.lora_adapters if a.source.pvc is not None]
     for claim in dict.fromkeys(claims):
         mounts.append(Mount(_pvc_volume(claim), f"{MODELS_DIR}/{claim}", read_only=True))
-    if any(a.source.hugging_face is not None for a in spec.lora_adapters):
-        mounts.append(Mount({"name": "adapters", "emptyDir": {}}, ADAPTERS_DIR))
+    adapters = _hf_adapters(spec)
+    if adapters:
+        limit = gib(adapters * ADAPTER_CACHE_BYTES)
+        mounts.append(Mount({"name": "adapters", "emptyDir": {"sizeLimit": limit}}, ADAPTERS_DIR))
     return mounts
 
 

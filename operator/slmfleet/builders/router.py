@@ -13,7 +13,9 @@ from typing import Any
 
 from slmfleet import API_VERSION, GROUP
 from slmfleet.builders.labels import COMPONENT_LABEL, MANAGED_BY
-from slmfleet.reconcile.modelroute import SecretEnv
+from slmfleet.builders.network_policy import router_network_policy
+from slmfleet.builders.pod_security import container_security_context, router_pod_security_context
+from slmfleet.reconcile.backend_policy import SecretEnv
 from slmfleet.router.config import RouterConfig
 
 ROUTER_NAME = "slmfleet-router"
@@ -23,6 +25,8 @@ CONFIG_KEY = "config.json"
 REPLICAS = 2
 GENERATION_ANNOTATION = f"{GROUP}/router-config-generation"
 READINESS_PROBE = {"periodSeconds": 2, "failureThreshold": 2, "timeoutSeconds": 2}
+# Held requests and buffered bodies are bounded; a router past this is restarted, not the node.
+MEMORY_LIMIT = "512Mi"
 LIVENESS_PROBE = {"periodSeconds": 10, "failureThreshold": 6, "timeoutSeconds": 5}
 
 
@@ -110,13 +114,15 @@ def deployment(
         "ports": [{"name": "http", "containerPort": ROUTER_PORT, "protocol": "TCP"}],
         "readinessProbe": _probe(READINESS_PROBE),
         "livenessProbe": _probe(LIVENESS_PROBE),
-        "resources": {"requests": {"cpu": "250m", "memory": "128Mi"}},
+        "resources": {
+            "requests": {"cpu": "250m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
+            "limits": {"memory": MEMORY_LIMIT, "ephemeral-storage": "256Mi"},
+        },
         "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}],
         "securityContext": {
             "runAsNonRoot": True,
             "readOnlyRootFilesystem": True,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
+            **container_security_context(),
         },
     }
     template = {
@@ -133,6 +139,7 @@ def deployment(
             "volumes": [{"name": "config", "configMap": {"name": ROUTER_NAME}}],
             "enableServiceLinks": False,
             "automountServiceAccountToken": False,
+            "securityContext": router_pod_security_context(),
             "terminationGracePeriodSeconds": 40,
         },
     }
@@ -150,6 +157,11 @@ def deployment(
             "template": template,
         },
     }
+
+
+def network_policy(namespace: str, owners: Sequence[Owner]) -> dict[str, Any]:
+    """Router pods take connections on their port only."""
+    return router_network_policy(_meta(namespace, owners), router_selector(), ROUTER_PORT)
 
 
 def service(namespace: str, owners: Sequence[Owner]) -> dict[str, Any]:

@@ -21,6 +21,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_release(args: argparse.Namespace) -> int:
+    from kubernetes import config
+
+    from slmfleet.cli.finalizers import release_finalizers
+    from slmfleet.k8s import Kube
+
+    release_finalizers(Kube(config.new_client_from_config()))
+    return 0
+
+
 def _cmd_tools(args: argparse.Namespace) -> int:
     from slmfleet.devcluster import tools
     from slmfleet.devcluster.prometheus import prometheus_binary
@@ -160,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--kubeconfig", default=None, help="kubeconfig for --cluster")
     plan.add_argument("--context", default=None, help="kubeconfig context for --cluster")
     plan.set_defaults(func=_cmd_plan)
+
+    release = sub.add_parser(
+        "release-finalizers",
+        help="after uninstalling the operator: remove its finalizer from SmallModels and GPUClasses",
+    )
+    release.set_defaults(func=_cmd_release)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=_cmd_version)

@@ -46,6 +46,8 @@ def node_manifest(node: FakeGPUNode, index: int, block: int = 0) -> dict[str, An
         "cpu": node.cpu,
         "memory": node.memory,
         "pods": "110",
+        # Engine and router pods request ephemeral-storage (their emptyDirs' size limits).
+        "ephemeral-storage": "2Ti",
         node.resource: str(node.gpus),
     }
     labels = {

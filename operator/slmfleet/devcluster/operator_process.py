@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from slmfleet.devcluster.processes import ManagedProcess, free_port, wait_until
@@ -24,10 +24,17 @@ def _live(url: str) -> bool:
 class OperatorProcess:
     """One `slmfleet run` process at a time; ``start``/``stop``/``restart``."""
 
-    def __init__(self, kubeconfig: Path, logs: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path,
+        logs: Path,
+        env: Mapping[str, str] | None = None,
+        scope: Sequence[str] = ("--all-namespaces",),
+    ) -> None:
         self.kubeconfig = kubeconfig
         self.logs = logs
         self.env = dict(env or {})
+        self.scope = list(scope)  # `--all-namespaces`, or `--namespace=NS` options
         self.process: ManagedProcess | None = None
         self.starts = 0
 
@@ -43,7 +50,7 @@ class OperatorProcess:
             **self.env,
         }
         self.starts += 1
-        argv = [sys.executable, "-m", "slmfleet.cli.main", "run", "--all-namespaces",
+        argv = [sys.executable, "-m", "slmfleet.cli.main", "run", *self.scope,
                 "--liveness", liveness]  # fmt: skip
         log = self.logs / f"operator-{self.starts}.log"
         self.process = ManagedProcess("slmfleet-operator", argv, log, env).start()

@@ -2,7 +2,11 @@
 
 An engine Deployment carries the hash of what was last applied (an annotation the cache keeps),
 so a restarted operator does not re-apply a fleet's Deployments; other objects are remembered
-in memory by hash (a restart re-applies each once). Deletes check ownership first.
+in memory by hash (a restart re-applies each once).
+
+Nothing that is not the operator's is ever taken over: before an object is first applied by this
+process, the existing one (the cache's copy for watched kinds, else one read) must be absent or
+ours (ownership.owned_by_us), else NameConflictError and none of the objects is touched.
 """
 
 from __future__ import annotations
@@ -10,11 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from slmfleet.cache.slim import APPLIED_HASH
 from slmfleet.k8s import Kube
+from slmfleet.ownership import NameConflictError, owned_by_us, owner_uids
 
 
 def content_hash(obj: Mapping[str, Any]) -> str:
@@ -72,6 +77,40 @@ class Applier:
             self._applied[ref] = digest
             self.applies += 1
         return True
+
+    def check(
+        self, obj: Mapping[str, Any], cached: Mapping[str, Any] | None, watched: bool
+    ) -> None:
+        """NameConflictError unless ``obj`` is absent or ours (read once, when first applied)."""
+        ref = _ref(obj)
+        if ref in self._applied:
+            return
+        kind, namespace, name = ref
+        # The cache holds only labelled objects: a miss may still be someone else's object.
+        existing = (
+            cached
+            if watched and cached is not None
+            else self.kube.get(kind, name, namespace or None)
+        )
+        if not owned_by_us(existing, owner_uids(obj)):
+            raise NameConflictError(kind, name, namespace or None)
+
+    def apply_all(
+        self,
+        objects: Sequence[Mapping[str, Any]],
+        cached: Mapping[str, Mapping[str, Any]] | None = None,
+        watched: Collection[str] = (),
+    ) -> int:
+        """Check every object, then apply those that changed: one conflict and none is touched.
+        ``cached`` maps names of the ``watched`` kinds to the cache's copies."""
+        cached = cached or {}
+
+        def copy(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+            return cached.get(obj["metadata"]["name"])
+
+        for obj in objects:
+            self.check(obj, copy(obj), obj["kind"] in watched)
+        return sum(self.apply(obj, copy(obj), obj["kind"] in watched) for obj in objects)
 
     def forget(self, namespace: str, names: set[str]) -> None:
         """Drop what is remembered of objects named ``names`` in ``namespace``."""

@@ -36,6 +36,7 @@ from slmfleet.config import settings
 from slmfleet.handlers.apply import Applier
 from slmfleet.handlers.runtime import runtime
 from slmfleet.k8s import Kube
+from slmfleet.ownership import NAME_CONFLICT, NameConflictError, delete_owned
 from slmfleet.timefmt import parse_time
 from slmfleet.workqueue import Key
 
@@ -113,12 +114,16 @@ def _remember(
 
 
 def _clean_up(kube: Kube, model: SmallModel, keep: str | None) -> None:
-    """Delete the HPA or ScaledObject of a mode no longer in use (the only deletes it makes)."""
+    """Delete the HPA or ScaledObject of a mode no longer in use (the only deletes it makes);
+    one of that name that is not ours (a user's) is left alone."""
     name, namespace = model.metadata.name, model.metadata.namespace
-    if keep != "hpa":
-        kube.delete("HorizontalPodAutoscaler", name, namespace)
-    if keep != "keda":
-        kube.delete("ScaledObject", name, namespace)
+    owners = [model.metadata.uid or ""]
+    for mode, kind in (("hpa", "HorizontalPodAutoscaler"), ("keda", "ScaledObject")):
+        if keep != mode:
+            try:
+                delete_owned(kube, kind, name, namespace, owners)
+            except NameConflictError:
+                log.debug("%s %s/%s is not ours; left alone", kind, namespace, name)
 
 
 def _delegate(
@@ -126,16 +131,24 @@ def _delegate(
 ) -> None:
     """Apply the HPA or ScaledObject (when changed); clean up and report a mode change once."""
     if auto.mode == "hpa":
-        applier.apply(horizontal_pod_autoscaler(model, auto))
+        obj = horizontal_pod_autoscaler(model, auto)
         message = "scaled by HorizontalPodAutoscaler " + model.metadata.name
     else:
         url = settings().prometheus_url or "http://prometheus.monitoring:9090"
-        applier.apply(scaled_object(model, auto, url))
+        obj = scaled_object(model, auto, url)
         message = "scaled by KEDA ScaledObject " + model.metadata.name
+    before = status.get("autoscaling") or {}
+    try:
+        applier.apply_all([obj])
+    except NameConflictError as err:
+        wanted = {**mode_status(auto.mode, str(err)), "reason": NAME_CONFLICT}
+        if {k: before.get(k) for k in wanted} != wanted:
+            _write_status(applier.kube, model, wanted)
+        return
     wanted = mode_status(auto.mode, message)
-    if (status.get("autoscaling") or {}).get("mode") != auto.mode:
+    if before.get("mode") != auto.mode:
         _clean_up(applier.kube, model, auto.mode)
-    if {k: (status.get("autoscaling") or {}).get(k) for k in wanted} != wanted:
+    if {k: before.get(k) for k in wanted} != wanted:
         _write_status(applier.kube, model, wanted)
 
 

@@ -19,6 +19,7 @@ from typing import Any, cast
 import kopf
 
 from slmfleet.conditions import Transition
+from slmfleet.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,13 @@ class EventPoster:
                 "event not posted (rate limit) on %s: %s %s", meta.get("name"), reason, message
             )
             return
-        kopf.event(cast(kopf.Body, body), type=type_, reason=reason, message=message[:MAX_MESSAGE])
+        text = redact(message)[:MAX_MESSAGE]  # no header value or token ever reaches an Event
+        kopf.event(cast(kopf.Body, body), type=type_, reason=reason, message=text)
 
 
 def transition_message(t: Transition) -> str:
-    return f"{t.type}={t.status}: {t.message}" if t.message else f"{t.type}={t.status}"
+    text = redact(t.message)
+    return f"{t.type}={t.status}: {text}" if text else f"{t.type}={t.status}"
 
 
 def post_transitions(

@@ -20,7 +20,7 @@ from slmfleet.api.errors import SpecError
 from slmfleet.api.gpuclass import GPUClassStatus
 from slmfleet.api.parse import parse_gpuclass, plain
 from slmfleet.conditions import conditions_for
-from slmfleet.config import settings
+from slmfleet.config import settings, watched
 from slmfleet.handlers.events import post_transitions
 from slmfleet.handlers.model_sync import LEGACY_FINALIZER
 from slmfleet.handlers.runtime import Runtime, gpuclass_key, model_key, runtime
@@ -33,8 +33,14 @@ NODE_DEBOUNCE_SECONDS = 1.0
 
 
 def users(rt: Runtime, name: str) -> list[dict[str, Any]]:
-    """SmallModels (all namespaces) whose spec.gpuClassName is ``name``."""
-    return [m for m in rt.cache.smallmodels() if (m.get("spec") or {}).get("gpuClassName") == name]
+    """SmallModels whose spec.gpuClassName is ``name``, in the namespaces the operator watches
+    (with watchNamespaces its roles reach no other)."""
+    return [
+        m
+        for m in rt.cache.smallmodels()
+        if (m.get("spec") or {}).get("gpuClassName") == name
+        and watched((m.get("metadata") or {}).get("namespace"))
+    ]
 
 
 def refresh(rt: Runtime, body: Mapping[str, Any]) -> None:

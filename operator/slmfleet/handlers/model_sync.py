@@ -22,12 +22,21 @@ from slmfleet.api.smallmodel import SmallModel
 from slmfleet.api.smallmodel_status import SmallModelStatus
 from slmfleet.builders.deployment import ModelRef, revision_deployment_name
 from slmfleet.builders.labels import REVISION_LABEL
+from slmfleet.builders.network_policy import Peers, engine_network_policy
+from slmfleet.builders.router import router_selector
 from slmfleet.conditions import Verdict, conditions_for
 from slmfleet.config import settings
 from slmfleet.handlers.observe import observe, owned_by
 from slmfleet.handlers.rollout_analysis import gather
 from slmfleet.handlers.runtime import Runtime, routes_key
-from slmfleet.reconcile.model_plan import Analysis, ModelPlan, analysis_wanted, plan_model
+from slmfleet.ownership import NameConflictError, delete_owned
+from slmfleet.reconcile.model_plan import (
+    Analysis,
+    ModelPlan,
+    analysis_wanted,
+    name_conflict,
+    plan_model,
+)
 from slmfleet.reconcile.smallmodel import EngineDraft, Observed, draft
 from slmfleet.rollout.history import restore_patch
 from slmfleet.traffic.providers import provider_for
@@ -95,7 +104,10 @@ def _delete_revision(rt: Runtime, model: SmallModel, revision: str) -> None:
     provider = provider_for(model.spec.rollout)
     ref = ModelRef(name, ns or "default", model.metadata.uid or "")
     for kind, child in provider.revision_objects(ref, revision):
-        rt.kube.delete(kind, child, ns)
+        try:
+            delete_owned(rt.kube, kind, child, ns, [model.metadata.uid or ""])
+        except NameConflictError as err:
+            log.warning("%s", err)
     rt.applier.forget(ns or "", {dep_name})
 
 
@@ -126,10 +138,32 @@ class _Writer:
         self.version = (written.get("metadata") or {}).get("resourceVersion", self.version)
 
 
+def network_policies(body: Mapping[str, Any], plan: ModelPlan) -> list[dict[str, Any]]:
+    """The engine pods' NetworkPolicy, when the chart enables them and the model has engines."""
+    s = settings()
+    if not (s.network_policy and plan.apply):
+        return []
+    meta = body["metadata"]
+    ref = ModelRef(meta["name"], meta.get("namespace") or "default", meta.get("uid") or "")
+    peers = Peers(s.prometheus_peer, s.operator_namespace)
+    return [engine_network_policy(ref, router_selector(), peers)]
+
+
 def execute(rt: Runtime, body: Mapping[str, Any], model: SmallModel, plan: ModelPlan) -> None:
-    """Carry the plan out: scale-downs, applies, deletions, spec and status, then its Events."""
+    """Carry the plan out: spec and status, scale-downs, applies, deletions, then its Events.
+
+    Every child is checked first: one that exists and is not ours (a user's Service of the
+    model's name, ...) makes the model Stalled (NameConflict) and nothing is touched."""
     ns, name = model.metadata.namespace or "", model.metadata.name
     cached = {d["metadata"]["name"]: d for d in rt.cache.deployments(ns, name)}
+    children = [*plan.apply, *network_policies(body, plan)]
+    try:
+        for obj in children:
+            watched = obj["kind"] == "Deployment"
+            rt.applier.check(obj, cached.get(obj["metadata"]["name"]), watched)
+    except NameConflictError as err:
+        plan = name_conflict(plan, body, str(err), datetime.now(UTC))
+        children = []
     writer = _Writer(rt, body)
     if plan.restore is not None:
         writer.patch({"spec": restore_patch(plain(body.get("spec") or {}), plan.restore.spec)})
@@ -144,11 +178,9 @@ def execute(rt: Runtime, body: Mapping[str, Any], model: SmallModel, plan: Model
         have = (cached.get(dep, {}).get("spec") or {}).get("replicas")
         if dep in cached and have != scale.replicas:
             rt.kube.merge_patch("Deployment", dep, {"spec": {"replicas": scale.replicas}}, ns)
-    for obj in plan.apply:
-        if obj["kind"] == "Deployment":
-            rt.applier.apply(obj, cached.get(obj["metadata"]["name"]), watched=True)
-        else:
-            rt.applier.apply(obj)
+    for obj in children:
+        watched = obj["kind"] == "Deployment"
+        rt.applier.apply(obj, cached.get(obj["metadata"]["name"]), watched)
     for deletion in plan.deletions:
         _delete_revision(rt, model, deletion.revision)
     if status_changed:

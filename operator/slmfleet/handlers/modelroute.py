@@ -13,6 +13,7 @@ garbage-collected with the last of them.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,8 @@ from slmfleet.config import settings
 from slmfleet.handlers.events import post_transitions
 from slmfleet.handlers.runtime import Runtime, routes_key, runtime
 from slmfleet.handlers.smallmodel import ROUTES_DEBOUNCE_SECONDS
+from slmfleet.ownership import NAME_CONFLICT, NameConflictError
+from slmfleet.reconcile.backend_policy import secret_names
 from slmfleet.reconcile.endpoints import (
     SERVICE_NAME_LABEL,
     endpoint_revisions,
@@ -52,6 +55,9 @@ from slmfleet.traffic.gateway import httproute
 from slmfleet.workqueue import Key
 
 log = logging.getLogger(__name__)
+
+SECRET_TTL_SECONDS = 30.0
+_secret_memo: dict[tuple[str, str], tuple[float, dict[str, str] | None]] = {}
 
 
 def _alive(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -110,15 +116,31 @@ def write_status(rt: Runtime, body: Mapping[str, Any], outcome: RouteOutcome) ->
     post_transitions(body, transitions, rt.events)
 
 
-def _apply_httproute(rt: Runtime, route: ModelRoute, services: dict[str, str]) -> str | None:
-    """Apply the HTTPRoute; the reason it could not be, if any."""
+def _apply_httproute(rt: Runtime, route: ModelRoute, services: dict[str, str]) -> Verdict | None:
+    """Apply the HTTPRoute; why it could not be, if it could not."""
     try:
-        rt.applier.apply(httproute(route, services))
+        rt.applier.apply_all([httproute(route, services)])
+    except NameConflictError as err:
+        return Verdict(False, NAME_CONFLICT, str(err), stalled=True)
     except ApiException as err:
         if err.status == 404:
-            return "the Gateway API (HTTPRoute CRD) is not installed in this cluster"
+            problem = "the Gateway API (HTTPRoute CRD) is not installed in this cluster"
+            return Verdict(False, "GatewayAPIMissing", problem, stalled=True)
         raise
     return None
+
+
+def _secret_labels(rt: Runtime, name: str, namespace: str) -> dict[str, str] | None:
+    """The labels of a Secret a url backend names (None: it does not exist), read at most once
+    per SECRET_TTL_SECONDS; the value is not read here: the router gets it by secretKeyRef."""
+    now = time.monotonic()
+    found = _secret_memo.get((namespace, name))
+    if found is not None and found[0] > now:
+        return found[1]
+    secret = rt.kube.get("Secret", name, namespace)
+    labels = None if secret is None else dict((secret.get("metadata") or {}).get("labels") or {})
+    _secret_memo[(namespace, name)] = (now + SECRET_TTL_SECONDS, labels)
+    return labels
 
 
 def reconcile_namespace(rt: Runtime, namespace: str) -> None:
@@ -143,21 +165,32 @@ def reconcile_namespace(rt: Runtime, namespace: str) -> None:
     if not needs_router(len(route_bodies), models):
         return
     endpoints = merge_endpoints(ready_endpoints(slices), ready_pod_endpoints(pods))
-    plan = plan_namespace(parsed, models, endpoints, endpoint_revisions(pods))
+    labels = {n: _secret_labels(rt, n, namespace) for n in secret_names(parsed)}
+    allowed, caps = settings().router_allowed_hosts, settings().router_defaults
+    revisions = endpoint_revisions(pods)
+    plan = plan_namespace(parsed, models, endpoints, revisions, labels, allowed, caps)
     owners = [("ModelRoute", *_name_uid(b)) for b in route_bodies]
     owners += [("SmallModel", *_name_uid(b)) for b in model_bodies]
-    rt.applier.apply(router.config_map(namespace, plan.config, owners))
-    rt.applier.apply(router.service(namespace, owners))
-    rt.applier.apply(router.deployment(namespace, settings().router_image, owners, plan.secrets))
+    router_objects = [
+        router.config_map(namespace, plan.config, owners),
+        router.service(namespace, owners),
+        router.deployment(namespace, settings().router_image, owners, plan.secrets),
+    ]
+    if settings().network_policy:
+        router_objects.append(router.network_policy(namespace, owners))
     outcomes = {**plan.outcomes, **invalid}
+    try:
+        rt.applier.apply_all(router_objects)
+    except NameConflictError as err:  # a user's slmfleet-router: no route of the namespace runs
+        verdict = Verdict(False, NAME_CONFLICT, str(err), stalled=True)
+        outcomes = {name: RouteOutcome(verdict, {}) for name in outcomes}
     services = {m.name: m.service for m in models}
     for route in parsed:
         outcome = outcomes[route.metadata.name]
         if route.spec.provider == "gateway-api" and not outcome.verdict.stalled:
             problem = _apply_httproute(rt, route, services)
             if problem is not None:
-                verdict = Verdict(False, "GatewayAPIMissing", problem, stalled=True)
-                outcomes[route.metadata.name] = RouteOutcome(verdict, outcome.status)
+                outcomes[route.metadata.name] = RouteOutcome(problem, outcome.status)
     for body in route_bodies:
         write_status(rt, body, outcomes[body["metadata"]["name"]])
 

@@ -1,8 +1,9 @@
 """Read what a SmallModel's plan needs (I/O only, no decisions): from the cache, the Hub, a Secret.
 
-Everything but the Hub token comes from the watch-fed cache. Model facts are looked up once per
-(repo, revision, token Secret) and remembered for FACTS_TTL_SECONDS (FAILURE_TTL_SECONDS when
-they could not be had), so the token Secret is read at most that often, never on every pass.
+Everything but the Hub token comes from the watch-fed cache. Model facts and the token check are
+looked up once per (repo, revision, token Secret) and remembered for FACTS_TTL_SECONDS
+(FAILURE_TTL_SECONDS when the facts or the token could not be had), so the token Secret is read
+at most that often, never on every pass, and the operator never lists or watches Secrets.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import base64
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from slmfleet.api.parse import parse_gpuclass
@@ -19,45 +21,61 @@ from slmfleet.builders.labels import REVISION_LABEL
 from slmfleet.cache.view import FleetCache
 from slmfleet.k8s import Kube
 from slmfleet.planner import FactsUnavailable, ModelFacts, resolve_facts
-from slmfleet.reconcile.smallmodel import DeploymentState, Observed, gpu_spec
+from slmfleet.reconcile.smallmodel import DeploymentState, Observed, gpu_spec, token_problem
 
 log = logging.getLogger(__name__)
 
 FACTS_TTL_SECONDS = 600.0
 FAILURE_TTL_SECONDS = 30.0
-_facts: dict[tuple[str, str, str, str], tuple[float, ModelFacts | None, str | None]] = {}
-_facts_lock = threading.Lock()
+PVC_NOT_PLANNED = (
+    "the memory planner needs the model's config.json, which it reads from the Hugging "
+    "Face Hub; a PVC source cannot be planned"
+)
 
 
-def _token(kube: Kube, model: SmallModel) -> str | None:
+@dataclass(frozen=True)
+class Facts:
+    facts: ModelFacts | None
+    error: str | None
+    token_error: str | None
+
+
+_memo: dict[tuple[str, str, str, str], tuple[float, Facts]] = {}
+_memo_lock = threading.Lock()
+
+
+def _token(kube: Kube, model: SmallModel) -> tuple[str | None, str | None]:
+    """The Hub token the model names, and why it cannot be used (None when it can, or none is
+    named)."""
     hf = model.spec.source.hugging_face
     if hf is None or hf.token_secret_ref is None:
-        return None
-    secret = kube.get("Secret", hf.token_secret_ref.name, model.metadata.namespace)
+        return None, None
+    ref = hf.token_secret_ref
+    secret = kube.get("Secret", ref.name, model.metadata.namespace)
     data = (secret or {}).get("data") or {}
-    raw = data.get(hf.token_secret_ref.key)
-    return base64.b64decode(raw).decode() if raw else None
+    raw = data.get(ref.key)
+    token = base64.b64decode(raw).decode() if raw else None
+    return token, token_problem(ref.name, ref.key, secret is not None, bool(raw))
 
 
-def _resolve(kube: Kube, model: SmallModel) -> tuple[ModelFacts | None, str | None]:
+def _resolve(kube: Kube, model: SmallModel) -> Facts:
     hf = model.spec.source.hugging_face
     assert hf is not None
+    token, token_error = _token(kube, model)
     try:
-        resolved = resolve_facts(hf.repo, hf.revision, token=_token(kube, model))
+        resolved = resolve_facts(hf.repo, hf.revision, token=token)
     except FactsUnavailable as err:
-        return None, str(err)
+        return Facts(None, str(err), token_error)
     log.debug("facts for %s: %s", hf.repo, resolved.detail)
-    return resolved.facts, None
+    return Facts(resolved.facts, None, token_error)
 
 
-def model_facts(kube: Kube, model: SmallModel) -> tuple[ModelFacts | None, str | None]:
-    """Facts from the Hub (or its cache), else the offline catalog; or the reason there are none."""
+def model_facts(kube: Kube, model: SmallModel) -> Facts:
+    """Facts from the Hub (or its cache), else the offline catalog; or the reason there are
+    none; and what is wrong with the token Secret, if anything."""
     hf = model.spec.source.hugging_face
     if hf is None:
-        return None, (
-            "the memory planner needs the model's config.json, which it reads from the Hugging "
-            "Face Hub; a PVC source cannot be planned"
-        )
+        return Facts(None, PVC_NOT_PLANNED, None)
     ref = hf.token_secret_ref
     key = (
         hf.repo,
@@ -66,20 +84,20 @@ def model_facts(kube: Kube, model: SmallModel) -> tuple[ModelFacts | None, str |
         ref.key if ref else "",
     )
     now = time.monotonic()
-    with _facts_lock:
-        found = _facts.get(key)
+    with _memo_lock:
+        found = _memo.get(key)
     if found is not None and found[0] > now:
-        return found[1], found[2]
-    facts, error = _resolve(kube, model)
-    ttl = FACTS_TTL_SECONDS if facts is not None else FAILURE_TTL_SECONDS
-    with _facts_lock:
-        _facts[key] = (now + ttl, facts, error)
-    return facts, error
+        return found[1]
+    facts = _resolve(kube, model)
+    ok = facts.facts is not None and facts.token_error is None
+    with _memo_lock:
+        _memo[key] = (now + (FACTS_TTL_SECONDS if ok else FAILURE_TTL_SECONDS), facts)
+    return facts
 
 
 def forget_facts() -> None:
-    with _facts_lock:
-        _facts.clear()
+    with _memo_lock:
+        _memo.clear()
 
 
 def unschedulable_message(pods: list[dict[str, Any]]) -> str | None:
@@ -121,11 +139,12 @@ def observe(cache: FleetCache, kube: Kube, model: SmallModel) -> Observed:
             others.append(gpu_spec(item["metadata"]["name"], parse_gpuclass(item).spec))
         except ValueError:
             continue  # an invalid GPUClass is reported on itself
-    facts, facts_error = model_facts(kube, model)
+    facts = model_facts(kube, model)
     return Observed(
         gpuclass=gpuclass,
-        facts=facts,
-        facts_error=facts_error,
+        facts=facts.facts,
+        facts_error=facts.error,
+        token_error=facts.token_error,
         revisions=engine_deployments(cache.deployments(ns, name), model.metadata.uid),
         unschedulable=unschedulable_message(cache.pods(ns, name)),
         other_gpuclasses=tuple(others),

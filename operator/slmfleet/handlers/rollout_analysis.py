@@ -22,6 +22,7 @@ from slmfleet.builders.labels import REVISION_LABEL
 from slmfleet.cache.view import FleetCache
 from slmfleet.config import settings
 from slmfleet.reconcile.endpoints import pod_ready
+from slmfleet.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,23 @@ def run_eval(
 def gather(
     cache: FleetCache, model: SmallModel, canary: str, stable: str | None, step: int, now: datetime
 ) -> tuple[tuple[CheckResult, ...], EvalResult | None]:
-    """The checks and eval result of one analysis of ``canary`` at step index ``step``."""
+    """The checks and eval result of one analysis of ``canary`` at step index ``step``.
+
+    Whatever goes wrong while gathering (a broken EvalSuite, an API error, a bug) makes this one
+    analysis inconclusive: counted against inconclusiveLimit like missing data, never a retry loop
+    of the rollout tick with the canary keeping its traffic.
+    """
+    try:
+        return _gather(cache, model, canary, stable, step, now)
+    except Exception as err:
+        why = redact(f"{type(err).__name__}: {err}")[:200]
+        log.warning("analysis of %s/%s failed: %s", model.metadata.namespace, canary, why)
+        return (CheckResult(name="analysis", threshold=why, verdict="inconclusive"),), None
+
+
+def _gather(
+    cache: FleetCache, model: SmallModel, canary: str, stable: str | None, step: int, now: datetime
+) -> tuple[tuple[CheckResult, ...], EvalResult | None]:
     rollout: RolloutSpec = model.spec.rollout
     canary_eps = revision_endpoints(cache, model, canary)
     checks: tuple[CheckResult, ...] = ()

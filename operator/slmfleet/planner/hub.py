@@ -26,6 +26,7 @@ from huggingface_hub.utils import SafetensorsRepoMetadata  # type: ignore[attr-d
 from slmfleet.planner.catalog import catalog_facts
 from slmfleet.planner.facts import ModelFacts, facts_from_config
 from slmfleet.planner.param_count import TensorHeader, count_tensor_params
+from slmfleet.redact import redact
 
 _UNAUTHORIZED = 401
 
@@ -125,7 +126,7 @@ def explain_hub_error(error: Exception, repo: str, revision: str, cache_dir: str
         and (response.status_code == _UNAUTHORIZED)
     ):
         return f"The Hub rejected the token for {repo} (401): provide a valid token."
-    return f"Could not fetch config.json of {repo}@{revision}: {error}"
+    return redact(f"Could not fetch config.json of {repo}@{revision}: {error}")
 
 
 def _read_config(repo: str, revision: str, token: str | None, cache_dir: str | None) -> Path:
@@ -134,9 +135,9 @@ def _read_config(repo: str, revision: str, token: str | None, cache_dir: str | N
             repo, "config.json", revision=revision, token=token, cache_dir=cache_dir
         )
     except Exception as error:
-        raise FactsUnavailable(
-            repo, revision, explain_hub_error(error, repo, revision, cache_dir)
-        ) from error
+        # The error text may quote the token (an invalid header value): never pass it on.
+        message = redact(explain_hub_error(error, repo, revision, cache_dir), [token or ""])
+        raise FactsUnavailable(repo, revision, message) from error
     return Path(path)
 
 

@@ -20,6 +20,7 @@ from slmfleet.api.rollout_status import CheckResult, EvalResult, RolloutStatus
 from slmfleet.api.smallmodel import SmallModel
 from slmfleet.builders.deployment import ModelRef, desired_replicas
 from slmfleet.conditions import Verdict, conditions_for
+from slmfleet.ownership import NAME_CONFLICT
 from slmfleet.reconcile.smallmodel import Decision, EngineDraft, Observed, draft, finish
 from slmfleet.rollout.machine import analysis_due, annotations_to_clear, next_state, seconds_since
 from slmfleet.rollout.state import (
@@ -200,3 +201,23 @@ def plan_model(
         next_due=next_due(spec.rollout, rollout, now, resync),
         verdict=decision.verdict,
     )
+
+
+def name_conflict(
+    plan: ModelPlan, body: Mapping[str, Any], message: str, now: datetime
+) -> ModelPlan:
+    """The plan when a child's name is taken by someone else's object: nothing is applied,
+    scaled or deleted, the rollout does not move, and the model is Stalled (NameConflict)."""
+    meta = body.get("metadata") or {}
+    before = body.get("status") or {}
+    verdict = Verdict(False, NAME_CONFLICT, message, stalled=True)
+    generation = int(meta.get("generation") or 0)
+    conditions, events = _events((), verdict, {}, before, generation, now)
+    status = {
+        **plan.status,
+        "rollout": before.get("rollout"),
+        "history": before.get("history") or [],
+        "phase": "Stalled",
+        "conditions": conditions,
+    }
+    return ModelPlan(status=status, events=events, next_due=plan.next_due, verdict=verdict)

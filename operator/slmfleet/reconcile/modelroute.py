@@ -9,15 +9,29 @@ is still served under its own name (an implicit route).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from slmfleet.api.modelroute import ModelRoute, ModelRouteSpec, RouteBackend
 from slmfleet.conditions import Verdict
+from slmfleet.reconcile.backend_policy import (
+    SecretEnv,
+    SecretLabels,
+    backend_refusal,
+    client_keys_env_name,
+    key_env_name,
+)
 from slmfleet.reconcile.endpoints import revision_split
-from slmfleet.router.config import Backend, CascadePolicy, Route, RouteMatch, RouterConfig
+from slmfleet.redact import redact
+from slmfleet.router.config import (
+    Backend,
+    CascadePolicy,
+    Route,
+    RouteMatch,
+    RouterConfig,
+    RouterDefaults,
+)
 from slmfleet.traffic.gateway import router_only_features
 
 
@@ -36,15 +50,6 @@ class ModelTarget:
 
 
 @dataclass(frozen=True)
-class SecretEnv:
-    """An environment variable of the router filled from a Secret key."""
-
-    env: str
-    secret: str
-    key: str
-
-
-@dataclass(frozen=True)
 class RouteOutcome:
     """The verdict and status fields of one ModelRoute."""
 
@@ -59,11 +64,6 @@ class NamespaceRouting:
     config: RouterConfig
     outcomes: dict[str, RouteOutcome]
     secrets: tuple[SecretEnv, ...]
-
-
-def key_env_name(route: str, backend: str) -> str:
-    """The router's environment variable holding a url backend's API key."""
-    return "SLMFLEET_KEY_" + re.sub(r"[^A-Z0-9]", "_", f"{route}_{backend}".upper())
 
 
 def _backend(
@@ -178,9 +178,17 @@ def resolve_route(
     models: Mapping[str, ModelTarget],
     endpoints: Mapping[str, tuple[str, ...]],
     revision_of: Mapping[str, str] | None = None,
+    secret_labels: SecretLabels | None = None,
+    allowed_hosts: Sequence[str] = (),
 ) -> tuple[Route | None, RouteOutcome, tuple[SecretEnv, ...]]:
-    """One ModelRoute: its router Route (None for gateway-api), outcome and key Secrets."""
+    """One ModelRoute: its router Route (None for gateway-api or a route that must not start),
+    outcome and key Secrets. ``secret_labels`` holds the labels of the Secrets its backends name."""
     name, spec = route.metadata.name, route.spec
+    aliases = [n for n in (name, spec.match.model) if n]
+    refusal = backend_refusal(spec, secret_labels or {}, allowed_hosts)
+    if refusal is not None:
+        empty = {"models": list(dict.fromkeys(aliases)), "backends": [], "unavailable": []}
+        return None, RouteOutcome(refusal, empty), ()
     backends: list[Backend] = []
     resolved: list[dict[str, Any]] = []
     unavailable: list[dict[str, Any]] = []
@@ -193,7 +201,6 @@ def resolve_route(
         if item.api_key_secret_ref is not None and backend is not None and backend.api_key_env:
             ref = item.api_key_secret_ref
             secrets.append(SecretEnv(backend.api_key_env, ref.name, ref.key))
-    aliases = [n for n in (name, spec.match.model) if n]
     status: dict[str, Any] = {
         "models": list(dict.fromkeys(aliases)),
         "backends": resolved,
@@ -223,8 +230,12 @@ def resolve_route(
     if policy is not None and not set(policy.tiers) <= present:
         tiers = tuple(t for t in policy.tiers if t in present)
         policy = policy.model_copy(update={"tiers": tiers}) if len(tiers) >= 2 else None
+    keys = spec.client_key_secret_ref
+    if keys is not None:
+        secrets.append(SecretEnv(client_keys_env_name(name), keys.name, keys.key))
     routed = Route(
         name=name,
+        client_keys_env=client_keys_env_name(name) if keys is not None else None,
         match=RouteMatch(model=spec.match.model, headers=dict(spec.match.headers)),
         backends=tuple(backends),
         timeout_seconds=spec.timeout_seconds,
@@ -266,17 +277,28 @@ def plan_namespace(
     models: Sequence[ModelTarget],
     endpoints: Mapping[str, tuple[str, ...]],
     revision_of: Mapping[str, str] | None = None,
+    secret_labels: SecretLabels | None = None,
+    allowed_hosts: Sequence[str] = (),
+    defaults: RouterDefaults | None = None,
 ) -> NamespaceRouting:
     """The namespace's RouterConfig, each ModelRoute's outcome and the key Secrets.
 
-    ``revision_of`` maps a pod IP to its revision, for the split of models in a canary.
+    ``revision_of`` maps a pod IP to its revision, for the split of models in a canary;
+    ``secret_labels`` the labels of the Secrets url backends name (see backend_policy.py). A route
+    that cannot be resolved is left out with a Stalled outcome; the others are still served.
     """
     by_name = {m.name: m for m in models}
     served: list[Route] = []
     outcomes: dict[str, RouteOutcome] = {}
     secrets: list[SecretEnv] = []
     for route in sorted(routes, key=lambda r: r.metadata.name):
-        routed, outcome, keys = resolve_route(route, by_name, endpoints, revision_of)
+        try:
+            routed, outcome, keys = resolve_route(
+                route, by_name, endpoints, revision_of, secret_labels, allowed_hosts
+            )
+        except ValueError as err:  # pydantic's ValidationError included
+            verdict = Verdict(False, "InvalidRoute", redact(str(err)), stalled=True)
+            routed, outcome, keys = None, RouteOutcome(verdict, {}), ()
         outcomes[route.metadata.name] = outcome
         if routed is not None:
             served.append(routed)
@@ -286,7 +308,8 @@ def plan_namespace(
         if target.served_name not in claimed:
             served.append(implicit_route(target, endpoints, revision_of))
             claimed.add(target.served_name)
-    return NamespaceRouting(RouterConfig(routes=tuple(served)), outcomes, tuple(secrets))
+    config = RouterConfig(defaults=defaults or RouterDefaults(), routes=tuple(served))
+    return NamespaceRouting(config, outcomes, tuple(secrets))
 
 
 def needs_router(route_count: int, models: Sequence[ModelTarget]) -> bool:

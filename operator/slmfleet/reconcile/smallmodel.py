@@ -73,6 +73,18 @@ class Observed:
     other_gpuclasses: Sequence[GPUSpec] = ()
     revisions: Mapping[str, DeploymentState] = field(default_factory=dict)
     """Every engine Deployment of the model, by revision (one per revision)."""
+    token_error: str | None = None
+    """Why the Hub token Secret the model names cannot be used (see token_problem)."""
+
+
+def token_problem(secret: str, key: str, exists: bool, has_key: bool) -> str | None:
+    """What is wrong with the token Secret a SmallModel names: engine pods that reference a
+    missing Secret or key never start (the kubelet refuses the container)."""
+    if not exists:
+        return f"Secret {secret!r} named in spec.source.huggingFace.tokenSecretRef does not exist"
+    if not has_key:
+        return f"Secret {secret!r} has no key {key!r} (spec.source.huggingFace.tokenSecretRef)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -183,6 +195,10 @@ def draft(model: SmallModel, observed: Observed, default_image: str) -> EngineDr
             "GPUClassNotFound",
             f"GPUClass {spec.gpu_class_name!r} does not exist; create it or change "
             "spec.gpuClassName. Running replicas are left as they are.",
+        )
+    if observed.token_error is not None:
+        return stalled(
+            "TokenSecretNotFound", observed.token_error + ". Running replicas are left as they are."
         )
     if observed.facts is None:
         return stalled("ModelFactsUnavailable", observed.facts_error or "model facts unavailable")

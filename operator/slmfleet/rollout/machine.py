@@ -147,7 +147,7 @@ def _analyze(b: _Builder, now: datetime) -> None:
     assert r is not None
     if not analysis_due(r, spec.analysis_interval_seconds, now):
         return  # not due: this analysis was already counted
-    verdict = overall(obs.checks, obs.evaluation)
+    verdict = overall(obs.checks, obs.evaluation, require_evidence=spec.analysis != "none")
     b.set(last_analysis_at=stamp(now), last_analysis=list(obs.checks), last_eval=obs.evaluation)
     if verdict == "fail":
         failed = r.failed_checks + 1

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from slmfleet.api.regex import check_regex
 from slmfleet.router.schema_check import AnswerCheck, answer_check, schema_problems
 
 _ENDPOINT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})$")
@@ -115,12 +116,7 @@ class CascadePolicy(_CamelModel):
     @field_validator("regex")
     @classmethod
     def _regex_compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"regex does not compile: {exc}") from exc
-        return value
+        return check_regex(value)
 
     @field_validator("json_schema")
     @classmethod
@@ -146,6 +142,7 @@ class Route(_CamelModel):
     retries: int = Field(default=0, ge=0, le=5)
     fallback: tuple[str, ...] = ()
     cascade: CascadePolicy | None = None
+    client_keys_env: str | None = None
 
     @model_validator(mode="after")
     def _names_resolve(self) -> Route:
@@ -175,6 +172,10 @@ class RouterDefaults(_CamelModel):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     request_timeout_seconds: float = Field(default=300.0, gt=0)
     hold_when_no_endpoints_seconds: float = Field(default=30.0, ge=0)
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_concurrent_requests: int = Field(default=512, gt=0)
+    max_held_requests: int = Field(default=256, ge=0)
+    max_response_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     endpoint_policy: EndpointPolicy = EndpointPolicy.LEAST_IN_FLIGHT
 
 

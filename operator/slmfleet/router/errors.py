@@ -17,6 +17,10 @@ class ErrorKind(StrEnum):
     BAD_REQUEST = "bad_request"
     NO_ROUTE = "no_route"
     NO_ENDPOINTS = "no_endpoints"
+    BODY_TIMEOUT = "body_timeout"
+    OVERLOADED = "overloaded"
+    RESPONSE_TOO_LARGE = "response_too_large"
+    UNAUTHORIZED = "unauthorized"
 
 
 RETRYABLE = frozenset({ErrorKind.CONNECT, ErrorKind.TIMEOUT, ErrorKind.SERVER})
@@ -31,6 +35,10 @@ _FAILURE_RESPONSES: dict[ErrorKind, tuple[int, str]] = {
     ErrorKind.BAD_REQUEST: (400, "invalid_request_error"),
     ErrorKind.NO_ROUTE: (404, "invalid_request_error"),
     ErrorKind.NO_ENDPOINTS: (503, "service_unavailable"),
+    ErrorKind.BODY_TIMEOUT: (408, "invalid_request_error"),
+    ErrorKind.OVERLOADED: (429, "rate_limit_exceeded"),
+    ErrorKind.RESPONSE_TOO_LARGE: (502, "upstream_error"),
+    ErrorKind.UNAUTHORIZED: (401, "authentication_error"),
 }
 
 

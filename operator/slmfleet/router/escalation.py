@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+from slmfleet.api.regex import full_match
 from slmfleet.router.config import CascadePolicy
 
 
@@ -73,7 +73,7 @@ def mean_logprob(choice: Mapping[str, Any]) -> float | None:
 def answer_is_valid(text: str, policy: CascadePolicy) -> bool:
     """True when the answer passes the policy's regex (full match) and JSON schema, if set."""
     stripped = text.strip()
-    if policy.regex is not None and re.fullmatch(policy.regex, stripped, re.DOTALL) is None:
+    if policy.regex is not None and not full_match(policy.regex, stripped):
         return False
     check = policy.answer_check
     if check is not None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from slmfleet.router.caps import BodyTooLargeError, Gate, read_response
 from slmfleet.router.config import Backend, EndpointPolicy, Route, RouterConfig
 from slmfleet.router.config_source import ConfigSource
 from slmfleet.router.errors import ErrorKind, classify_status
@@ -40,6 +41,24 @@ from slmfleet.router.upstream import (
 HOLD_POLL_SECONDS = 0.05
 
 
+async def _first_chunk(
+    response: aiohttp.ClientResponse, backend: Backend, finish: Callable[[], None]
+) -> Reply:
+    """A stream's reply once its first byte came (until then another endpoint may take it)."""
+    try:
+        first = await response.content.readany()
+    except BaseException:
+        response.close()
+        raise
+    if first:
+        content_type = response.headers.get("Content-Type", "text/event-stream")
+        return Reply(200, first, backend, content_type, None, response, finish)
+    response.release()
+    finish()
+    message = f"backend {backend.name!r} closed the stream before its first byte"
+    return lost_backend(backend, "connect", message)
+
+
 class Forwarder:
     """Performs attempt chains; owns in-flight counts and round-robin counters."""
 
@@ -58,6 +77,7 @@ class Forwarder:
         self._metrics = metrics
         self._clock = clock
         self._env = env
+        self._held = Gate()
         self.in_flight: dict[str, int] = {}
         self._counters: dict[tuple[str, str], int] = {}
 
@@ -67,8 +87,21 @@ class Forwarder:
         self._counters[key] = value + 1
         return value
 
-    async def _hold(self, route: Route, backend: Backend, seconds: float) -> Backend | None:
-        """Wait up to `seconds` for the backend to get endpoints in a newer config snapshot."""
+    async def _hold(
+        self, route: Route, backend: Backend, seconds: float, most: int
+    ) -> Backend | None:
+        """Wait up to `seconds` for the backend to get endpoints in a newer config snapshot;
+        None at once when `most` requests are already held."""
+        if not self._held.enter(most):
+            return None
+        try:
+            return await self._wait_for_endpoints(route, backend, seconds)
+        finally:
+            self._held.leave()
+
+    async def _wait_for_endpoints(
+        self, route: Route, backend: Backend, seconds: float
+    ) -> Backend | None:
         started = self._clock()
         found: Backend | None = None
         waiting = self._metrics.held.labels(
@@ -115,7 +148,12 @@ class Forwarder:
                 continue
             if backend.url is None and not backend.endpoints:
                 hold = min(config.defaults.hold_when_no_endpoints_seconds, remaining)
-                held = await self._hold(route, backend, hold) if index == 0 and hold > 0 else None
+                most = config.defaults.max_held_requests
+                held = (
+                    await self._hold(route, backend, hold, most)
+                    if index == 0 and hold > 0
+                    else None
+                )
                 if held is None:
                     empty.add(name)
                     self._metrics.count_error(ErrorKind.NO_ENDPOINTS)
@@ -218,20 +256,14 @@ class Forwarder:
                 timeout=timeout,
             )
             if stream and response.status == 200:
-                try:
-                    first = await response.content.readany()
-                except BaseException:
-                    response.close()
-                    raise
-                if first:
-                    content_type = response.headers.get("Content-Type", "text/event-stream")
-                    return Reply(200, first, backend, content_type, None, response, finish)
-                response.release()
-                finish()
-                message = f"backend {backend.name!r} closed the stream before its first byte"
-                return lost_backend(backend, "connect", message)
+                return await _first_chunk(response, backend, finish)
+            limit = self._source.current().defaults.max_response_bytes
             try:
-                raw = await response.read()
+                raw = await read_response(response, limit)
+            except BodyTooLargeError:
+                finish()
+                message = f"backend {backend.name!r} answered more than {limit} bytes"
+                return router_error(ErrorKind.RESPONSE_TOO_LARGE, message, backend)
             finally:
                 response.release()
         except TimeoutError:

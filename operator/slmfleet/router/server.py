@@ -13,7 +13,10 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from slmfleet.router.auth import authorized
+from slmfleet.router.caps import BodyTooLargeError, Gate, read_body
 from slmfleet.router.cascade import Budgets, run_cascade
+from slmfleet.router.config import RouterDefaults
 from slmfleet.router.config_source import ConfigSource, FileConfigSource
 from slmfleet.router.errors import ErrorKind, failure_status, openai_error
 from slmfleet.router.forwarder import Forwarder
@@ -34,7 +37,6 @@ REVISION_HEADER = "x-slmfleet-revision"
 TIER_HEADER = "x-slmfleet-cascade-tier"
 ESCALATIONS_HEADER = "x-slmfleet-escalations"
 CASCADE_HEADER = "x-slmfleet-cascade"
-_READ_CHUNK = 64 * 1024
 
 
 @dataclass
@@ -48,6 +50,7 @@ class RouterState:
     env: Mapping[str, str]
     connector_limit: int
     budgets: Budgets = field(default_factory=Budgets)
+    active: Gate = field(default_factory=Gate)
     session: aiohttp.ClientSession | None = None
     forwarder: Forwarder = field(init=False)
 
@@ -70,18 +73,6 @@ def _reject(state: RouterState, kind: ErrorKind, message: str, **extra: str) -> 
     return web.json_response(openai_error(message, kind, **extra), status=status)
 
 
-async def _read_limited(request: web.Request, limit: int) -> bytes | None:
-    """The request body, or None once it exceeds `limit` bytes."""
-    if request.content_length is not None and request.content_length > limit:
-        return None
-    buffer = bytearray()
-    async for chunk in request.content.iter_chunked(_READ_CHUNK):
-        buffer.extend(chunk)
-        if len(buffer) > limit:
-            return None
-    return bytes(buffer)
-
-
 def served_revision(reply: Reply) -> str:
     """The revision that answered (or was picked), else the backend's own."""
     if reply.revision:
@@ -100,9 +91,10 @@ def _backend_headers(reply: Reply) -> dict[str, str]:
 
 
 async def _relay_stream(
-    request: web.Request, reply: Reply, headers: dict[str, str]
+    request: web.Request, reply: Reply, headers: dict[str, str], limit: int
 ) -> web.StreamResponse:
-    """Pass an upstream SSE stream to the client chunk by chunk, as each chunk arrives."""
+    """Pass an upstream SSE stream to the client chunk by chunk, as each chunk arrives; a stream
+    longer than ``limit`` bytes is cut off there."""
     upstream = reply.stream
     if upstream is None:
         raise ValueError("reply has no stream")
@@ -112,8 +104,13 @@ async def _relay_stream(
     )
     try:
         await response.prepare(request)
+        sent = len(reply.body)
         await response.write(reply.body)  # the first chunk, read before the reply was chosen
         async for chunk in upstream.content.iter_any():
+            sent += len(chunk)
+            if sent > limit:
+                upstream.close()
+                break
             await response.write(chunk)
         await response.write_eof()
     except (ConnectionError, aiohttp.ClientError, TimeoutError):
@@ -126,12 +123,36 @@ async def _relay_stream(
 
 async def _completions(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
+    limit = state.source.current().defaults.max_concurrent_requests
+    if not state.active.enter(limit):
+        return _reject(state, ErrorKind.OVERLOADED, f"more than {limit} requests in flight")
+    try:
+        return await _serve(request, state)
+    finally:
+        state.active.leave()
+
+
+async def _read(
+    request: web.Request, state: RouterState, defaults: RouterDefaults
+) -> bytes | web.Response:
+    """The request body, or the rejection when it is too large or too slow."""
+    try:
+        return await read_body(request, defaults.max_body_bytes, defaults.body_read_timeout_seconds)
+    except BodyTooLargeError:
+        message = f"request body exceeds {defaults.max_body_bytes} bytes"
+        return _reject(state, ErrorKind.BODY_TOO_LARGE, message)
+    except TimeoutError:
+        message = f"request body not read within {defaults.body_read_timeout_seconds:g}s"
+        return _reject(state, ErrorKind.BODY_TIMEOUT, message)
+
+
+async def _serve(request: web.Request, state: RouterState) -> web.StreamResponse:
     started = state.clock()
     config = state.source.current()
-    raw = await _read_limited(request, config.defaults.max_body_bytes)
-    if raw is None:
-        limit = config.defaults.max_body_bytes
-        return _reject(state, ErrorKind.BODY_TOO_LARGE, f"request body exceeds {limit} bytes")
+    defaults = config.defaults
+    raw = await _read(request, state, defaults)
+    if isinstance(raw, web.Response):
+        return raw
     try:
         parsed = parse_request(raw)
     except BadRequestError as exc:
@@ -140,6 +161,8 @@ async def _completions(request: web.Request) -> web.StreamResponse:
     if route is None:
         message = f"model {parsed.model!r} is not served by this router"
         return _reject(state, ErrorKind.NO_ROUTE, message, code="model_not_found", param="model")
+    if not authorized(route, request.headers, state.env):
+        return _reject(state, ErrorKind.UNAUTHORIZED, f"route {route.name!r} needs an API key")
     deadline = started + config.defaults.request_timeout_seconds
     headers: dict[str, str] = {}
     if route.cascade is not None and not parsed.stream:
@@ -181,7 +204,7 @@ async def _completions(request: web.Request) -> web.StreamResponse:
     headers.update(_backend_headers(reply))
     try:
         if reply.stream is not None:
-            response = await _relay_stream(request, reply, headers)
+            response = await _relay_stream(request, reply, headers, defaults.max_response_bytes)
         else:
             headers["Content-Type"] = reply.content_type
             response = web.Response(status=reply.status, body=reply.body, headers=headers)

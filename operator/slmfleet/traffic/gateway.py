@@ -32,6 +32,8 @@ def router_only_features(spec: ModelRouteSpec, blocking: bool = False) -> list[s
     urls = [b.name for b in spec.backends if b.url is not None]
     if urls:
         found.append(f"url backends {urls} (an HTTPRoute references Services only)")
+    if spec.client_key_secret_ref is not None:
+        found.append("clientKeySecretRef (the router checks the API keys)")
     if blocking:
         return found
     if spec.retries:

@@ -1,0 +1,43 @@
+"""`slmfleet release-finalizers`: after the operator is uninstalled, let its objects go.
+
+The operator keeps a finalizer (`slmfleet.io/finalizer`, kopf's, required by its timers) on
+SmallModels and GPUClasses. Without the operator nothing removes it, so deleting a SmallModel or
+its namespace would hang. This removes only that finalizer (others stay), with the object's
+resourceVersion so a concurrent change is never overwritten; run it after `helm uninstall`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kubernetes.client.exceptions import ApiException
+
+from slmfleet import GROUP
+from slmfleet.k8s import Kube
+
+FINALIZER = f"{GROUP}/finalizer"
+KINDS = ("SmallModel", "GPUClass")
+
+
+def release_finalizers(kube: Kube, say: Callable[[str], None] = print) -> int:
+    """Remove the operator's finalizer from every SmallModel and GPUClass; how many changed."""
+    changed = 0
+    for kind in KINDS:
+        for obj in kube.list(kind):
+            meta = obj["metadata"]
+            finalizers = list(meta.get("finalizers") or [])
+            if FINALIZER not in finalizers:
+                continue
+            kept = [f for f in finalizers if f != FINALIZER]
+            patch = {"metadata": {"finalizers": kept, "resourceVersion": meta["resourceVersion"]}}
+            try:
+                kube.merge_patch(kind, meta["name"], patch, meta.get("namespace"))
+            except ApiException as err:
+                if err.status in (404, 409):  # gone, or changed meanwhile: run again
+                    say(f"skipped {kind} {meta['name']}: {err.reason}")
+                    continue
+                raise
+            where = f"{meta['namespace']}/" if meta.get("namespace") else ""
+            say(f"released {kind} {where}{meta['name']}")
+            changed += 1
+    return changed
