@@ -64,7 +64,7 @@ async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
     )
     kube = kube_client()
     live = {name: kwargs[name] for name in indexes.ALL_INDEXES}  # kopf's live index objects
-    install(Runtime(FleetCache(live), kube, scheduler, Applier(kube), EventPoster()))
+    install(Runtime(FleetCache(live), kube, scheduler, Applier(kube), EventPoster(kube)))
 
 
 @kopf.on.cleanup()

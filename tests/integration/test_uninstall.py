@@ -1,5 +1,6 @@
-"""Uninstalling: with the operator gone, `slmfleet release-finalizers` lets SmallModels and
-their namespace be deleted (kopf's finalizer would otherwise hold them forever)."""
+"""Uninstalling: the operator puts no finalizer on models, so with it gone a namespace of models
+is deleted at once; a finalizer left by an earlier version is removed by the operator, or, with
+the operator gone, by `slmfleet release-finalizers`."""
 
 from __future__ import annotations
 
@@ -24,6 +25,46 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 EXAMPLE = repo_root() / "manifests" / "examples" / "smallmodel-qwen3-0.6b-t4.yaml"
 
 
+def _model(k8s: Kube, namespace: str, name: str) -> None:
+    k8s.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    body = yaml.safe_load(EXAMPLE.read_text())
+    body["metadata"] = {"name": name, "namespace": namespace}
+    k8s.apply(body)
+
+
+def _finalizers(k8s: Kube, namespace: str, name: str) -> list[str]:
+    obj = k8s.get("SmallModel", name, namespace) or {}
+    return list(obj.get("metadata", {}).get("finalizers") or [])
+
+
+def _handled(k8s: Kube, namespace: str, name: str) -> bool:
+    obj = k8s.get("SmallModel", name, namespace) or {}
+    return bool((obj.get("status") or {}).get("observedGeneration"))
+
+
+def _gone(k8s: Kube, namespace: str) -> None:
+    k8s.delete("Namespace", namespace)
+    poll(f"namespace {namespace} gone", lambda: k8s.get("Namespace", namespace) is None, 120)
+
+
+def test_the_operator_leaves_no_finalizer_and_removes_an_old_one(
+    operator_process: OperatorProcess, k8s: Kube, gpuclasses: list[str]
+) -> None:
+    namespace = f"bye-{uuid.uuid4().hex[:8]}"
+    _model(k8s, namespace, "plain")
+    _model(k8s, namespace, "upgraded")
+    patch = {"metadata": {"finalizers": [FINALIZER]}}  # as a version with kopf timers left it
+    k8s.merge_patch("SmallModel", "upgraded", patch, namespace)
+    poll("the model handled", lambda: _handled(k8s, namespace, "plain"), 60)
+    poll("the old finalizer removed", lambda: not _finalizers(k8s, namespace, "upgraded"), 60)
+    assert _finalizers(k8s, namespace, "plain") == []
+    operator_process.stop()  # as after `helm uninstall`
+    try:
+        _gone(k8s, namespace)  # nothing holds the models: the namespace goes without the operator
+    finally:
+        operator_process.start()
+
+
 def test_release_finalizers_after_the_operator_is_gone_lets_a_namespace_go(
     operator_process: OperatorProcess,
     cluster: DevCluster,
@@ -32,18 +73,11 @@ def test_release_finalizers_after_the_operator_is_gone_lets_a_namespace_go(
     gpuclasses: list[str],
 ) -> None:
     namespace = f"bye-{uuid.uuid4().hex[:8]}"
-    k8s.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-    body = yaml.safe_load(EXAMPLE.read_text())
-    body["metadata"] = {"name": "leaving", "namespace": namespace}
-    k8s.apply(body)
-
-    def finalizers() -> list[str]:
-        obj = k8s.get("SmallModel", "leaving", namespace) or {}
-        return list(obj.get("metadata", {}).get("finalizers") or [])
-
-    poll("the operator's finalizer on the model", lambda: FINALIZER in finalizers(), 60)
-    operator_process.stop()  # as after `helm uninstall`
+    operator_process.stop()  # uninstalled before it could handle an upgraded release's models
     try:
+        _model(k8s, namespace, "leaving")
+        patch = {"metadata": {"finalizers": [FINALIZER]}}
+        k8s.merge_patch("SmallModel", "leaving", patch, namespace)
         env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
         proc = subprocess.run(
             [sys.executable, "-m", "slmfleet.cli.main", "release-finalizers"],
@@ -51,10 +85,7 @@ def test_release_finalizers_after_the_operator_is_gone_lets_a_namespace_go(
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
         assert f"released SmallModel {namespace}/leaving" in proc.stdout
-        assert FINALIZER not in finalizers()
-        released = [k8s.get("GPUClass", name) or {} for name in gpuclasses]
-        assert all(FINALIZER not in (g["metadata"].get("finalizers") or []) for g in released)
-        k8s.delete("Namespace", namespace)
-        poll(f"namespace {namespace} gone", lambda: k8s.get("Namespace", namespace) is None, 120)
+        assert FINALIZER not in _finalizers(k8s, namespace, "leaving")
+        _gone(k8s, namespace)
     finally:
         operator_process.start()

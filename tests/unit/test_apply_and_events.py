@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from slmfleet.cache import slim
 from slmfleet.handlers.apply import Applier, with_hash
-from slmfleet.handlers.events import BURST, WINDOW_SECONDS, EventPoster
+from slmfleet.handlers.events import BURST, WINDOW_SECONDS, EventPoster, event_body
 
 pytestmark = pytest.mark.unit
 
@@ -64,10 +65,34 @@ def test_the_hash_annotation_does_not_change_the_hash() -> None:
 
 def test_events_per_object_are_limited_within_a_window() -> None:
     now = [0.0]
-    poster = EventPoster(clock=lambda: now[0])
+    poster = EventPoster(None, clock=lambda: now[0])
     assert all(poster.allow("a") for _ in range(BURST))
     assert not poster.allow("a")
     assert poster.allow("b")  # another object has its own budget
     now[0] = WINDOW_SECONDS + 1
     assert poster.allow("a")
     assert poster.dropped == 1
+
+
+def test_an_event_names_its_object_and_carries_no_token() -> None:
+    model = {
+        "apiVersion": "slmfleet.io/v1alpha1",
+        "kind": "SmallModel",
+        "metadata": {"name": "qwen", "namespace": "team", "uid": "u1"},
+    }
+    message = "Hub said 401 for Authorization: Bearer hf_abcdefghijklmnopqrstuvwxyz123456"
+    event = event_body(
+        model, "Warning", "ModelFactsUnavailable", message, datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    assert event["metadata"] == {"generateName": "qwen.", "namespace": "team"}
+    assert event["involvedObject"]["uid"] == "u1" and event["reason"] == "ModelFactsUnavailable"
+    assert "hf_abcdefghijklmnopqrstuvwxyz123456" not in event["message"]
+    gpuclass = {
+        "apiVersion": "slmfleet.io/v1alpha1",
+        "kind": "GPUClass",
+        "metadata": {"name": "t4"},
+    }
+    assert (
+        event_body(gpuclass, "Normal", "Ready", "", datetime.now(UTC))["metadata"]["namespace"]
+        == "default"
+    )

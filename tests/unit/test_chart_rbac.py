@@ -74,7 +74,7 @@ EXPECTED: dict[Triple, str] = {
     ("", "nodes", "list"): "kopf index of nodes; gpuclass.py counts matching nodes",
     ("", "nodes", "watch"): "kopf index of nodes",
     ("", "secrets", "get"): "observe.py reads a model's HF token Secret",
-    ("", "events", "create"): "kopf.event posts core v1 Events",
+    ("", "events", "create"): "handlers/events.py posts core v1 Events",
     ("slmfleet.io", "modelroutes", "list"): "kopf index of ModelRoutes",
     ("slmfleet.io", "modelroutes", "watch"): "kopf watch (on.event)",
     ("slmfleet.io", "modelroutes/status", "patch"): "modelroute.py write_status",
@@ -209,7 +209,7 @@ def needed_by_code() -> set[Triple]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
                 needed |= _kube_call(node) | _kopf_call(node)
-                if ast.unparse(node.func) == "kopf.event":
+                if ast.unparse(node.func) in ("kopf.event", "event_body"):  # Events posted
                     needed.add(("", "events", "create"))
         if file.parent.name == "builders":
             for kind in _applied_kinds(tree):

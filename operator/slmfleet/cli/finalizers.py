@@ -1,9 +1,11 @@
 """`slmfleet release-finalizers`: after the operator is uninstalled, let its objects go.
 
-The operator keeps a finalizer (`slmfleet.io/finalizer`, kopf's, required by its timers) on
-SmallModels and GPUClasses. Without the operator nothing removes it, so deleting a SmallModel or
-its namespace would hang. This removes only that finalizer (others stay), with the object's
-resourceVersion so a concurrent change is never overwritten; run it after `helm uninstall`.
+The operator puts no finalizer on anything, but versions before it did (`slmfleet.io/finalizer`,
+kopf's, required by their timers) on SmallModels and GPUClasses; the operator removes it as it
+handles each object, but without the operator nothing does, and deleting such a SmallModel or its
+namespace would hang. This removes only that finalizer (others stay), with the object's
+resourceVersion so a concurrent change is never overwritten; run it after `helm uninstall` of an
+upgraded release that never got to handle every object.
 """
 
 from __future__ import annotations

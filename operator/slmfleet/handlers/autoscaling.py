@@ -12,9 +12,7 @@ import logging
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, cast
-
-import kopf
+from typing import Any
 
 from slmfleet.api.autoscaling import AutoscalingSpec
 from slmfleet.api.errors import SpecError
@@ -200,12 +198,8 @@ def autoscale(
     if decision.desired != current:
         scale = {"spec": {"replicas": decision.desired}}
         kube.merge_patch("SmallModel", name, scale, namespace, "scale")
-        kopf.event(
-            cast(kopf.Body, body),
-            type="Normal",
-            reason=decision.reason,
-            message=f"scaled {current} -> {decision.desired}: {decision.message}"[:1024],
-        )
+        message = f"scaled {current} -> {decision.desired}: {decision.message}"
+        runtime().events.post(body, "Normal", decision.reason, message, limited=False)
     after = status_patch(decision, memory, current, now, auto.mode)
     _remember(
         kube,

@@ -1,10 +1,15 @@
-"""Kubernetes Events through kopf's poster, at most a few per object a minute.
+"""Kubernetes Events, posted by the operator itself, at most a few per object a minute.
 
 An Event is posted for each condition transition and each rollout step. Conditions of a model
 that flaps (a crash-looping pod, a GPUClass edited in a loop) must not flood the API server, so
 each object gets ``BURST`` transition Events per ``WINDOW_SECONDS`` (25, as Kubernetes' own event
 spam filter) and the rest are logged only. Rollout steps are never dropped: the state machine
 bounds them (one per step, analysis or request).
+
+Each Event is one create, tried once from the worker that decided it: one that cannot be posted
+(its namespace is being deleted, the API is down) is logged, never retried in a loop, and never
+holds the work up. Events of cluster-scoped objects go to the ``default`` namespace, as kubectl
+looks for them there.
 """
 
 from __future__ import annotations
@@ -14,28 +19,65 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, cast
+from datetime import UTC, datetime
+from typing import Any
 
-import kopf
+from kubernetes.client.exceptions import ApiException
 
 from slmfleet.conditions import Transition
+from slmfleet.k8s import Kube
 from slmfleet.redact import redact
+from slmfleet.timefmt import format_time
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 1024
 BURST = 25
 WINDOW_SECONDS = 60.0
+COMPONENT = "slmfleet"
+
+
+def event_body(
+    obj: Mapping[str, Any], type_: str, reason: str, message: str, now: datetime
+) -> dict[str, Any]:
+    """A core v1 Event about ``obj`` (pure)."""
+    meta = obj.get("metadata") or {}
+    stamp = format_time(now)
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "generateName": f"{meta.get('name')}.",
+            "namespace": meta.get("namespace") or "default",
+        },
+        "involvedObject": {
+            "apiVersion": obj.get("apiVersion"),
+            "kind": obj.get("kind"),
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "uid": meta.get("uid"),
+        },
+        "type": type_,
+        "reason": reason,
+        "message": redact(message)[:MAX_MESSAGE],  # no header value or token reaches an Event
+        "source": {"component": COMPONENT},
+        "reportingComponent": COMPONENT,
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+    }
 
 
 class EventPoster:
     """Posts Events per object within a rate limit (see the module doc)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, kube: Kube | None, clock: Callable[[], float] = time.monotonic) -> None:
+        self._kube = kube
         self._clock = clock
         self._sent: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
         self.dropped = 0
+        self.failed = 0
 
     def allow(self, uid: str) -> bool:
         now = self._clock()
@@ -62,22 +104,23 @@ class EventPoster:
                 "event not posted (rate limit) on %s: %s %s", meta.get("name"), reason, message
             )
             return
-        text = redact(message)[:MAX_MESSAGE]  # no header value or token ever reaches an Event
-        kopf.event(cast(kopf.Body, body), type=type_, reason=reason, message=text)
+        if self._kube is None:
+            return
+        try:
+            self._kube.create(event_body(body, type_, reason, message, datetime.now(UTC)))
+        except ApiException as err:
+            self.failed += 1
+            terminating = err.status == 403 and "NamespaceTerminating" in str(err.body)
+            level = logging.DEBUG if terminating or err.status == 404 else logging.WARNING
+            log.log(level, "event %s on %s not posted: %s", reason, meta.get("name"), err.reason)
 
 
 def transition_message(t: Transition) -> str:
-    text = redact(t.message)
-    return f"{t.type}={t.status}: {text}" if text else f"{t.type}={t.status}"
+    return f"{t.type}={t.status}: {t.message}" if t.message else f"{t.type}={t.status}"
 
 
 def post_transitions(
-    body: Mapping[str, Any], transitions: Iterable[Transition], poster: EventPoster | None = None
+    body: Mapping[str, Any], transitions: Iterable[Transition], poster: EventPoster
 ) -> None:
     for t in transitions:
-        type_ = "Warning" if t.warning else "Normal"
-        if poster is None:
-            kopf.event(cast(kopf.Body, body), type=type_, reason=t.reason,
-                       message=transition_message(t)[:MAX_MESSAGE])  # fmt: skip
-        else:
-            poster.post(body, type_, t.reason, transition_message(t))
+        poster.post(body, "Warning" if t.warning else "Normal", t.reason, transition_message(t))

@@ -23,8 +23,8 @@ class Runtime:
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def start(self) -> None:
-        """Start the scheduler from the first watch handler: its context carries kopf's Event
-        poster (a startup handler's context does not yet), and the workers inherit it."""
+        """Start the scheduler on kopf's event loop, from the first watch handler (indexes are
+        filled by then)."""
         if self.task is not None:
             return
         try:
