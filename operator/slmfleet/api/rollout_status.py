@@ -2,22 +2,50 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import Field
 
 from slmfleet.api.base import StatusModel
 
-RolloutPhase = Literal[
-    "Progressing",
-    "Analyzing",
-    "Paused",
-    "Promoting",
-    "Succeeded",
-    "RollingBack",
-    "RolledBack",
-    "Failed",
-]
+
+class RolloutPhase(StrEnum):
+    """Where a rollout stands (Flagger's typed phase); the predicates group them."""
+
+    PROGRESSING = "Progressing"
+    """The step's weight is set; waiting for the canary's replicas to be ready."""
+    ANALYZING = "Analyzing"
+    PAUSED = "Paused"
+    """The step's analysis passed; its pauseSeconds (or spec.paused) hold it."""
+    PROMOTING = "Promoting"
+    SUCCEEDED = "Succeeded"
+    ROLLING_BACK = "RollingBack"
+    ROLLED_BACK = "RolledBack"
+    FAILED = "Failed"
+    """A rollback that could not make the stable revision whole within the deadline."""
+
+    @property
+    def in_flight(self) -> bool:
+        """A canary exists and the machine drives it (steps, promotion or rollback)."""
+        return self not in (RolloutPhase.SUCCEEDED, RolloutPhase.ROLLED_BACK)
+
+    @property
+    def analyzed(self) -> bool:
+        """The canary is analysed at every interval once its replicas are ready."""
+        return self in (RolloutPhase.PROGRESSING, RolloutPhase.ANALYZING, RolloutPhase.PAUSED)
+
+    @property
+    def moving(self) -> bool:
+        """Traffic moves towards the canary (steps or promotion): kstatus InProgress."""
+        return self.analyzed or self is RolloutPhase.PROMOTING
+
+    @property
+    def rolled_back(self) -> bool:
+        """The canary lost its traffic: rolling back, rolled back, or stuck rolling back."""
+        return self in (RolloutPhase.ROLLING_BACK, RolloutPhase.ROLLED_BACK, RolloutPhase.FAILED)
+
+
 CheckVerdict = Literal["pass", "fail", "inconclusive"]
 
 

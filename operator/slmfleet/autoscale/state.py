@@ -12,13 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from slmfleet.api.autoscaling import AutoscalingStatus
+from slmfleet.api.rollout_status import RolloutPhase
 from slmfleet.autoscale.decision import Recommendation, ScaleDecision
 from slmfleet.timefmt import format_time
-
-# Rollout phases during which both revisions' replicas carry traffic weights.
-ACTIVE_ROLLOUT_PHASES = frozenset(
-    {"Progressing", "Analyzing", "Paused", "Promoting", "RollingBack"}
-)
 
 
 @dataclass(frozen=True)
@@ -42,8 +38,11 @@ def memory_from_status(status: Mapping[str, Any] | None) -> Memory:
 
 def rollout_active(status: Mapping[str, Any] | None) -> bool:
     """Whether a canary rollout is between its first step and its end."""
-    phase = ((status or {}).get("rollout") or {}).get("phase")
-    return phase in ACTIVE_ROLLOUT_PHASES
+    phase = str(((status or {}).get("rollout") or {}).get("phase"))
+    if phase not in set(RolloutPhase):
+        return False
+    # both revisions' replicas carry traffic weights: moving towards the canary or rolling back
+    return RolloutPhase(phase).moving or phase == RolloutPhase.ROLLING_BACK
 
 
 def status_patch(

@@ -17,6 +17,7 @@ from typing import Any
 
 from slmfleet.api.rollout import RolloutSpec
 from slmfleet.api.rollout_status import CheckResult, EvalResult, RolloutStatus
+from slmfleet.api.rollout_status import RolloutPhase as Phase
 from slmfleet.api.smallmodel import SmallModel
 from slmfleet.builders.deployment import ModelRef, desired_replicas
 from slmfleet.conditions import Verdict, conditions_for
@@ -24,7 +25,6 @@ from slmfleet.ownership import NAME_CONFLICT
 from slmfleet.reconcile.smallmodel import Decision, EngineDraft, Observed, draft, finish
 from slmfleet.rollout.machine import analysis_due, annotations_to_clear, next_state, seconds_since
 from slmfleet.rollout.state import (
-    ANALYZED,
     DeleteRevision,
     Emit,
     Observations,
@@ -73,7 +73,7 @@ def analysis_wanted(
     """Whether the handler should gather an analysis of the canary before planning."""
     return (
         rollout is not None
-        and rollout.phase in ("Analyzing", "Paused")  # Progressing only starts the clock
+        and rollout.phase in (Phase.ANALYZING, Phase.PAUSED)  # Progressing starts the clock
         and rollout.canary_revision == revision
         and ready.get(revision, 0) > 0
         and analysis_due(rollout, spec.analysis_interval_seconds, now)
@@ -89,11 +89,11 @@ def next_due(
     if rollout is None or rollout.canary_revision is None:
         return due
     phase = rollout.phase
-    if phase in ANALYZED and phase != "Progressing":  # Progressing waits for a readiness event
+    if phase in (Phase.ANALYZING, Phase.PAUSED):  # Progressing waits for a readiness event
         since = seconds_since(rollout.last_analysis_at, now)
         wait = 0.0 if since is None else spec.analysis_interval_seconds - since
         due = min(due, wait)
-    if phase in ("Progressing", "RollingBack"):
+    if phase in (Phase.PROGRESSING, Phase.ROLLING_BACK):
         since = seconds_since(rollout.step_started_at, now) or 0.0
         due = min(due, spec.progress_deadline_seconds - since + 1.0)
     return max(MIN_DUE_SECONDS, due)

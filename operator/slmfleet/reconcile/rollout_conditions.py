@@ -27,8 +27,6 @@ from slmfleet.api.smallmodel import SmallModel
 from slmfleet.conditions import Verdict
 from slmfleet.rollout.state import ABORT, PROMOTE, RETRY
 
-MOVING = ("Progressing", "Analyzing", "Paused", "Promoting")
-ROLLED_BACK = ("RollingBack", "RolledBack")
 # The machine's rollback reasons (its Warning Events) and the condition reason each becomes.
 REASONS = {
     "RolledBack": "RolledBack",
@@ -105,9 +103,9 @@ def rollout_verdict(
     r = rollout if rollout is not None else model.status.rollout
     if r is None or revision not in (r.canary_revision, r.failed_revision):
         return None
-    if r.failed_revision == revision and r.phase in (*ROLLED_BACK, "Failed"):
+    if r.failed_revision == revision and r.phase is not None and r.phase.rolled_back:
         return _stalled(r, revision)
-    if r.canary_revision == revision and r.phase in MOVING:
+    if r.canary_revision == revision and r.phase is not None and r.phase.moving:
         return _moving(model, r, revision)
     return None
 

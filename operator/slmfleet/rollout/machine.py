@@ -16,11 +16,11 @@ from typing import Any
 from slmfleet.analysis.verdict import first_failure, overall
 from slmfleet.api.rollout import RolloutSpec
 from slmfleet.api.rollout_status import HistoryEntry, RolloutStatus
+from slmfleet.api.rollout_status import RolloutPhase as Phase
 from slmfleet.rollout.history import push, resolve
 from slmfleet.rollout.plan import replicas_of, weights_of
 from slmfleet.rollout.state import (
     ABORT,
-    IN_FLIGHT,
     PROMOTE,
     RETRY,
     ROLLBACK_TO,
@@ -104,19 +104,19 @@ def _start(b: _Builder, now: datetime) -> None:
         "step_started_at": stamp(now),
     }
     if spec.strategy == "recreate":
-        b.set(phase="Promoting", step=0, weight=100, message="recreate", **common)
+        b.set(phase=Phase.PROMOTING, step=0, weight=100, message="recreate", **common)
         b.emit("Normal", "RolloutStarted", f"recreating {stable} as {obs.revision}")
         return
     weight = spec.steps[0].weight
     message = f"step 1/{len(spec.steps)}: {weight}% to {obs.revision}"
-    b.set(phase="Progressing", step=0, weight=weight, message=message, **common)
+    b.set(phase=Phase.PROGRESSING, step=0, weight=weight, message=message, **common)
     b.emit("Normal", "RolloutStarted", f"canary {obs.revision} beside {stable}: {message}")
 
 
 def _roll_back(b: _Builder, reason: str, why: str, now: datetime) -> None:
     assert b.rollout is not None
     canary = b.rollout.canary_revision
-    b.set(phase="RollingBack", weight=0, failed_revision=canary, message=f"rolled back: {why}")
+    b.set(phase=Phase.ROLLING_BACK, weight=0, failed_revision=canary, message=f"rolled back: {why}")
     # the rollback's own deadline counts from here; the conditions say why it happened
     b.set(step_started_at=stamp(now), rollback_reason=reason, rollback_message=why)
     b.emit("Warning", reason, f"rolling back {canary} to {b.rollout.stable_revision}: {why}")
@@ -126,12 +126,12 @@ def _advance(b: _Builder, now: datetime) -> None:
     assert b.rollout is not None
     step, steps = b.rollout.step, b.spec.steps
     if step + 1 >= len(steps):
-        b.set(phase="Promoting", weight=100, message=f"promoting {b.rollout.canary_revision}")
+        b.set(phase=Phase.PROMOTING, weight=100, message=f"promoting {b.rollout.canary_revision}")
         b.emit("Normal", "Promoting", f"all {len(steps)} steps passed")
         return
     weight = steps[step + 1].weight
     message = f"step {step + 2}/{len(steps)}: {weight}% to {b.rollout.canary_revision}"
-    b.set(phase="Progressing", step=step + 1, weight=weight, step_started_at=stamp(now))
+    b.set(phase=Phase.PROGRESSING, step=step + 1, weight=weight, step_started_at=stamp(now))
     b.set(message=message)
     b.emit("Normal", "StepAdvanced", message)
 
@@ -160,7 +160,7 @@ def _analyze(b: _Builder, now: datetime) -> None:
         return
     if verdict == "inconclusive":
         count = r.inconclusive_checks + 1
-        b.set(inconclusive_checks=count, phase="Analyzing", message=f"no data ({count}x)")
+        b.set(inconclusive_checks=count, phase=Phase.ANALYZING, message=f"no data ({count}x)")
         if count > spec.inconclusive_limit:
             _roll_back(b, "RolledBack", f"no analysis data {count} times in a row", now)
         return
@@ -168,7 +168,10 @@ def _analyze(b: _Builder, now: datetime) -> None:
     held = seconds_since(r.step_started_at, now) or 0.0
     pause = spec.steps[min(r.step, len(spec.steps) - 1)].pause_seconds
     if held + TIME_SLACK_SECONDS < pause:
-        b.set(phase="Paused", message=f"step {r.step + 1} passed; holding {pause - held:.0f}s more")
+        b.set(
+            phase=Phase.PAUSED,
+            message=f"step {r.step + 1} passed; holding {pause - held:.0f}s more",
+        )
         return
     _advance(b, now)
 
@@ -176,28 +179,28 @@ def _analyze(b: _Builder, now: datetime) -> None:
 def _in_flight(b: _Builder, now: datetime) -> None:
     r, obs = b.rollout, b.obs
     assert r is not None and r.canary_revision is not None
-    if obs.requests.abort and r.phase != "RollingBack":
+    if obs.requests.abort and r.phase is not Phase.ROLLING_BACK:
         b.clear(ABORT)
         _roll_back(b, "RolloutAborted", "aborted by user", now)
         return
-    if obs.requests.promote and r.phase in ("Progressing", "Analyzing", "Paused"):
+    if obs.requests.promote and r.phase is not None and r.phase.analyzed:
         b.clear(PROMOTE)
-        b.set(phase="Promoting", weight=100, message="promoted by user")
+        b.set(phase=Phase.PROMOTING, weight=100, message="promoted by user")
         b.emit("Normal", "PromotionRequested", f"promoting {r.canary_revision} now")
         return
     plan = replicas_of(b.spec, r, obs.revision, obs.total)
     ready = obs.ready.get
-    if r.phase == "Promoting":
+    if r.phase is Phase.PROMOTING:
         if ready(r.canary_revision, 0) >= obs.total:
             b.remember(r.canary_revision, now)
-            b.set(phase="Succeeded", stable_revision=r.canary_revision, canary_revision=None)
+            b.set(phase=Phase.SUCCEEDED, stable_revision=r.canary_revision, canary_revision=None)
             b.set(weight=0, step=0, message=f"revision {r.canary_revision} serving")
             b.emit("Normal", "RolloutSucceeded", f"{r.canary_revision} promoted")
         return
-    if r.phase in ("RollingBack", "Failed"):
+    if r.phase in (Phase.ROLLING_BACK, Phase.FAILED):
         _rolling_back(b, now)
         return
-    if r.phase == "Progressing":
+    if r.phase is Phase.PROGRESSING:
         want = plan.get(r.canary_revision, 0)
         if ready(r.canary_revision, 0) < want:
             got = ready(r.canary_revision, 0)
@@ -211,7 +214,7 @@ def _in_flight(b: _Builder, now: datetime) -> None:
         # The analysis clock starts when the step's canary is ready: its first analysis runs one
         # interval later, over metrics of this step's traffic (none are scraped before).
         interval = b.spec.analysis_interval_seconds
-        b.set(phase="Analyzing", last_analysis_at=stamp(now))
+        b.set(phase=Phase.ANALYZING, last_analysis_at=stamp(now))
         b.set(message=f"step {r.step + 1}: canary ready; first analysis in {interval}s")
         return
     _analyze(b, now)
@@ -225,14 +228,14 @@ def _rolling_back(b: _Builder, now: datetime) -> None:
     stable = r.stable_revision
     got = obs.ready.get(stable, 0) if stable is not None else obs.total
     if got >= obs.total:
-        if r.phase == "Failed":
+        if r.phase is Phase.FAILED:
             b.emit("Normal", "RollbackCompleted", f"{stable} is whole again")
-        b.set(phase="RolledBack")
+        b.set(phase=Phase.ROLLED_BACK)
         return
     deadline = b.spec.progress_deadline_seconds
-    if r.phase == "RollingBack" and (seconds_since(r.step_started_at, now) or 0.0) > deadline:
+    if r.phase is Phase.ROLLING_BACK and (seconds_since(r.step_started_at, now) or 0.0) > deadline:
         why = f"stable {stable} has {got}/{obs.total} ready replicas {deadline}s into the rollback"
-        b.set(phase="Failed", message=f"rollback stalled: {why}")
+        b.set(phase=Phase.FAILED, message=f"rollback stalled: {why}")
         b.emit("Warning", "RollbackStalled", why)
 
 
@@ -265,23 +268,28 @@ def next_state(
         if serving is not None:
             # The spec changed before the first tick saw the serving revision: it is the stable
             # one, and the change is a canary. Its spec was never seen: it is not in the history.
-            b.set(phase="Succeeded", stable_revision=serving, canary_revision=None, weight=0)
+            b.set(phase=Phase.SUCCEEDED, stable_revision=serving, canary_revision=None, weight=0)
             _start(b, now)
             return b.finish()
         b.remember(obs.revision, now)
-        b.set(phase="Succeeded", stable_revision=obs.revision, canary_revision=None, weight=0)
+        b.set(phase=Phase.SUCCEEDED, stable_revision=obs.revision, canary_revision=None, weight=0)
         b.set(message=f"revision {obs.revision} serving")
         return b.finish()
     if obs.paused:
-        if r.phase in ("Progressing", "Analyzing"):
-            b.set(phase="Paused", message="spec.paused: holding the current step")
+        if r.phase in (Phase.PROGRESSING, Phase.ANALYZING):
+            b.set(phase=Phase.PAUSED, message="spec.paused: holding the current step")
         return b.finish()
-    if r.phase in IN_FLIGHT and r.canary_revision is not None:
+    if r.phase is not None and r.phase.in_flight and r.canary_revision is not None:
         if obs.revision == r.canary_revision:
             _in_flight(b, now)
             return b.finish()
         if obs.revision == r.stable_revision:
-            b.set(phase="Succeeded", canary_revision=None, weight=0, message="spec is stable again")
+            b.set(
+                phase=Phase.SUCCEEDED,
+                canary_revision=None,
+                weight=0,
+                message="spec is stable again",
+            )
             b.emit("Normal", "RolloutCancelled", f"spec returned to {r.stable_revision}")
             return b.finish()
         b.emit(
@@ -292,8 +300,8 @@ def next_state(
     if obs.requests.retry and r.failed_revision is None:
         b.clear(RETRY)  # nothing to retry
     if obs.revision == r.stable_revision:
-        if r.phase not in ("Succeeded", "RolledBack", "Failed"):
-            b.set(phase="Succeeded")
+        if r.phase not in (Phase.SUCCEEDED, Phase.ROLLED_BACK, Phase.FAILED):
+            b.set(phase=Phase.SUCCEEDED)
         return b.finish()
     if obs.revision == r.failed_revision and not obs.requests.retry:
         hint = f"change the spec or annotate {RETRY}"

@@ -20,10 +20,6 @@ RETRY = f"{GROUP}/retry"
 ROLLBACK_TO = f"{GROUP}/rollback-to"
 ANNOTATIONS = (PROMOTE, ABORT, RETRY, ROLLBACK_TO)
 
-IN_FLIGHT = ("Progressing", "Analyzing", "Paused", "Promoting", "RollingBack", "Failed")
-ANALYZED = ("Progressing", "Analyzing", "Paused")
-"""Phases in which the canary is analysed at every interval once its replicas are ready."""
-
 
 @dataclass(frozen=True)
 class Requests:
