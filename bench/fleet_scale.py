@@ -186,7 +186,7 @@ def run(size: int, src: str | None, logs: Path, samples: int = REACT_SAMPLES) ->
     with DevCluster(nodes(size), workdir=logs, prometheus=False) as cluster:
         api = cluster.api_client()
         k8s = Kube(api)
-        apply_crds(k8s)
+        apply_crds(k8s, Path(src) / "crds" if src else None)  # the baseline's own schema
         apply_files(k8s, [EXAMPLES / "gpuclasses.yaml"])
         k8s.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
         operator = OperatorProcess(cluster.kubeconfig, logs / "logs", env)
