@@ -49,8 +49,11 @@ async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
         prefix=GROUP, key="last-handled-configuration"
     )
     settings.posting.level = logging.INFO
-    settings.watching.server_timeout = 120
-    settings.watching.client_timeout = 150
+    # kopf lists a resource again whenever a watch stream ends: keep streams open as long as an
+    # API server allows (its --min-request-timeout, 1800 s by default), and handlers skip
+    # re-listed objects that did not change (cache/seen.py).
+    settings.watching.server_timeout = 1800
+    settings.watching.client_timeout = 1900
     settings.queueing.worker_limit = 32
     indexes.configure_selectors(settings)
     scheduler = Scheduler(

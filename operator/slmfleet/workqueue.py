@@ -165,7 +165,8 @@ class Scheduler:
         assert loop is not None
 
         def done(future: Future[float | None]) -> None:
-            loop.call_soon_threadsafe(self._done, key, future)
+            if not loop.is_closed():  # the operator is stopping: nothing is scheduled again
+                loop.call_soon_threadsafe(self._done, key, future)
 
         return done
 

@@ -19,6 +19,7 @@ from slmfleet import GROUP, VERSION
 from slmfleet.api.errors import SpecError
 from slmfleet.api.gpuclass import GPUClassStatus
 from slmfleet.api.parse import parse_gpuclass, plain
+from slmfleet.cache.seen import SEEN
 from slmfleet.conditions import conditions_for
 from slmfleet.config import settings, watched
 from slmfleet.handlers.events import post_transitions
@@ -90,8 +91,10 @@ def handle_gpuclass(key: Key) -> float | None:
 
 
 @kopf.on.event(GROUP, VERSION, "gpuclasses")
-async def on_event(name: str | None, **_: Any) -> None:
+async def on_event(name: str | None, body: kopf.Body, type: str | None, **_: Any) -> None:
     """A class created, changed or deleted: its status and every model that uses it."""
+    if not SEEN.changed("GPUClass", body, type):
+        return
     rt = runtime()
     rt.enqueue(gpuclass_key(str(name)))
     for model in users(rt, str(name)):
@@ -100,8 +103,10 @@ async def on_event(name: str | None, **_: Any) -> None:
 
 
 @kopf.on.event("", "v1", "nodes")
-async def on_node_event(**_: Any) -> None:
+async def on_node_event(body: kopf.Body, type: str | None, **_: Any) -> None:
     """Nodes coming and going change how many nodes each class matches."""
+    if not SEEN.changed("Node", body, type):
+        return
     rt = runtime()
-    for body in rt.cache.gpuclasses():
-        rt.enqueue(gpuclass_key(str(body["metadata"]["name"])), NODE_DEBOUNCE_SECONDS)
+    for gpuclass in rt.cache.gpuclasses():
+        rt.enqueue(gpuclass_key(str(gpuclass["metadata"]["name"])), NODE_DEBOUNCE_SECONDS)

@@ -30,6 +30,7 @@ from slmfleet.api.rollout import RolloutSpec
 from slmfleet.api.rollout_status import RolloutStatus
 from slmfleet.builders import router
 from slmfleet.builders.labels import MODEL_LABEL, service_name
+from slmfleet.cache.seen import SEEN
 from slmfleet.conditions import Verdict, conditions_for
 from slmfleet.config import settings
 from slmfleet.handlers.events import post_transitions
@@ -209,8 +210,12 @@ def handle_routes(key: Key) -> float | None:
 
 
 @kopf.on.event(GROUP, VERSION, "modelroutes")
-async def on_route_event(namespace: str | None, **_: Any) -> None:
+async def on_route_event(
+    namespace: str | None, body: kopf.Body, type: str | None, **_: Any
+) -> None:
     """Any ModelRoute change, its deletion included, re-plans its namespace."""
+    if not SEEN.changed("ModelRoute", body, type):
+        return
     runtime().enqueue(routes_key(namespace or ""), ROUTES_DEBOUNCE_SECONDS)
 
 
@@ -220,6 +225,10 @@ async def on_route_event(namespace: str | None, **_: Any) -> None:
     "endpointslices",
     labels={SERVICE_NAME_LABEL: kopf.PRESENT, MODEL_LABEL: kopf.PRESENT},
 )
-async def on_endpoints_event(namespace: str | None, **_: Any) -> None:
+async def on_endpoints_event(
+    namespace: str | None, body: kopf.Body, type: str | None, **_: Any
+) -> None:
     """Engine endpoints becoming ready or going away change the router's endpoint lists."""
+    if not SEEN.changed("EndpointSlice", body, type):
+        return
     runtime().enqueue(routes_key(namespace or ""), ROUTES_DEBOUNCE_SECONDS)

@@ -13,6 +13,7 @@ import kopf
 
 from slmfleet import GROUP, VERSION
 from slmfleet.builders.labels import MODEL_LABEL
+from slmfleet.cache.seen import SEEN
 from slmfleet.handlers.autoscaling import FLEET_KEY
 from slmfleet.handlers.model_sync import sync_model
 from slmfleet.handlers.runtime import model_key, routes_key, runtime
@@ -28,8 +29,16 @@ def handle_model(key: Key) -> float | None:
 
 @kopf.on.event(GROUP, VERSION, "smallmodels")
 async def on_model_event(
-    namespace: str | None, name: str | None, spec: kopf.Spec, status: kopf.Status, **_: Any
+    namespace: str | None,
+    name: str | None,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    body: kopf.Body,
+    type: str | None,
+    **_: Any,
 ) -> None:
+    if not SEEN.changed("SmallModel", body, type):
+        return  # a re-list of an unchanged object
     rt = runtime()
     ns = namespace or ""
     rt.enqueue(model_key(ns, str(name)))
@@ -39,14 +48,22 @@ async def on_model_event(
 
 
 @kopf.on.event("apps", "v1", "deployments", labels={MODEL_LABEL: kopf.PRESENT})
-async def on_engine_deployment_event(namespace: str | None, labels: kopf.Labels, **_: Any) -> None:
+async def on_engine_deployment_event(
+    namespace: str | None, labels: kopf.Labels, body: kopf.Body, type: str | None, **_: Any
+) -> None:
     """Replicas becoming ready or going: the owner's status and rollout move on."""
+    if not SEEN.changed("Deployment", body, type):
+        return
     runtime().enqueue(model_key(namespace or "", str(labels.get(MODEL_LABEL, ""))))
 
 
 @kopf.on.event("", "v1", "pods", labels={MODEL_LABEL: kopf.PRESENT})
-async def on_engine_pod_event(namespace: str | None, labels: kopf.Labels, **_: Any) -> None:
+async def on_engine_pod_event(
+    namespace: str | None, labels: kopf.Labels, body: kopf.Body, type: str | None, **_: Any
+) -> None:
     """A pod's readiness changes the router's endpoints; an unschedulable one the model's status."""
+    if not SEEN.changed("Pod", body, type):
+        return
     rt = runtime()
     ns = namespace or ""
     rt.enqueue(model_key(ns, str(labels.get(MODEL_LABEL, ""))))
