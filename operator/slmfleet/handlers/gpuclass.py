@@ -31,6 +31,9 @@ from slmfleet.workqueue import Key
 log = logging.getLogger(__name__)
 
 NODE_DEBOUNCE_SECONDS = 1.0
+# The generation of each class its users were last re-planned for: a status write (the class's
+# list of users grows with every new model) must not re-plan every model of the fleet.
+_planned: dict[str, Any] = {}
 
 
 def users(rt: Runtime, name: str) -> list[dict[str, Any]]:
@@ -97,6 +100,12 @@ async def on_event(name: str | None, body: kopf.Body, type: str | None, **_: Any
         return
     rt = runtime()
     rt.enqueue(gpuclass_key(str(name)))
+    generation = (str(name), body.get("metadata", {}).get("generation"))
+    if type != "DELETED" and _planned.get(str(name)) == generation[1]:
+        return  # only its status changed (its users, matching nodes): no model plans differently
+    _planned[str(name)] = generation[1]
+    if type == "DELETED":
+        _planned.pop(str(name), None)
     for model in users(rt, str(name)):
         meta = model["metadata"]
         rt.enqueue(model_key(str(meta.get("namespace") or ""), str(meta["name"])))
