@@ -37,6 +37,7 @@ from slmfleet.rollout.state import (
 from slmfleet.traffic.providers import provider_for
 
 MIN_DUE_SECONDS = 0.5
+NAME_CONFLICT_RECHECK_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -220,4 +221,6 @@ def name_conflict(
         "phase": "Stalled",
         "conditions": conditions,
     }
-    return ModelPlan(status=status, events=events, next_due=plan.next_due, verdict=verdict)
+    # Nothing watched tells when the other object goes away: look again soon (one read each time).
+    due = min(plan.next_due or NAME_CONFLICT_RECHECK_SECONDS, NAME_CONFLICT_RECHECK_SECONDS)
+    return ModelPlan(status=status, events=events, next_due=due, verdict=verdict)
