@@ -149,7 +149,9 @@ def network_policies(body: Mapping[str, Any], plan: ModelPlan) -> list[dict[str,
     return [engine_network_policy(ref, router_selector(), peers)]
 
 
-def execute(rt: Runtime, body: Mapping[str, Any], model: SmallModel, plan: ModelPlan) -> None:
+def execute(
+    rt: Runtime, body: Mapping[str, Any], model: SmallModel, plan: ModelPlan
+) -> float | None:
     """Carry the plan out: spec and status, scale-downs, applies, deletions, then its Events.
 
     Every child is checked first: one that exists and is not ours (a user's Service of the
@@ -187,6 +189,7 @@ def execute(rt: Runtime, body: Mapping[str, Any], model: SmallModel, plan: Model
         rt.enqueue(routes_key(ns), 0.2)  # the router's split follows status.rollout
     for event in plan.events:
         rt.events.post(body, event.type, event.reason, event.message, limited=event.transition)
+    return plan.next_due  # a name conflict is looked at again sooner than the plan's due time
 
 
 def _analysis(
@@ -230,7 +233,6 @@ def sync_model(rt: Runtime, namespace: str, name: str) -> float | None:
     )
     plan = plan_model(model, body, observed, analysis, image, now, resync, d)
     try:
-        execute(rt, body, model, plan)
+        return execute(rt, body, model, plan)
     except StaleViewError:
         return CONFLICT_RETRY_SECONDS  # the watch brings the newer object; plan again from it
-    return plan.next_due
