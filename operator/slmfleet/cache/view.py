@@ -8,7 +8,7 @@ what they get.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from slmfleet.cache import indexes as ix
@@ -83,7 +83,3 @@ class FleetCache:
         """Namespaces that hold a SmallModel or a ModelRoute."""
         models = {k[0] for k in list(self._indices[ix.SMALLMODELS])}
         return models | set(list(self._indices[ix.MODELROUTES]))
-
-
-def by_name(items: Iterable[Body]) -> dict[str, Body]:
-    return {str(i["metadata"]["name"]): i for i in items}
