@@ -15,6 +15,9 @@ the operator and the control plane do all the work. For each N, in a fresh clust
   its first engine Deployment seen by a watch (p50/p99), and that Deployment ready -> the
   SmallModel Ready=True (status lag, p50/p99).
 
+``--profile DIR`` also samples the operator with py-spy (when on PATH) over the idle window and
+writes its collapsed stacks to DIR/idle-N.txt, for finding what an idle fleet still costs.
+
 ``--baseline-src DIR`` runs the same scenario with the operator package found in DIR/operator
 (a checkout of an earlier commit), side by side, for the ratio.
 """
@@ -25,7 +28,9 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -179,7 +184,24 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def run(size: int, src: str | None, logs: Path, samples: int = REACT_SAMPLES) -> dict[str, Any]:
+def profile_idle(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``pid`` without pausing it, for the idle window, as collapsed stacks."""
+    spy = shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("--profile needs py-spy on PATH (pip install py-spy)")
+    seconds = str(int(IDLE_WINDOW_SECONDS))
+    cmd = [spy, "record", "--pid", str(pid), "--duration", seconds, "--rate", "50",
+           "--nonblocking", "--threads", "--format", "raw", "--output", str(out)]  # fmt: skip
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run(
+    size: int,
+    src: str | None,
+    logs: Path,
+    samples: int = REACT_SAMPLES,
+    profile: Path | None = None,
+) -> dict[str, Any]:
     env = {"SLMFLEET_GPUCLASS_RESYNC_SECONDS": "60"}
     if src:
         env["PYTHONPATH"] = str(Path(src) / "operator")
@@ -202,7 +224,10 @@ def run(size: int, src: str | None, logs: Path, samples: int = REACT_SAMPLES) ->
 
         converge = created + wait_for(f"{size} models Ready", all_ready, timeout=1800, every=2.0)
         time.sleep(IDLE_SETTLE_SECONDS)
+        spy = profile_idle(process.pid, profile / f"idle-{size}.txt") if profile else None
         idle = idle_window(api, process.pid)
+        if spy is not None:
+            spy.wait()
         seen: list[float] = []
         lag: list[float] = []
         for i in range(samples):
@@ -256,6 +281,7 @@ def main() -> int:
         "--baseline-react-samples", type=int, default=10, help="the baseline takes ~25 s each"
     )
     parser.add_argument("--out", type=Path, help="write the results as markdown here")
+    parser.add_argument("--profile", type=Path, help="py-spy the idle operator into this folder")
     parser.add_argument("--json", type=Path, help="append the raw results here")
     args = parser.parse_args()
     rows = []
@@ -266,7 +292,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="fleet-bench-") as tmp:
             (Path(tmp) / "logs").mkdir()
             samples = args.baseline_react_samples if src else args.react_samples
-            row = run(size, src, Path(tmp), samples)
+            row = run(size, src, Path(tmp), samples, None if src else args.profile)
         print(json.dumps(row), flush=True)
         rows.append(row)
         if args.json:

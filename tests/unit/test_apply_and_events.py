@@ -10,13 +10,20 @@ import pytest
 from slmfleet.cache import slim
 from slmfleet.handlers.apply import Applier, with_hash
 from slmfleet.handlers.events import BURST, WINDOW_SECONDS, EventPoster, event_body
+from slmfleet.ownership import NameConflictError
 
 pytestmark = pytest.mark.unit
 
 
 class RecordingKube:
-    def __init__(self) -> None:
+    def __init__(self, existing: dict[str, Any] | None = None) -> None:
         self.applied: list[dict[str, Any]] = []
+        self.existing = existing
+        self.reads = 0
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        self.reads += 1
+        return self.existing
 
     def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
         self.applied.append(obj)
@@ -57,6 +64,24 @@ def test_an_unwatched_object_is_applied_once_per_content() -> None:
     assert applier.apply({**service, "spec": {"ports": []}})  # forgotten: applied again
 
 
+def test_a_deleted_owner_s_objects_are_checked_again() -> None:
+    kube = RecordingKube()
+    applier = Applier(kube)  # type: ignore[arg-type]
+    owner = [{"apiVersion": "slmfleet.io/v1alpha1", "kind": "SmallModel", "name": "m", "uid": "u1"}]
+    service = {"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": "m", "namespace": "t", "ownerReferences": owner}}  # fmt: skip
+    applier.check(service, None, watched=False)
+    assert applier.apply(service)
+    applier.check(service, None, watched=False)
+    assert kube.reads == 1  # applied by this process: not read again
+    # The owner is deleted and a user creates their own Service of that name.
+    applier.forget_owner("u1")
+    kube.existing = {"kind": "Service", "metadata": {"name": "m", "namespace": "t"}}
+    with pytest.raises(NameConflictError):
+        applier.check({**service, "metadata": {**service["metadata"], "ownerReferences": []}},
+                      None, watched=False)  # fmt: skip
+
+
 def test_the_hash_annotation_does_not_change_the_hash() -> None:
     annotated, digest = with_hash(deployment())
     assert annotated["metadata"]["annotations"][slim.APPLIED_HASH] == digest
@@ -72,6 +97,16 @@ def test_events_per_object_are_limited_within_a_window() -> None:
     now[0] = WINDOW_SECONDS + 1
     assert poster.allow("a")
     assert poster.dropped == 1
+
+
+def test_objects_without_recent_events_are_forgotten() -> None:
+    now = [0.0]
+    poster = EventPoster(None, clock=lambda: now[0])
+    for uid in ("gone-1", "gone-2", "busy"):
+        assert poster.allow(uid)
+    now[0] = WINDOW_SECONDS * 1.5
+    assert poster.allow("busy")
+    assert poster.tracked() == 1  # the two quiet ones were swept; memory follows live objects
 
 
 def test_an_event_names_its_object_and_carries_no_token() -> None:

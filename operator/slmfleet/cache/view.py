@@ -78,8 +78,3 @@ class FleetCache:
 
     def nodes(self) -> list[Body]:
         return self._store(ix.NODES, None)
-
-    def namespaces(self) -> set[str]:
-        """Namespaces that hold a SmallModel or a ModelRoute."""
-        models = {k[0] for k in list(self._indices[ix.SMALLMODELS])}
-        return models | set(list(self._indices[ix.MODELROUTES]))

@@ -53,6 +53,7 @@ class Applier:
     def __init__(self, kube: Kube) -> None:
         self.kube = kube
         self._applied: dict[tuple[str, str, str], str] = {}
+        self._owned: dict[str, set[tuple[str, str, str]]] = {}
         self._lock = threading.Lock()
         self.applies = 0
         self.skipped = 0
@@ -75,6 +76,8 @@ class Applier:
         self.kube.apply(annotated)
         with self._lock:
             self._applied[ref] = digest
+            for uid in owner_uids(obj):
+                self._owned.setdefault(uid, set()).add(ref)
             self.applies += 1
         return True
 
@@ -118,6 +121,9 @@ class Applier:
             for ref in [r for r in self._applied if r[1] == namespace and r[2] in names]:
                 del self._applied[ref]
 
-    def invalidate(self, obj: Mapping[str, Any]) -> None:
+    def forget_owner(self, uid: str) -> None:
+        """The owner is gone: what it applied is forgotten, so an object of the same name is
+        checked for ownership again (a new owner of that name must not skip the check)."""
         with self._lock:
-            self._applied.pop(_ref(obj), None)
+            for ref in self._owned.pop(uid, set()):
+                self._applied.pop(ref, None)

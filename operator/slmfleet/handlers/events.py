@@ -75,6 +75,7 @@ class EventPoster:
         self._kube = kube
         self._clock = clock
         self._sent: dict[str, deque[float]] = {}
+        self._swept = clock()
         self._lock = threading.Lock()
         self.dropped = 0
         self.failed = 0
@@ -82,6 +83,8 @@ class EventPoster:
     def allow(self, uid: str) -> bool:
         now = self._clock()
         with self._lock:
+            if now - self._swept > WINDOW_SECONDS:
+                self._sweep(now)
             sent = self._sent.setdefault(uid, deque())
             while sent and now - sent[0] > WINDOW_SECONDS:
                 sent.popleft()
@@ -91,9 +94,17 @@ class EventPoster:
             sent.append(now)
             return True
 
-    def forget(self, uid: str) -> None:
+    def tracked(self) -> int:
         with self._lock:
-            self._sent.pop(uid, None)
+            return len(self._sent)
+
+    def _sweep(self, now: float) -> None:
+        """Forget objects with no Event within the window (deleted ones among them)."""
+        for uid in [
+            u for u, sent in self._sent.items() if not sent or now - sent[-1] > WINDOW_SECONDS
+        ]:
+            del self._sent[uid]
+        self._swept = now
 
     def post(
         self, body: Mapping[str, Any], type_: str, reason: str, message: str, limited: bool = True

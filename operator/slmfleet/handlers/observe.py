@@ -91,13 +91,10 @@ def model_facts(kube: Kube, model: SmallModel) -> Facts:
     facts = _resolve(kube, model)
     ok = facts.facts is not None and facts.token_error is None
     with _memo_lock:
+        for stale in [k for k, (until, _) in _memo.items() if until <= now]:
+            del _memo[stale]  # no model of that repo asked within the TTL
         _memo[key] = (now + (FACTS_TTL_SECONDS if ok else FAILURE_TTL_SECONDS), facts)
     return facts
-
-
-def forget_facts() -> None:
-    with _memo_lock:
-        _memo.clear()
 
 
 def unschedulable_message(pods: list[dict[str, Any]]) -> str | None:

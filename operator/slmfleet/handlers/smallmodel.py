@@ -41,6 +41,8 @@ async def on_model_event(
         return  # a re-list of an unchanged object
     rt = runtime()
     ns = namespace or ""
+    if type == "DELETED":
+        rt.applier.forget_owner(str(body.get("metadata", {}).get("uid") or ""))
     rt.enqueue(model_key(ns, str(name)))
     rt.enqueue(routes_key(ns), ROUTES_DEBOUNCE_SECONDS)
     if spec.get("autoscaling") or status.get("autoscaling"):
