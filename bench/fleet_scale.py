@@ -25,6 +25,7 @@ writes its collapsed stacks to DIR/idle-N.txt, for finding what an idle fleet st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -42,6 +43,7 @@ from typing import Any
 
 import yaml
 from kubernetes import client, watch
+from urllib3.exceptions import ProtocolError
 
 from slmfleet.devcluster.cluster import DevCluster
 from slmfleet.devcluster.manifests import apply_crds, apply_files, repo_root
@@ -116,24 +118,28 @@ class Watcher:
         apps = client.AppsV1Api(self.api)
         while not self._stop.is_set():
             w = watch.Watch()
-            for event in w.stream(apps.list_namespaced_deployment, NAMESPACE,
-                                  label_selector="slmfleet.io/model", timeout_seconds=30):  # fmt: skip
-                now = time.monotonic()
-                dep = event["object"]
-                name = (dep.metadata.labels or {}).get("slmfleet.io/model", "")
-                self.deployment_seen.setdefault(name, now)
-                if (dep.status.ready_replicas or 0) >= 1:
-                    self.deployment_ready.setdefault(name, now)
+            stream = w.stream(apps.list_namespaced_deployment, NAMESPACE,
+                              label_selector="slmfleet.io/model", timeout_seconds=30)  # fmt: skip
+            with contextlib.suppress(ProtocolError):  # a busy API server ends streams early
+                for event in stream:
+                    now = time.monotonic()
+                    dep = event["object"]
+                    name = (dep.metadata.labels or {}).get("slmfleet.io/model", "")
+                    self.deployment_seen.setdefault(name, now)
+                    if (dep.status.ready_replicas or 0) >= 1:
+                        self.deployment_ready.setdefault(name, now)
 
     def _models(self) -> None:
         custom = client.CustomObjectsApi(self.api)
         while not self._stop.is_set():
             w = watch.Watch()
-            for event in w.stream(custom.list_namespaced_custom_object, "slmfleet.io", "v1alpha1",
-                                  NAMESPACE, "smallmodels", timeout_seconds=30):  # fmt: skip
-                body = event["object"]
-                if ready(body):
-                    self.model_ready.setdefault(body["metadata"]["name"], time.monotonic())
+            stream = w.stream(custom.list_namespaced_custom_object, "slmfleet.io", "v1alpha1",
+                              NAMESPACE, "smallmodels", timeout_seconds=30)  # fmt: skip
+            with contextlib.suppress(ProtocolError):
+                for event in stream:
+                    body = event["object"]
+                    if ready(body):
+                        self.model_ready.setdefault(body["metadata"]["name"], time.monotonic())
 
 
 def cpu_seconds(pid: int) -> float:

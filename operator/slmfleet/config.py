@@ -39,7 +39,7 @@ def settings() -> Settings:
     return Settings(
         default_engine_image=os.environ.get("SLMFLEET_ENGINE_IMAGE", DEFAULT_ENGINE_IMAGE),
         gpuclass_resync_seconds=float(os.environ.get("SLMFLEET_GPUCLASS_RESYNC_SECONDS", "60")),
-        resync_seconds=float(os.environ.get("SLMFLEET_RESYNC_SECONDS", "600")),
+        resync_seconds=float(os.environ.get("SLMFLEET_RESYNC_SECONDS", "3600")),
         router_image=os.environ.get("SLMFLEET_ROUTER_IMAGE", DEFAULT_ROUTER_IMAGE),
         prometheus_url=os.environ.get("SLMFLEET_PROMETHEUS_URL") or None,
         autoscale_interval_seconds=float(

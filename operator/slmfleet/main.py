@@ -54,7 +54,13 @@ async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
     # re-listed objects that did not change (cache/seen.py).
     settings.watching.server_timeout = 1800
     settings.watching.client_timeout = 1900
-    settings.queueing.worker_limit = 32
+    # No cap on kopf's per-object workers: a worker that has indexed its object waits until
+    # every index is filled before the watch handlers run, so with a cap below the number of
+    # objects listed at startup (a restart with 33 models, or 33 engine pods) the capped
+    # workers wait for objects that never get a worker: the operator would hang, alive and
+    # healthy. A worker exists only while its object has events (idle_timeout), and the
+    # handlers only enqueue keys, so the real concurrency is the scheduler's (SLMFLEET_WORKERS).
+    settings.queueing.worker_limit = None
     indexes.configure_selectors(settings)
     scheduler = Scheduler(
         {
@@ -100,6 +106,12 @@ def run_operator(
 ) -> int:
     """Run until interrupted; namespaced when namespaces are given, else cluster-wide."""
     kopf.configure(verbose=verbose)
+    if not verbose:
+        # kopf logs every indexer and watch-handler call at INFO: one line per watch event of
+        # every object, which at fleet size is most of an idle operator's work. Failures are
+        # logged at WARNING and above and stay; so do the operator's own INFO lines.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # liveness probes
     clusterwide = all_namespaces or not namespaces
     watch_namespaces([] if clusterwide else namespaces)
     if os.environ.get("SLMFLEET_LEADER_ELECTION", "false").lower() == "true":

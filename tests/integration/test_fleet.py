@@ -88,3 +88,16 @@ def test_a_fleet_converges_and_status_follows_deployments(
         return all(settled(m) for m in models)
 
     poll("every other model Ready again", others_ready, timeout=120, interval=2.0)
+
+    # A restart with the fleet present: kopf lists 200 models, their Deployments and pods at once
+    # (more objects than any worker cap), fills its indexes, then handles a change made while
+    # the operator was down.
+    operator.stop()
+    k8s.merge_patch("SmallModel", "m008", {"spec": {"replicas": 1}}, namespace)
+    operator.start()
+
+    def m008_serving() -> bool:
+        body = k8s.get("SmallModel", "m008", namespace) or {}
+        return settled(body) and (body.get("status") or {}).get("readyReplicas") == 1
+
+    poll("m008 serving after the restart", m008_serving, timeout=180)

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from slmfleet.api.gpuclass import GPUClassSpec
 from slmfleet.api.parse import parse_gpuclass
 from slmfleet.api.smallmodel import SmallModel
 from slmfleet.builders.labels import REVISION_LABEL
@@ -125,17 +126,40 @@ def engine_deployments(
     return out
 
 
+_parsed_classes: dict[str, tuple[str, GPUClassSpec | None]] = {}
+_parsed_lock = threading.Lock()
+
+
+def gpuclass_spec(body: dict[str, Any]) -> GPUClassSpec | None:
+    """The parsed spec of a cached GPUClass (None: invalid), parsed once per resourceVersion:
+    every plan reads every class, and a fleet has many models and few classes."""
+    meta = body.get("metadata") or {}
+    name, version = str(meta.get("name")), str(meta.get("resourceVersion") or "")
+    with _parsed_lock:
+        found = _parsed_classes.get(name)
+    if found is not None and found[0] == version and version:
+        return found[1]
+    try:
+        spec: GPUClassSpec | None = parse_gpuclass(body).spec
+    except ValueError:
+        spec = None
+    with _parsed_lock:
+        _parsed_classes[name] = (version, spec)
+    return spec
+
+
 def observe(cache: FleetCache, kube: Kube, model: SmallModel) -> Observed:
     spec = model.spec
     ns, name = model.metadata.namespace or "", model.metadata.name
     body = cache.gpuclass(spec.gpu_class_name)
-    gpuclass = parse_gpuclass(body).spec if body is not None else None
+    gpuclass = gpuclass_spec(body) if body is not None else None
+    if body is not None and gpuclass is None:
+        parse_gpuclass(body)  # raises what is wrong with it
     others = []
     for item in cache.gpuclasses():
-        try:
-            others.append(gpu_spec(item["metadata"]["name"], parse_gpuclass(item).spec))
-        except ValueError:
-            continue  # an invalid GPUClass is reported on itself
+        parsed = gpuclass_spec(item)
+        if parsed is not None:  # an invalid GPUClass is reported on itself
+            others.append(gpu_spec(item["metadata"]["name"], parsed))
     facts = model_facts(kube, model)
     return Observed(
         gpuclass=gpuclass,
