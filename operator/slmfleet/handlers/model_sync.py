@@ -28,7 +28,7 @@ from slmfleet.conditions import Verdict, conditions_for
 from slmfleet.config import settings
 from slmfleet.handlers.observe import observe, owned_by
 from slmfleet.handlers.rollout_analysis import gather
-from slmfleet.handlers.runtime import Runtime, routes_key
+from slmfleet.handlers.runtime import Runtime
 from slmfleet.ownership import NameConflictError, delete_owned
 from slmfleet.reconcile.model_plan import (
     Analysis,
@@ -186,7 +186,7 @@ def execute(
     for deletion in plan.deletions:
         _delete_revision(rt, model, deletion.revision)
     if status_changed:
-        rt.enqueue(routes_key(ns), 0.2)  # the router's split follows status.rollout
+        rt.enqueue_routes(ns)  # the router's split follows status.rollout
     for event in plan.events:
         rt.events.post(body, event.type, event.reason, event.message, limited=event.transition)
     return plan.next_due  # a name conflict is looked at again sooner than the plan's due time

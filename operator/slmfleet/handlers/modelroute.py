@@ -34,8 +34,7 @@ from slmfleet.cache.seen import SEEN
 from slmfleet.conditions import Verdict, conditions_for
 from slmfleet.config import settings
 from slmfleet.handlers.events import post_transitions
-from slmfleet.handlers.runtime import Runtime, routes_key, runtime
-from slmfleet.handlers.smallmodel import ROUTES_DEBOUNCE_SECONDS
+from slmfleet.handlers.runtime import Runtime, runtime
 from slmfleet.ownership import NAME_CONFLICT, NameConflictError
 from slmfleet.reconcile.backend_policy import secret_names
 from slmfleet.reconcile.endpoints import (
@@ -78,6 +77,26 @@ def _router_weights(body: Mapping[str, Any], revision: str) -> tuple[tuple[str, 
         return ()
     weights = router_weights_of(rollout, status, revision) if revision else None
     return tuple((weights or {}).items())
+
+
+_targets: dict[str, dict[str, tuple[str, ModelTarget]]] = {}
+"""Per namespace: each model's routing view by uid, with the resourceVersion it was read from."""
+
+
+def model_targets(namespace: str, bodies: list[dict[str, Any]]) -> list[ModelTarget]:
+    """The routing view of every model, each read again only when its object changed (a pass
+    over a thousand models parses only those that changed since the last one)."""
+    before = _targets.get(namespace, {})
+    now: dict[str, tuple[str, ModelTarget]] = {}
+    for body in bodies:
+        meta = body.get("metadata") or {}
+        uid, version = str(meta.get("uid")), str(meta.get("resourceVersion") or "")
+        found = before.get(uid)
+        now[uid] = (
+            found if found and found[0] == version and version else (version, model_target(body))
+        )
+    _targets[namespace] = now
+    return [target for _, target in now.values()]
 
 
 def model_target(body: Mapping[str, Any]) -> ModelTarget:
@@ -151,6 +170,7 @@ def reconcile_namespace(rt: Runtime, namespace: str) -> None:
     model_bodies = _alive(cache.smallmodels(namespace))
     if not route_bodies and not model_bodies:
         rt.applier.forget(namespace, {router.ROUTER_NAME})
+        _targets.pop(namespace, None)
         return  # the garbage collector removes the router with its last owner
     slices = cache.endpoint_slices(namespace)
     pods = cache.namespace_pods(namespace)
@@ -162,7 +182,7 @@ def reconcile_namespace(rt: Runtime, namespace: str) -> None:
         except SpecError as err:
             verdict = Verdict(False, "InvalidSpec", "; ".join(err.errors), stalled=True)
             invalid[body["metadata"]["name"]] = RouteOutcome(verdict, {})
-    models = [model_target(body) for body in model_bodies]
+    models = model_targets(namespace, model_bodies)
     if not needs_router(len(route_bodies), models):
         return
     endpoints = merge_endpoints(ready_endpoints(slices), ready_pod_endpoints(pods))
@@ -199,6 +219,7 @@ def reconcile_namespace(rt: Runtime, namespace: str) -> None:
 def handle_routes(key: Key) -> float | None:
     _, namespace = key
     rt = runtime()
+    started = time.thread_time()
     try:
         reconcile_namespace(rt, namespace)
     except ApiException as err:
@@ -206,6 +227,8 @@ def handle_routes(key: Key) -> float | None:
             log.debug("namespace %s is being deleted; its routing goes with it", namespace)
             return None
         raise
+    finally:
+        rt.route_costs[namespace] = time.thread_time() - started
     return None
 
 
@@ -216,7 +239,7 @@ async def on_route_event(
     """Any ModelRoute change, its deletion included, re-plans its namespace."""
     if not SEEN.changed("ModelRoute", body, type):
         return
-    runtime().enqueue(routes_key(namespace or ""), ROUTES_DEBOUNCE_SECONDS)
+    runtime().enqueue_routes(namespace or "")
 
 
 @kopf.on.event(
@@ -231,4 +254,4 @@ async def on_endpoints_event(
     """Engine endpoints becoming ready or going away change the router's endpoint lists."""
     if not SEEN.changed("EndpointSlice", body, type):
         return
-    runtime().enqueue(routes_key(namespace or ""), ROUTES_DEBOUNCE_SECONDS)
+    runtime().enqueue_routes(namespace or "")

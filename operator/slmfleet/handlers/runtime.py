@@ -12,6 +12,12 @@ from slmfleet.handlers.events import EventPoster
 from slmfleet.k8s import Kube
 from slmfleet.workqueue import Key, Scheduler
 
+ROUTES_DEBOUNCE_SECONDS = 0.2
+ROUTES_SPACING_FACTOR = 4.0
+"""A namespace's routing is planned again no sooner than this many times its last plan's CPU
+time: while a namespace of a thousand models has endpoint events every few milliseconds,
+its routing plans take at most a fifth of a core, and a small namespace keeps the 0.2 s."""
+
 
 @dataclass
 class Runtime:
@@ -21,6 +27,7 @@ class Runtime:
     applier: Applier
     events: EventPoster
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+    route_costs: dict[str, float] = field(default_factory=dict, repr=False)
 
     def start(self) -> None:
         """Start the scheduler on kopf's event loop, from the first watch handler (indexes are
@@ -41,6 +48,13 @@ class Runtime:
     def enqueue(self, key: Key, delay: float = 0.0) -> None:
         self.start()
         self.scheduler.enqueue(key, delay)
+
+    def enqueue_routes(self, namespace: str) -> None:
+        """Plan the namespace's routing soon: debounced, and spaced by what its plans cost."""
+        cost = self.route_costs.get(namespace, 0.0)
+        self.enqueue(
+            routes_key(namespace), max(ROUTES_DEBOUNCE_SECONDS, ROUTES_SPACING_FACTOR * cost)
+        )
 
     def ensure(self, key: Key, delay: float) -> None:
         self.start()

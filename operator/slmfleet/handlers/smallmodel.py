@@ -16,10 +16,8 @@ from slmfleet.builders.labels import MODEL_LABEL
 from slmfleet.cache.seen import SEEN
 from slmfleet.handlers.autoscaling import FLEET_KEY
 from slmfleet.handlers.model_sync import sync_model
-from slmfleet.handlers.runtime import model_key, routes_key, runtime
+from slmfleet.handlers.runtime import model_key, runtime
 from slmfleet.workqueue import Key
-
-ROUTES_DEBOUNCE_SECONDS = 0.2
 
 
 def handle_model(key: Key) -> float | None:
@@ -44,7 +42,7 @@ async def on_model_event(
     if type == "DELETED":
         rt.applier.forget_owner(str(body.get("metadata", {}).get("uid") or ""))
     rt.enqueue(model_key(ns, str(name)))
-    rt.enqueue(routes_key(ns), ROUTES_DEBOUNCE_SECONDS)
+    rt.enqueue_routes(ns)
     if spec.get("autoscaling") or status.get("autoscaling"):
         rt.ensure(FLEET_KEY, 1.0)  # the fleet pass, started once, not hurried
 
@@ -69,4 +67,4 @@ async def on_engine_pod_event(
     rt = runtime()
     ns = namespace or ""
     rt.enqueue(model_key(ns, str(labels.get(MODEL_LABEL, ""))))
-    rt.enqueue(routes_key(ns), ROUTES_DEBOUNCE_SECONDS)
+    rt.enqueue_routes(ns)
