@@ -18,6 +18,9 @@ the operator and the control plane do all the work. For each N, in a fresh clust
 ``--profile DIR`` also samples the operator with py-spy (when on PATH) over the idle window and
 writes its collapsed stacks to DIR/idle-N.txt, for finding what an idle fleet still costs.
 
+``--control-plane-sizes N ...`` first times N bare Deployments and Services with no operator, in a
+fresh cluster: the share of "all Ready" that the control plane alone takes on this machine.
+
 ``--baseline-src DIR`` runs the same scenario with the operator package found in DIR/operator
 (a checkout of an earlier commit), side by side, for the ratio.
 """
@@ -262,11 +265,63 @@ def run(
         }
 
 
+def bare_objects(name: str) -> list[dict[str, Any]]:
+    """What the operator creates for one model, without the operator: a Deployment of one
+    replica (an image with no process behind it, as the models use) and its Service."""
+    labels = {"app": name}
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": {"slmfleet.io/model": name}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels},
+            "spec": {"nodeSelector": {"nvidia.com/gpu.product": "Tesla-T4"},
+                     "tolerations": [{"operator": "Exists"}],
+                     "containers": [{"name": "engine", "image": "registry.invalid/fleet-bench-engine:1",
+                                     "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}},
+    }  # fmt: skip
+    service = {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {"selector": labels, "ports": [{"port": 8000}]},
+    }  # fmt: skip
+    return [deployment, service]
+
+
+def control_plane_only(size: int, logs: Path) -> dict[str, Any]:
+    """The floor the control plane sets on "all Ready": N bare Deployments and Services created
+    at once (8 client threads), no operator, until every Deployment has its replica ready."""
+    with DevCluster(nodes(size), workdir=logs, prometheus=False) as cluster:
+        k8s = Kube(cluster.api_client())
+        k8s.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            list(
+                pool.map(lambda i: [k8s.create(o) for o in bare_objects(f"m{i:04d}")], range(size))
+            )
+
+        def all_ready() -> bool:
+            deployments = k8s.list("Deployment", NAMESPACE)
+            return (
+                sum(((d.get("status") or {}).get("readyReplicas") or 0) >= 1 for d in deployments)
+                >= size
+            )
+
+        wait_for(f"{size} bare Deployments ready", all_ready, timeout=1800, every=2.0)
+        return {
+            "models": size,
+            "operator": "control plane only",
+            "converge_s": time.monotonic() - t0,
+        }
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     head = ("| operator | N | all Ready | idle CPU (of a core) | RSS | API req/s idle | "
             "create->Deployment p50 / p99 | Deployment ready->model Ready p50 / p99 |")  # fmt: skip
     lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
+        if "idle_cpu_share" not in r:
+            lines.append(f"| {r['operator']} | {r['models']} | {r['converge_s']:.0f} s |"
+                         " - | - | - | - | - |")  # fmt: skip
+            continue
         lines.append(
             f"| {r['operator']} | {r['models']} | {r['converge_s']:.0f} s | "
             f"{100 * r['idle_cpu_share']:.1f} % | {r['rss_mib']:.0f} MiB | "
@@ -279,7 +334,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 1000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100, 500, 1000])
     parser.add_argument("--baseline-src", help="a checkout whose operator/ is the baseline")
     parser.add_argument("--baseline-sizes", type=int, nargs="*", default=[100])
     parser.add_argument("--react-samples", type=int, default=REACT_SAMPLES)
@@ -289,8 +344,14 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="write the results as markdown here")
     parser.add_argument("--profile", type=Path, help="py-spy the idle operator into this folder")
     parser.add_argument("--json", type=Path, help="append the raw results here")
+    parser.add_argument("--control-plane-sizes", type=int, nargs="*", default=[],
+                        help="also time N bare Deployments with no operator (the floor)")  # fmt: skip
     args = parser.parse_args()
     rows = []
+    for size in args.control_plane_sizes:
+        with tempfile.TemporaryDirectory(prefix="fleet-bench-") as tmp:
+            rows.append(control_plane_only(size, Path(tmp)))
+        print(json.dumps(rows[-1]), flush=True)
     runs = [(n, None) for n in args.sizes]
     if args.baseline_src:
         runs = [(n, args.baseline_src) for n in args.baseline_sizes] + runs
