@@ -103,6 +103,7 @@ class Kube:
             body=body,
             auth_settings=["BearerToken"],
         )
+        verb = verb or api_verb(method, content_type)
         try:
             resp = self.api.call_api(
                 method, url, header_params=headers, body=payload, post_params=post,
@@ -110,9 +111,9 @@ class Kube:
             )  # fmt: skip
             resp.read()
         except Exception:
-            api_call(verb or api_verb(method, content_type), None)
+            api_call(verb, None)
             raise
-        api_call(verb or api_verb(method, content_type), resp.status)
+        api_call(verb, resp.status)
         if not 200 <= resp.status <= 299:
             raise ApiException(http_resp=resp)
         return dict(json.loads(resp.data)) if resp.data else {}

@@ -189,3 +189,16 @@ def test_every_dashboard_query_returns_series_after_traffic_and_a_rollout(
             raise AssertionError(f"dead panels: {dead(prometheus, queries)}") from None
         assert traffic.sent > 0
     assert len(queries) >= 30
+    # the operator's own figures, as Prometheus scraped them
+    l4 = (k8s.get("GPUClass", "l4") or {})["spec"]
+    price = instant_query(
+        prometheus,
+        f'slmfleet_model_replica_price_per_hour{{namespace="{namespace}",model="small"}}',
+    )
+    assert [float(s["value"][1]) for s in price] == [
+        pytest.approx(l4.get("gpusPerReplica", 1) * l4["pricePerGPUHour"])
+    ]
+    passed = 'sum(slmfleet_analysis_checks_total{check="p95TTFTSeconds",verdict="pass"})'
+    assert float(instant_query(prometheus, passed)[0]["value"][1]) >= 1
+    paused = instant_query(prometheus, 'slmfleet_rollouts{phase="Paused"}')
+    assert float(paused[0]["value"][1]) >= 1

@@ -106,10 +106,11 @@ def _initialise() -> None:
 _initialise()
 
 
-def api_verb(method: str, content_type: str, listing: bool = False) -> str:
-    """The verb of one API call, as the API server's audit log would name it."""
+def api_verb(method: str, content_type: str) -> str:
+    """The verb of one API call, as the API server's audit log would name it (a GET of a
+    collection is a list: the caller says so)."""
     if method == "GET":
-        return "list" if listing else "get"
+        return "get"
     if method == "PATCH":
         return "apply" if content_type == "application/apply-patch+yaml" else "patch"
     return {"POST": "create", "DELETE": "delete", "PUT": "update"}.get(method, method.lower())
