@@ -27,6 +27,7 @@ from slmfleet.devcluster.cluster import DevCluster
 from slmfleet.devcluster.manifests import apply_crds, apply_files, repo_root
 from slmfleet.devcluster.nodes import FakeGPUNode
 from slmfleet.devcluster.operator_process import OperatorProcess
+from slmfleet.devcluster.prometheus import operator_targets_path
 from slmfleet.k8s import Kube
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,7 +116,10 @@ def operator_process(cluster: DevCluster, crds: list[str]) -> Iterator[OperatorP
     }
     os.environ.update(env)  # the same settings for code the tests call in-process
     settings.cache_clear()
-    process = OperatorProcess(cluster.kubeconfig, cluster.workdir / "logs", env)
+    targets = operator_targets_path(cluster.workdir) if cluster.prometheus_url else None
+    process = OperatorProcess(
+        cluster.kubeconfig, cluster.workdir / "logs", env, metrics_target=targets
+    )
     process.start()
     try:
         yield process

@@ -15,6 +15,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from slmfleet import API_VERSION, FIELD_MANAGER
+from slmfleet.observability.metrics import api_call, api_verb
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class Kube:
         body: Any = None,
         query: list[tuple[str, Any]] | None = None,
         content_type: str = "application/json",
+        verb: str = "",
     ) -> dict[str, Any]:
         headers = {"Accept": "application/json", "Content-Type": content_type}
         method, url, headers, payload, post = self.api.param_serialize(
@@ -101,11 +103,17 @@ class Kube:
             body=body,
             auth_settings=["BearerToken"],
         )
-        resp = self.api.call_api(
-            method, url, header_params=headers, body=payload, post_params=post,
-            _request_timeout=self.timeout,
-        )  # fmt: skip
-        resp.read()
+        verb = verb or api_verb(method, content_type)
+        try:
+            resp = self.api.call_api(
+                method, url, header_params=headers, body=payload, post_params=post,
+                _request_timeout=self.timeout,
+            )  # fmt: skip
+            resp.read()
+        except Exception:
+            api_call(verb, None)
+            raise
+        api_call(verb, resp.status)
         if not 200 <= resp.status <= 299:
             raise ApiException(http_resp=resp)
         return dict(json.loads(resp.data)) if resp.data else {}
@@ -129,7 +137,7 @@ class Kube:
         self, kind: str, namespace: str | None = None, label_selector: str | None = None
     ) -> list[dict[str, Any]]:
         query = [("labelSelector", label_selector)] if label_selector else []
-        body = self._call("GET", _path(kind, namespace), query=query)
+        body = self._call("GET", _path(kind, namespace), query=query, verb="list")
         return list(body.get("items") or [])
 
     def delete(

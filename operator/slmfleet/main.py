@@ -28,6 +28,7 @@ from slmfleet.handlers.clients import kube_client
 from slmfleet.handlers.events import EventPoster
 from slmfleet.handlers.runtime import Runtime, install, runtime
 from slmfleet.leader import Elector, StandbyHealth
+from slmfleet.observability import metrics
 from slmfleet.workqueue import Scheduler
 
 
@@ -62,15 +63,14 @@ async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
     # handlers only enqueue keys, so the real concurrency is the scheduler's (SLMFLEET_WORKERS).
     settings.queueing.worker_limit = None
     indexes.configure_selectors(settings)
-    scheduler = Scheduler(
-        {
-            "model": smallmodel.handle_model,
-            "routes": modelroute.handle_routes,
-            "gpuclass": gpuclass.handle_gpuclass,
-            "autoscale": autoscaling.handle_autoscale,
-        },
-        workers=worker_count(),
-    )
+    handlers = {
+        "model": smallmodel.handle_model,
+        "routes": modelroute.handle_routes,
+        "gpuclass": gpuclass.handle_gpuclass,
+        "autoscale": autoscaling.handle_autoscale,
+    }
+    timed_handlers = {kind: metrics.timed(kind, handler) for kind, handler in handlers.items()}
+    scheduler = Scheduler(timed_handlers, workers=worker_count())
     kube = kube_client()
     live = {name: kwargs[name] for name in indexes.ALL_INDEXES}  # kopf's live index objects
     install(Runtime(FleetCache(live), kube, scheduler, Applier(kube), EventPoster(kube)))
@@ -103,8 +103,10 @@ def run_operator(
     all_namespaces: bool,
     liveness: str | None,
     verbose: bool,
+    metrics_address: str = "",
 ) -> int:
-    """Run until interrupted; namespaced when namespaces are given, else cluster-wide."""
+    """Run until interrupted; namespaced when namespaces are given, else cluster-wide. The
+    metrics endpoint (when given) answers from the start, a standby's too."""
     kopf.configure(verbose=verbose)
     if not verbose:
         # kopf logs every indexer and watch-handler call at INFO: one line per watch event of
@@ -112,6 +114,8 @@ def run_operator(
         # logged at WARNING and above and stay; so do the operator's own INFO lines.
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
         logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # liveness probes
+    if metrics_address:
+        metrics.serve(metrics_address)
     clusterwide = all_namespaces or not namespaces
     watch_namespaces([] if clusterwide else namespaces)
     if os.environ.get("SLMFLEET_LEADER_ELECTION", "false").lower() == "true":

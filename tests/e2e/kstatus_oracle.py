@@ -41,12 +41,15 @@ def stable_copy(obj: Mapping[str, Any]) -> dict[str, Any]:
     return {**obj, "metadata": meta}
 
 
-def record(state: str, obj: Mapping[str, Any], verdict: Mapping[str, Any]) -> Path | None:
-    """Save the object and its verdict as tests/data/kstatus/<state>.json, when asked to."""
+def record(
+    state: str, obj: Mapping[str, Any], verdict: Mapping[str, Any], folder: Path = RECORDED
+) -> Path | None:
+    """Save the object and its verdict as <folder>/<state>.json (tests/data/kstatus/ by
+    default), when asked to."""
     if os.environ.get(RECORD_ENV) != "1":
         return None
-    RECORDED.mkdir(parents=True, exist_ok=True)
-    path = RECORDED / f"{state}.json"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{state}.json"
     judged = {"status": verdict["status"], "message": verdict.get("message", "")}
     entry = {"state": state, "kstatus": judged, "object": stable_copy(obj)}
     path.write_text(json.dumps(entry, indent=2, sort_keys=True) + "\n")

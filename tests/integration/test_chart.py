@@ -127,6 +127,52 @@ def test_template_renders_the_optional_values(helm: Path, tmp_path: Path) -> Non
     assert {"name": "HF_HUB_OFFLINE", "value": "1"} in container["env"]
 
 
+def test_template_renders_the_observability_values(helm: Path, tmp_path: Path) -> None:
+    values = {
+        "metrics": {
+            "port": 9100,
+            "serviceMonitor": {"enabled": True, "labels": {"release": "kps"}},
+        },
+        "dashboards": {"enabled": True, "namespace": "monitoring"},
+        "argocd": {"healthCheck": True, "namespace": "argocd"},
+    }
+    (tmp_path / "values.yaml").write_text(yaml.safe_dump(values))
+    lint = _helm(helm, "lint", "--strict", str(CHART), "-f", str(tmp_path / "values.yaml"))
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    docs = _template(helm, "-f", str(tmp_path / "values.yaml"))
+    container = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    assert "--metrics=0.0.0.0:9100" in container["args"]
+    assert {"name": "metrics", "containerPort": 9100, "protocol": "TCP"} in container["ports"]
+    monitor = next(d for d in docs if d["kind"] == "ServiceMonitor")
+    assert monitor["metadata"]["labels"]["release"] == "kps"
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    assert monitor["spec"]["endpoints"][0]["honorLabels"] is True
+    maps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+    for path in sorted((CHART / "dashboards").glob("*.json")):
+        board = maps[f"slmfleet-dashboard-{path.stem}"]
+        assert board["metadata"]["namespace"] == "monitoring"
+        assert board["metadata"]["labels"]["grafana_dashboard"] == "1"
+        assert board["data"][path.name] == path.read_text().strip()
+    health = maps["slmfleet-argocd-health"]
+    assert health["metadata"]["namespace"] == "argocd"
+    lua = (CHART / "argocd" / "health.lua").read_text().strip()
+    assert health["data"] == {
+        f"resource.customizations.health.slmfleet.io_{kind}": lua
+        for kind in ("SmallModel", "ModelRoute", "GPUClass")
+    }
+
+
+def test_template_without_metrics_serves_none(helm: Path) -> None:
+    docs = _template(helm, "--set", "metrics.enabled=false")
+    assert not [d for d in docs if d["kind"] == "Service"]
+    container = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    assert not [a for a in container["args"] if a.startswith("--metrics")]
+
+
 def test_template_without_crds_renders_only_the_operator(helm: Path) -> None:
     kinds = sorted(d["kind"] for d in _template(helm))
     assert kinds == [
@@ -135,6 +181,7 @@ def test_template_without_crds_renders_only_the_operator(helm: Path) -> None:
         "Deployment",
         "Role",
         "RoleBinding",
+        "Service",
         "ServiceAccount",
     ]
 

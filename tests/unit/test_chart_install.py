@@ -89,6 +89,7 @@ def test_install_holds_these_kinds_and_nothing_else() -> None:
         "Role": 1,  # the leader election Lease in the operator namespace
         "RoleBinding": 1,
         "Deployment": 1,
+        "Service": 1,  # the operator's metrics
     }
     assert dict(kinds) == expected
 
@@ -124,6 +125,19 @@ def test_the_cli_accepts_the_args_and_the_probe_hits_the_liveness_endpoint() -> 
     port = ports[probe["port"]] if isinstance(probe["port"], str) else probe["port"]
     assert (endpoint.hostname, endpoint.port, endpoint.path) == ("0.0.0.0", 8080, "/healthz")
     assert (port, probe["path"]) == (endpoint.port, endpoint.path)
+
+
+def test_the_metrics_service_reaches_the_metrics_endpoint() -> None:
+    container = _container()
+    args = build_parser().parse_args(container["args"])
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert args.metrics == f"0.0.0.0:{ports['metrics']}"
+    service = _one("Service")
+    pod_labels = _one("Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert [(p["name"], p["targetPort"]) for p in service["spec"]["ports"]] == [
+        ("metrics", "metrics")
+    ]
 
 
 def test_the_container_is_locked_down() -> None:

@@ -52,6 +52,9 @@ The operator's arguments: `slmfleet run`, cluster-wide unless watchNamespaces na
 {{- define "slmfleet.args" -}}
 - run
 - --liveness=http://0.0.0.0:8080/healthz
+{{- if .Values.metrics.enabled }}
+- --metrics=0.0.0.0:{{ .Values.metrics.port }}
+{{- end }}
 {{- if .Values.watchNamespaces }}
 {{- range .Values.watchNamespaces }}
 - --namespace={{ . }}

@@ -18,6 +18,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         all_namespaces=args.all_namespaces,
         liveness=args.liveness,
         verbose=args.verbose,
+        metrics_address=args.metrics,
     )
 
 
@@ -127,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--liveness",
         default="http://0.0.0.0:8080/healthz",
         help="liveness endpoint URL (kopf probes)",
+    )
+    run.add_argument(
+        "--metrics",
+        default="",
+        metavar="HOST:PORT",
+        help="serve the operator's Prometheus metrics at http://HOST:PORT/metrics; empty: off",
     )
     run.add_argument("-v", "--verbose", action="store_true")
     run.set_defaults(func=_cmd_run)

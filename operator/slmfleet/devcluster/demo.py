@@ -23,6 +23,7 @@ from slmfleet.devcluster.manifests import apply_crds, apply_files, repo_root
 from slmfleet.devcluster.nodes import DEMO_NODES
 from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import ComponentDiedError, poll
+from slmfleet.devcluster.prometheus import operator_targets_path
 from slmfleet.k8s import Kube
 
 DEMO_EXAMPLES = (
@@ -68,7 +69,11 @@ def run_demo(exit_after: float | None = None, workdir: str | None = None) -> int
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
     cluster = DevCluster(DEMO_NODES, workdir=folder, keep_workdir=True)
-    operator = OperatorProcess(cluster.workdir / "kubeconfig", cluster.workdir / "logs")
+    operator = OperatorProcess(
+        cluster.workdir / "kubeconfig",
+        cluster.workdir / "logs",
+        metrics_target=operator_targets_path(cluster.workdir),  # the demo's Prometheus scrapes it
+    )
     stop = False
 
     def on_signal(_sig: int, _frame: FrameType | None) -> None:

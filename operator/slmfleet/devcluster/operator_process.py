@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from slmfleet.devcluster.processes import ManagedProcess, free_port, wait_until
+from slmfleet.devcluster.prometheus import write_operator_target
 
 
 def _live(url: str) -> bool:
@@ -30,8 +31,12 @@ class OperatorProcess:
         logs: Path,
         env: Mapping[str, str] | None = None,
         scope: Sequence[str] = ("--all-namespaces",),
+        metrics_target: Path | None = None,
     ) -> None:
+        """``metrics_target``: the dev Prometheus's file_sd file of the operator job; given, the
+        operator serves its metrics on a free port and Prometheus scrapes it."""
         self.kubeconfig = kubeconfig
+        self.metrics_target = metrics_target
         self.logs = logs
         self.env = dict(env or {})
         self.scope = list(scope)  # `--all-namespaces`, or `--namespace=NS` options
@@ -52,6 +57,10 @@ class OperatorProcess:
         self.starts += 1
         argv = [sys.executable, "-m", "slmfleet.cli.main", "run", *self.scope,
                 "--liveness", liveness]  # fmt: skip
+        if self.metrics_target is not None:
+            address = f"127.0.0.1:{free_port()}"
+            argv += ["--metrics", address]
+            write_operator_target(self.metrics_target, address)
         log = self.logs / f"operator-{self.starts}.log"
         self.process = ManagedProcess("slmfleet-operator", argv, log, env).start()
         wait_until("the operator's liveness endpoint", lambda: _live(liveness), timeout,

@@ -46,27 +46,51 @@ def scrape_targets(pods: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return sorted(groups, key=lambda g: g["targets"][0])
 
 
+def _job(name: str, targets_file: Path, interval: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "job_name": name,
+        "scrape_interval": interval,
+        "scrape_timeout": interval,
+        "file_sd_configs": [{"files": [str(targets_file)], "refresh_interval": "1s"}],
+        **extra,
+    }
+
+
 def scrape_config(targets_file: Path, interval: str = "1s") -> dict[str, Any]:
-    """Scrape the pods listed in ``targets_file`` (kept current by the pod backer).
+    """Scrape the pods listed in ``targets_file`` (kept current by the pod backer), and the
+    operator process listed beside it (operator_targets_path, written when it starts).
 
     Debian's Prometheus is built without Kubernetes service discovery, so the local cluster
-    writes the same targets that discovery would find into a file_sd file.
+    writes the same targets that discovery would find into a file_sd file. The operator's own
+    series keep their ``namespace`` label (a chart's ServiceMonitor sets ``honorLabels`` too).
     """
+    operator = targets_file.with_name(OPERATOR_TARGETS)
     return {
         "global": {"scrape_interval": interval, "evaluation_interval": interval},
         "scrape_configs": [
-            {
-                "job_name": "pods",
-                "scrape_interval": interval,
-                "scrape_timeout": interval,
-                "file_sd_configs": [{"files": [str(targets_file)], "refresh_interval": "1s"}],
-            }
+            _job("pods", targets_file, interval),
+            _job("slmfleet-operator", operator, interval, honor_labels=True),
         ],
     }
 
 
+OPERATOR_TARGETS = "operator-targets.json"
+
+
 def targets_path(workdir: Path) -> Path:
     return workdir / "prometheus" / "targets.json"
+
+
+def operator_targets_path(workdir: Path) -> Path:
+    return workdir / "prometheus" / OPERATOR_TARGETS
+
+
+def write_operator_target(path: Path, address: str | None) -> None:
+    """Point the operator job at ``address`` (host:port), or at nothing."""
+    groups = [{"targets": [address], "labels": {}}] if address else []
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(groups))
+    tmp.replace(path)
 
 
 def write_targets(path: Path, pods: Iterable[Mapping[str, Any]]) -> None:
@@ -82,6 +106,8 @@ def start_prometheus(workdir: Path, procs: ProcessSet, timeout: float = 60.0) ->
     folder.mkdir(parents=True, exist_ok=True)
     if not targets_path(workdir).exists():
         write_targets(targets_path(workdir), [])
+    if not operator_targets_path(workdir).exists():
+        write_operator_target(operator_targets_path(workdir), None)
     config = folder / "prometheus.yml"
     config.write_text(yaml.safe_dump(scrape_config(targets_path(workdir))))
     port = free_port()

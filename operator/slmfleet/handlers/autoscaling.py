@@ -34,6 +34,7 @@ from slmfleet.config import settings
 from slmfleet.handlers.apply import Applier
 from slmfleet.handlers.runtime import runtime
 from slmfleet.k8s import Kube
+from slmfleet.observability.metrics import autoscaler_decision
 from slmfleet.ownership import NAME_CONFLICT, NameConflictError, delete_owned
 from slmfleet.timefmt import parse_time
 from slmfleet.workqueue import Key
@@ -194,6 +195,7 @@ def autoscale(
         last_scale_time=memory.last_scale_time or _created(body),
         rollout_active=rollout_active(status),
     )
+    autoscaler_decision(decision.reason)
     name, namespace = model.metadata.name, model.metadata.namespace
     if decision.desired != current:
         scale = {"spec": {"replicas": decision.desired}}

@@ -9,6 +9,7 @@ delete (ownership and UID check). Status is patched only when it changed.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,7 @@ from slmfleet.config import settings
 from slmfleet.handlers.observe import observe, owned_by
 from slmfleet.handlers.rollout_analysis import gather
 from slmfleet.handlers.runtime import Runtime
+from slmfleet.observability.plan_record import record_plan
 from slmfleet.ownership import NameConflictError, delete_owned
 from slmfleet.reconcile.model_plan import (
     Analysis,
@@ -231,8 +233,12 @@ def sync_model(rt: Runtime, namespace: str, name: str) -> float | None:
         if isinstance(d, EngineDraft)
         else Analysis()
     )
+    started = time.perf_counter()
     plan = plan_model(model, body, observed, analysis, image, now, resync, d)
+    planned = time.perf_counter() - started
     try:
-        return execute(rt, body, model, plan)
+        due = execute(rt, body, model, plan)
     except StaleViewError:
         return CONFLICT_RETRY_SECONDS  # the watch brings the newer object; plan again from it
+    record_plan(body, plan, analysis, planned)  # metrics, once the plan was carried out
+    return due
