@@ -85,4 +85,4 @@ def test_fleet_queries_are_read_per_pod_and_route() -> None:
     routes = fetch_route_counts(query, 600)
     assert routes[("ns", "r")].requests == {"small": 3}
     assert routes[("ns", "r")].escalations == {"schema": 2}
-    assert all("[600s]" in q for q in route_queries(600).values())
+    assert all("offset 600s" in q for q in route_queries(600).values())

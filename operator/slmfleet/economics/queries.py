@@ -30,22 +30,30 @@ ROUTE_LABELS = {
 }
 
 
+def counted_since(series: str, window_seconds: int) -> str:
+    """What each series counted over the window: its value now minus its value then, or all of
+    it for a series younger than the window. The router creates a labelled series at its first
+    increment, so ``increase()``, which starts at the first sample, would miss what came before
+    it; a router pod that restarted is a new series (its pod label)."""
+    return f"(clamp_min({series} - {series} offset {window_seconds}s, 0) or {series})"
+
+
 def route_queries(window_seconds: int) -> dict[str, str]:
     """The routers' answered requests and tokens by route and upstream model, and escalations by
     route and reason, over the window."""
-    w = f"{window_seconds}s"
 
     def by(name: str) -> str:
         return f"by ({', '.join(ROUTE_LABELS[name])})"
 
+    requests = 'slmfleet_router_requests_total{code=~"2..",route!=""}'
     return {
-        "requests": (
-            f"sum {by('requests')} "
-            f'(increase(slmfleet_router_requests_total{{code=~"2..",route!=""}}[{w}]))'
+        "requests": f"sum {by('requests')} {counted_since(requests, window_seconds)}",
+        "tokens": (
+            f"sum {by('tokens')} {counted_since('slmfleet_router_tokens_total', window_seconds)}"
         ),
-        "tokens": f"sum {by('tokens')} (increase(slmfleet_router_tokens_total[{w}]))",
         "escalations": (
-            f"sum {by('escalations')} (increase(slmfleet_router_escalations_total[{w}]))"
+            f"sum {by('escalations')} "
+            f"{counted_since('slmfleet_router_escalations_total', window_seconds)}"
         ),
     }
 
