@@ -9,6 +9,7 @@ operator resumes from status. Without Prometheus, GPU-hours and cost still accru
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -63,9 +64,9 @@ def account_model(
     after = cost_status(
         ledger, cfg.cost_window_seconds, per_replica, capacity, counters is not None
     )
-    CostStatus.model_validate(after)  # fail here, not at the API server, if the shape drifts
     if not worth_writing(status.get("cost"), after, cfg.cost_status_seconds):
         return None
+    CostStatus.model_validate(after)  # fail here, not at the API server, if the shape drifts
     rt.kube.merge_patch("SmallModel", name, {"status": {"cost": after}}, ns, "status")
     return after
 
@@ -106,29 +107,29 @@ def account_routes(
     """Write status.cascade of each cascade route when it changed, at most once a cadence."""
     cfg = settings()
     empty = RouteCounts({}, {}, {})
+    seen = set()
     for ns in namespaces:
         for route in rt.cache.modelroutes(ns):
             meta, spec = route["metadata"], route.get("spec") or {}
             if not spec.get("cascade") or meta.get("deletionTimestamp"):
+                continue
+            uid = meta.get("uid") or ""
+            seen.add(uid)
+            if time.monotonic() - _routes_written.get(uid, -math.inf) < cfg.cost_status_seconds:
                 continue
             after = cascade_status(
                 _tiers(route, models),
                 counts.get((ns, meta["name"]), empty),
                 cfg.cost_window_seconds,
             )
-            CascadeEconomics.model_validate(after)
-            before = (route.get("status") or {}).get("cascade") or {}
-            uid = meta.get("uid") or ""
-            due = (
-                time.monotonic() - _routes_written.get(uid, float("-inf"))
-                >= cfg.cost_status_seconds
-            )
-            if not due or _plain(before) == _plain(after):
+            if _plain((route.get("status") or {}).get("cascade") or {}) == _plain(after):
                 continue
-            rt.kube.merge_patch(
-                "ModelRoute", meta["name"], {"status": {"cascade": after}}, ns, "status"
-            )
+            CascadeEconomics.model_validate(after)  # fail here, not at the API server
+            patch = {"status": {"cascade": after}}
+            rt.kube.merge_patch("ModelRoute", meta["name"], patch, ns, "status")
             _routes_written[uid] = time.monotonic()
+    for uid in set(_routes_written) - seen:
+        del _routes_written[uid]
 
 
 def _plain(value: Any) -> Any:
