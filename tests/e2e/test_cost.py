@@ -12,8 +12,11 @@ from typing import Any
 import pytest
 from rollout_support import echo_model, wait_serving
 
+from slmfleet.cli.kubectl_slm import main as kubectl_slm
+from slmfleet.devcluster.cluster import DevCluster
 from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
+from slmfleet.devcluster.prometheus import instant_query
 from slmfleet.devcluster.serving import router_ips
 from slmfleet.k8s import Kube
 from slmfleet.timefmt import parse_time
@@ -51,14 +54,24 @@ def cost_of(k8s: Kube, name: str, namespace: str) -> dict[str, Any]:
 
 
 def test_status_cost_matches_the_simulators_counters(
-    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
+    operator: OperatorProcess,
+    k8s: Kube,
+    gpuclasses: list[str],
+    namespace: str,
+    cluster: DevCluster,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     body = echo_model(namespace, "priced", {"analysis": "none"}, replicas=1)
     served = body["spec"]["servedModelName"]
     k8s.apply(body)
     wait_serving(k8s, "priced", namespace)
     ip = poll("1 ready router pod", lambda: router_ips(k8s, namespace))[0]
-    assert send(f"http://{ip}:8080", served, 50) == 50
+    assert send(f"http://{ip}:8080", served, 25) == 25
+    # the TTFT histogram appears with the first request: once Prometheus has scraped it, the
+    # rest of the traffic is an increase that rate() sees, so kubectl slm top has a p95 TTFT
+    ttft = f'vllm:time_to_first_token_seconds_count{{namespace="{namespace}"}}'
+    poll("the TTFT histogram scraped", lambda: instant_query(cluster.prometheus_url or "", ttft))
+    assert send(f"http://{ip}:8080", served, 25) == 25
 
     pods = k8s.list("Pod", namespace, "slmfleet.io/model=priced")
     assert len(pods) == 1
@@ -87,6 +100,17 @@ def test_status_cost_matches_the_simulators_counters(
     assert cost["sinceCreation"]["promptTokens"] == window["promptTokens"]
     assert cost["pricePerGPUHour"] == L4_PRICE and cost["gpus"] == 1
     assert (cost["capacityTokensPerSecond"] or 0) > 0 and cost["utilization"] is not None
+
+    # kubectl slm top -A: the row from status, with KV use, p95 TTFT and error rate from Prometheus
+    capsys.readouterr()
+    argv = ["top", "-A", "-o", "json", "--kubeconfig", str(cluster.kubeconfig)]
+    argv += ["--prometheus-url", cluster.prometheus_url or ""]
+    assert kubectl_slm(argv) == 0
+    rows = {(r["namespace"], r["name"]): r for r in json.loads(capsys.readouterr().out)}
+    row = rows[(namespace, "priced")]
+    assert (row["costPer1MTokens"] or 0) > 0 and row["tokensPerSecond"] is not None
+    assert row["kvCacheUsage"] is not None and row["p95TTFTSeconds"] is not None
+    assert row["errorRate"] == 0 and row["fitHeadroomGiB"] is not None
 
 
 def chat(url: str, model: str, text: str) -> None:
