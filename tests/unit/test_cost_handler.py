@@ -107,3 +107,18 @@ def test_cascade_route_economics_are_written_once_per_cadence() -> None:
     assert len(kube.patches) == 1
     status = kube.patches[0][2]["status"]["cascade"]
     assert status["saving"] == pytest.approx(5.0 - 0.09 - 0.5)
+
+
+def test_an_idle_model_is_written_on_a_replica_change_and_then_left_alone() -> None:
+    rt: Any = SimpleNamespace(cache=FakeCache(), kube=FakeKube())
+    body = model()
+    writes = []
+    for step in range(120):  # 20 minutes of 10 s passes, without traffic
+        if step == 30:
+            body["status"]["replicas"] = 3  # scaled once
+        written = cost.account_model(rt, body, {}, 1000.0 + step * 10)
+        if written is not None:
+            body["status"]["cost"] = written  # what the watch brings back
+            writes.append(step)
+    assert writes[0] == 0 and 30 in writes
+    assert len(writes) <= 3, writes  # the first pass, the figures once known, the scale

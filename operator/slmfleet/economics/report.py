@@ -48,12 +48,14 @@ are compared instead."""
 
 def _figures_only(cost: Mapping[str, Any]) -> dict[str, Any]:
     """What a reader compares: the figures to 2 significant digits, without the ledger and
-    what only accrues."""
+    what only accrues (GPU-hours, cost, and the capacity of the window's mean replicas, which
+    moves for a window after each replica change)."""
 
     def rough(value: Any) -> Any:
         return sig(value, 2) if isinstance(value, float) else value
 
-    out = {k: rough(v) for k, v in cost.items() if k != "ledger" and v is not None}
+    skipped = {"ledger", "capacityTokensPerSecond"}  # capacity follows the mean replicas
+    out = {k: rough(v) for k, v in cost.items() if k not in skipped and v is not None}
     for key in ("window", "sinceCreation"):
         period = cost.get(key) or {}
         out[key] = {k: rough(v) for k, v in period.items() if k not in ACCRUING and v is not None}
