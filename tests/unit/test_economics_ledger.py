@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from slmfleet.economics.ledger import Counters, Usage, advance, start, window
+from slmfleet.economics.ledger import Counters, Usage, advance, rebucketed, start, window
 
 pytestmark = pytest.mark.unit
 
@@ -93,6 +93,15 @@ def test_young_model_window_spans_its_life() -> None:
     usage, seconds = window(ledger, ledger.observed, HOUR)
     assert seconds == pytest.approx(450.0)
     assert usage.gpu_hours == pytest.approx(0.25)
+
+
+def test_a_new_window_length_starts_the_buckets_over() -> None:
+    ledger = advance(start(0.0, 1, 1.0, 300), 600.0, 1, 1.0, None)
+    assert rebucketed(ledger, 300) is ledger
+    resized = rebucketed(ledger, 60)
+    assert resized.buckets == () and resized.total == ledger.total
+    resized = advance(resized, 660.0, 1, 1.0, None, window_seconds=720)
+    assert [b.start for b in resized.buckets] == [600.0]
 
 
 def test_clock_step_back_charges_nothing() -> None:

@@ -118,6 +118,14 @@ def start(now: float, gpus: int, price: float | None, bucket_seconds: float) -> 
     return Ledger(started=now, observed=now, gpus=gpus, price=price, bucket_seconds=bucket_seconds)
 
 
+def rebucketed(ledger: Ledger, bucket_seconds: float) -> Ledger:
+    """The ledger with buckets of a new length (the window was changed): the window's buckets
+    start over, the totals since creation stay."""
+    if ledger.bucket_seconds == bucket_seconds:
+        return ledger
+    return replace(ledger, bucket_seconds=bucket_seconds, buckets=())
+
+
 def _bucket_start(t: float, length: float) -> float:
     return math.floor(t / length) * length
 

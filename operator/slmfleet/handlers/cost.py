@@ -20,7 +20,7 @@ from slmfleet.autoscale.batch import QueryVector
 from slmfleet.config import settings
 from slmfleet.economics.capacity import replica_capacity
 from slmfleet.economics.cascade import RouteCounts, Tier, cascade_status
-from slmfleet.economics.ledger import Ledger, advance, start
+from slmfleet.economics.ledger import Ledger, advance, rebucketed, start
 from slmfleet.economics.ledger_status import ledger_from_status
 from slmfleet.economics.queries import PodCounters, fetch_pod_counters, fetch_route_counts
 from slmfleet.economics.report import cost_status, worth_writing
@@ -51,9 +51,11 @@ def account_model(
     gpus = int(status.get("replicas") or 0) * per_replica
     cfg = settings()
     ledger = _ledgers.get(uid) or ledger_from_status(status)
+    bucket_seconds = cfg.cost_window_seconds / 12
     if ledger is None:
-        ledger = start(now, gpus, price, cfg.cost_window_seconds / 12)
+        ledger = start(now, gpus, price, bucket_seconds)
     else:
+        ledger = rebucketed(ledger, bucket_seconds)
         pods = {p["metadata"]["name"] for p in rt.cache.pods(ns, name)}
         readings = None if counters is None else counters.get((ns, name), {})
         ledger = advance(ledger, now, gpus, price, readings, pods, cfg.cost_window_seconds)
