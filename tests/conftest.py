@@ -113,6 +113,7 @@ def operator_process(cluster: DevCluster, crds: list[str]) -> Iterator[OperatorP
         "SLMFLEET_PROMETHEUS_URL": cluster.prometheus_url or "",
         "SLMFLEET_PROMETHEUS_SCRAPE_SECONDS": "1",  # the dev Prometheus scrapes every 1 s
         "SLMFLEET_AUTOSCALE_INTERVAL_SECONDS": "1",
+        "SLMFLEET_COST_STATUS_SECONDS": "2",
     }
     os.environ.update(env)  # the same settings for code the tests call in-process
     settings.cache_clear()

@@ -22,6 +22,10 @@ class Settings:
     router_image: str = DEFAULT_ROUTER_IMAGE
     prometheus_url: str | None = None
     autoscale_interval_seconds: float = 10.0
+    cost_window_seconds: int = 3600
+    """The window of status.cost and status.cascade (a twelfth of it is one ledger bucket)."""
+    cost_status_seconds: float = 60.0
+    """The shortest time between two writes of status.cost that only move its figures."""
     router_allowed_hosts: tuple[str, ...] = ()
     """Hosts ModelRoute backend URLs may reach (``*.domain`` for subdomains); empty: any."""
     router_defaults: RouterDefaults = field(default_factory=RouterDefaults)
@@ -45,6 +49,8 @@ def settings() -> Settings:
         autoscale_interval_seconds=float(
             os.environ.get("SLMFLEET_AUTOSCALE_INTERVAL_SECONDS", "10")
         ),
+        cost_window_seconds=int(os.environ.get("SLMFLEET_COST_WINDOW_SECONDS", "3600")),
+        cost_status_seconds=float(os.environ.get("SLMFLEET_COST_STATUS_SECONDS", "60")),
         router_allowed_hosts=hosts_list(os.environ.get("SLMFLEET_ROUTER_ALLOWED_HOSTS", "")),
         router_defaults=_router_defaults(),
         network_policy=os.environ.get("SLMFLEET_NETWORK_POLICY", "false").lower() == "true",

@@ -50,4 +50,6 @@ def test_the_demo_promotes_then_rolls_back(tmp_path: Path) -> None:
     )
     assert len(totals) == 2 and all(int(sent) > 0 for sent, _ in totals), totals
     assert "The story is complete." in out
+    # the model the story sent traffic to shows what it cost per million tokens
+    assert re.search(r"default/qwen3-0\.6b: \{.*costPer1MTokens: \d", out), out[-2000:]
     assert "every process it started has exited" in out

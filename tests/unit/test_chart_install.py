@@ -180,6 +180,8 @@ def test_settings_come_from_values() -> None:
     assert env["SLMFLEET_PROMETHEUS_URL"] == values["prometheusUrl"]
     assert env["SLMFLEET_RESYNC_SECONDS"] == str(values["resyncSeconds"])
     assert env["SLMFLEET_AUTOSCALE_INTERVAL_SECONDS"] == str(values["autoscaleIntervalSeconds"])
+    assert env["SLMFLEET_COST_WINDOW_SECONDS"] == str(values["costWindowSeconds"])
+    assert env["SLMFLEET_COST_STATUS_SECONDS"] == str(values["costStatusSeconds"])
     assert env["SLMFLEET_PROMETHEUS_SCRAPE_SECONDS"] == str(values["prometheusScrapeSeconds"])
     assert env["SLMFLEET_ROUTER_IMAGE"] == container["image"]  # routerImage empty
     assert env["SLMFLEET_ROUTER_ALLOWED_HOSTS"] == ",".join(values["routerAllowedHosts"])

@@ -185,6 +185,8 @@ def test_chart_defaults_match_the_operator_defaults(monkeypatch: pytest.MonkeyPa
     defaults = settings.__wrapped__()  # uncached: the environment without SLMFLEET_* variables
     assert values["resyncSeconds"] == defaults.resync_seconds
     assert values["autoscaleIntervalSeconds"] == defaults.autoscale_interval_seconds
+    assert values["costWindowSeconds"] == defaults.cost_window_seconds
+    assert values["costStatusSeconds"] == defaults.cost_status_seconds
     assert values["gpuclassResyncSeconds"] == defaults.gpuclass_resync_seconds
     assert values["prometheusUrl"] == "" and defaults.prometheus_url is None
     assert values["routerAllowedHosts"] == [] and defaults.router_allowed_hosts == ()

@@ -227,6 +227,7 @@ def test_plugin_lists_the_rollout_commands() -> None:
             [""],
             [
                 "abort",
+                "cost",
                 "diff",
                 "history",
                 "plan",
@@ -234,6 +235,7 @@ def test_plugin_lists_the_rollout_commands() -> None:
                 "retry",
                 "rollback",
                 "status",
+                "top",
                 "version",
             ],
         ),

@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field, ValidationError
 
 from slmfleet import API_VERSION
 from slmfleet.api.base import ApiModel, SpecModel, StatusModel
+from slmfleet.api.cascade_status import CascadeEconomics
 from slmfleet.api.cel import Cel
 from slmfleet.api.common import (
     CONDITIONS_LIST,
@@ -82,6 +83,11 @@ class RouteBackend(SpecModel):
             "insecure applies only to url backends",
             lambda s: not s.insecure or s.url is not None,
         ),
+        Cel(
+            "!has(self.pricePer1MTokens) || has(self.url)",
+            "pricePer1MTokens applies only to url backends (a SmallModel's cost is measured)",
+            lambda s: s.price_per_1m_tokens is None or s.url is not None,
+        ),
     )
 
     name: str = Field(
@@ -125,6 +131,15 @@ class RouteBackend(SpecModel):
         gt=0,
         le=3600,
         description="Limit of one attempt on this backend; overrides the route's.",
+    )
+    price_per_1m_tokens: float | None = Field(
+        None,
+        alias="pricePer1MTokens",
+        ge=0,
+        description=(
+            "What the url backend charges per million tokens (prompt and completion), in the "
+            "currency of the GPUClass prices; for the cascade's cost in status."
+        ),
     )
 
 
@@ -259,6 +274,9 @@ class ModelRouteStatus(StatusModel):
     backends: list[ResolvedBackend] = Field(default_factory=list, description="Usable backends.")
     unavailable: list[UnavailableBackend] = Field(
         default_factory=list, description="Backends that cannot take traffic, and why."
+    )
+    cascade: CascadeEconomics | None = Field(
+        None, description="Share, escalations and cost per tier, and the saving (cascade only)."
     )
 
 

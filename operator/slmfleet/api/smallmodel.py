@@ -207,6 +207,9 @@ SMALLMODEL_KIND = KindInfo(
         PrinterColumn("GPU CLASS", "string", ".spec.gpuClassName"),
         PrinterColumn("FITS", "boolean", ".status.plan.fits", "Fits the GPU memory"),
         PrinterColumn("PHASE", "string", ".status.phase"),
+        PrinterColumn(
+            "$/1M TOK", "number", ".status.cost.window.costPer1MTokens", "Cost per 1M tokens"
+        ),
         AGE_COLUMN,
         PrinterColumn("SERVED NAME", "string", ".status.servedModelName", priority=1),
         PrinterColumn("QUANTIZATION", "string", ".spec.quantization", priority=1),

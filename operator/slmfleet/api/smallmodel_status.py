@@ -9,6 +9,7 @@ from pydantic import Field
 from slmfleet.api.autoscaling import AutoscalingStatus
 from slmfleet.api.base import StatusModel
 from slmfleet.api.common import CONDITIONS_LIST, Condition
+from slmfleet.api.cost_status import CostStatus
 from slmfleet.api.rollout_status import HistoryEntry, RolloutStatus
 
 Phase = Literal["Pending", "Progressing", "Ready", "Stalled", "Degraded"]
@@ -100,4 +101,7 @@ class SmallModelStatus(StatusModel):
     )
     history: list[HistoryEntry] = Field(
         default_factory=list, description="Revisions that served, newest first, for rollback."
+    )
+    cost: CostStatus | None = Field(
+        None, description="GPU-hours, tokens and cost per token, over a window and since creation."
     )

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from slmfleet import API_VERSION, __version__
+from slmfleet.cli.fleet_commands import add_fleet_commands
 from slmfleet.cli.rollout_commands import ClientFn, add_rollout_commands
 from slmfleet.k8s import Kube
 
@@ -44,14 +45,14 @@ def add_common_flags(parser: argparse.ArgumentParser, *, on_subcommand: bool) ->
         "--all-namespaces",
         action="store_true",
         default=default(False),
-        help="status without NAME: list SmallModels in every namespace",
+        help="status without NAME, top, cost: SmallModels in every namespace",
     )
     parser.add_argument(
         "-o",
         "--output",
         choices=("json", "yaml"),
         default=default(None),
-        help="status and history as json or yaml",
+        help="status, history, top and cost as json or yaml",
     )
 
 
@@ -103,6 +104,7 @@ def build_parser(client: ClientFn = _client) -> argparse.ArgumentParser:
     plan.add_argument("name", help="SmallModel name")
     plan.set_defaults(func=_cmd_plan)
     add_rollout_commands(sub, client)
+    add_fleet_commands(sub, client)
     version = sub.add_parser("version", help="print the plugin version")
     version.set_defaults(func=_cmd_version)
     for command in sub.choices.values():

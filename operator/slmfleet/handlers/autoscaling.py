@@ -32,6 +32,7 @@ from slmfleet.builders.autoscaler import horizontal_pod_autoscaler, scaled_objec
 from slmfleet.builders.deployment import desired_replicas
 from slmfleet.config import settings
 from slmfleet.handlers.apply import Applier
+from slmfleet.handlers.cost import account_fleet
 from slmfleet.handlers.runtime import runtime
 from slmfleet.k8s import Kube
 from slmfleet.observability.metrics import autoscaler_decision
@@ -222,16 +223,15 @@ def autoscaled(body: Mapping[str, Any]) -> bool:
 
 
 def handle_autoscale(key: Key) -> float | None:
-    """One pass over every SmallModel with autoscaling (or a mode left to clean up), with one
-    batch of Prometheus queries; due again every autoscale interval while there is any."""
+    """One pass over every SmallModel: autoscaling for those with it (or a mode left to clean
+    up), then the cost ledgers of all (handlers/cost.py), with one batch of Prometheus queries;
+    due again every autoscale interval while any SmallModel exists."""
     rt = runtime()
-    bodies = [
-        b
-        for b in rt.cache.smallmodels()
-        if autoscaled(b) and not b["metadata"].get("deletionTimestamp")
-    ]
+    alive = [b for b in rt.cache.smallmodels() if not b["metadata"].get("deletionTimestamp")]
+    bodies = [b for b in alive if autoscaled(b)]
     if not bodies:
         _memory.clear()
+    if not alive:
         return None
     provider, now = signal_provider(), datetime.now(UTC)
     for body in bodies:
@@ -240,4 +240,7 @@ def handle_autoscale(key: Key) -> float | None:
         except Exception as err:  # one model's failure never stops the others' autoscaling
             meta = body["metadata"]
             log.warning("autoscaling %s/%s failed: %s", meta.get("namespace"), meta["name"], err)
+    account_fleet(
+        rt, alive, provider.prometheus.vector if isinstance(provider, PassSignals) else None
+    )
     return settings().autoscale_interval_seconds

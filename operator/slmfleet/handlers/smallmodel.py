@@ -43,8 +43,7 @@ async def on_model_event(
         rt.applier.forget_owner(str(body.get("metadata", {}).get("uid") or ""))
     rt.enqueue(model_key(ns, str(name)))
     rt.enqueue_routes(ns)
-    if spec.get("autoscaling") or status.get("autoscaling"):
-        rt.ensure(FLEET_KEY, 1.0)  # the fleet pass, started once, not hurried
+    rt.ensure(FLEET_KEY, 1.0)  # the fleet pass (autoscaling, cost), started once, not hurried
 
 
 @kopf.on.event("apps", "v1", "deployments", labels={MODEL_LABEL: kopf.PRESENT})
