@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slmfleet.cache.seen import Seen
+from slmfleet.cache.seen import Inputs, Seen
 
 pytestmark = pytest.mark.unit
 
@@ -24,3 +24,20 @@ def test_only_new_versions_and_deletions_are_changes() -> None:
     assert seen.changed("SmallModel", obj("2"), None)  # forgotten with the deletion
     assert seen.changed("SmallModel", obj("1", uid="u2"), None)  # another object
     assert len(seen) == 3
+
+
+def test_a_status_cost_write_changes_no_plan_input() -> None:
+    inputs = Inputs()
+    model = {"metadata": {"uid": "u", "resourceVersion": "1", "generation": 1},
+             "spec": {"replicas": 1}, "status": {"phase": "Ready"}}  # fmt: skip
+    assert inputs.changed(model, "ADDED")
+    costed = {**model, "metadata": {**model["metadata"], "resourceVersion": "2"},
+              "status": {"phase": "Ready", "cost": {"reason": "NoTraffic"}}}  # fmt: skip
+    assert not inputs.changed(costed, "MODIFIED")  # the fleet pass's write: nothing to plan
+    scaled = {**costed, "status": {**costed["status"], "autoscaling": {"desiredReplicas": 2}}}
+    assert inputs.changed(scaled, "MODIFIED")  # the autoscaler's decision is a plan input
+    edited = {**scaled, "spec": {"replicas": 3}}
+    assert inputs.changed(edited, "MODIFIED")
+    annotated = {**edited, "metadata": {**edited["metadata"], "annotations": {"a": "b"}}}
+    assert inputs.changed(annotated, "MODIFIED")  # rollout commands are annotations
+    assert inputs.changed(annotated, "DELETED") and len(inputs) == 0

@@ -8,6 +8,8 @@ dictionary look-ups, not a thousand plans. One short string is kept per watched 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,3 +37,43 @@ class Seen:
 
 SEEN = Seen()
 """Shared by the watch handlers, which all run on kopf's event loop."""
+
+UNPLANNED_STATUS = ("cost",)
+"""Status fields the plan never reads: written by the fleet pass on its own cadence."""
+
+
+def plan_inputs(body: Mapping[str, Any]) -> str:
+    """A digest of what a SmallModel's plan and routing read: the object without its
+    resourceVersion, managedFields and the status fields no plan reads."""
+    meta = {k: v for k, v in (body.get("metadata") or {}).items()
+            if k not in ("resourceVersion", "managedFields")}  # fmt: skip
+    status = {k: v for k, v in (body.get("status") or {}).items() if k not in UNPLANNED_STATUS}
+    view = {"metadata": meta, "spec": body.get("spec"), "status": status}
+    canonical = json.dumps(view, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(canonical.encode(), digest_size=12).hexdigest()
+
+
+class Inputs:
+    """The last plan-input digest per object: an event that changed only what no plan reads
+    (a status.cost write) enqueues no plan."""
+
+    def __init__(self) -> None:
+        self._digests: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._digests)
+
+    def changed(self, body: Mapping[str, Any], event: str | None) -> bool:
+        meta = body.get("metadata") or {}
+        key = str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}")
+        if event == "DELETED":
+            self._digests.pop(key, None)
+            return True
+        digest = plan_inputs(body)
+        if self._digests.get(key) == digest:
+            return False
+        self._digests[key] = digest
+        return True
+
+
+MODEL_INPUTS = Inputs()

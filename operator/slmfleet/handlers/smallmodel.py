@@ -13,7 +13,7 @@ import kopf
 
 from slmfleet import GROUP, VERSION
 from slmfleet.builders.labels import MODEL_LABEL
-from slmfleet.cache.seen import SEEN
+from slmfleet.cache.seen import MODEL_INPUTS, SEEN
 from slmfleet.handlers.autoscaling import FLEET_KEY
 from slmfleet.handlers.model_sync import sync_model
 from slmfleet.handlers.runtime import model_key, runtime
@@ -37,6 +37,8 @@ async def on_model_event(
 ) -> None:
     if not SEEN.changed("SmallModel", body, type):
         return  # a re-list of an unchanged object
+    if not MODEL_INPUTS.changed(body, type):
+        return  # only status.cost moved: nothing to plan or route
     rt = runtime()
     ns = namespace or ""
     if type == "DELETED":
