@@ -1,5 +1,6 @@
 """The operator's shared parts, made once at startup: the cache view, the API client, the
-scheduler, the applier and the Event poster. Handlers reach them through ``runtime()``."""
+scheduler, the applier, the Event poster and the analyses in flight. Handlers reach them through
+``runtime()``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from slmfleet.cache.view import FleetCache
+from slmfleet.handlers.analysis_runner import AnalysisRunner
 from slmfleet.handlers.apply import Applier
 from slmfleet.handlers.events import EventPoster
 from slmfleet.k8s import Kube
@@ -20,6 +22,7 @@ class Runtime:
     scheduler: Scheduler
     applier: Applier
     events: EventPoster
+    analyses: AnalysisRunner = field(default_factory=AnalysisRunner)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -34,6 +37,7 @@ class Runtime:
         self.task = loop.create_task(self.scheduler.run(), name="slmfleet-scheduler")
 
     def stop(self) -> None:
+        self.analyses.shutdown()
         if self.task is not None:
             self.task.cancel()
             self.task = None
