@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pytest
@@ -227,7 +228,7 @@ def test_the_pool_bounds_parts_in_flight_across_the_fleet() -> None:
     gatherings = {m: Parts({"p#0": held, "p#1": held}, seconds=3600.0) for m in wakes}
     for m, wake in wakes.items():
         key = ("model", "team", m)
-        assert runner.poll(key, ("new",), lambda m=m: gatherings[m], wake).pending
+        assert runner.poll(key, ("new",), partial(gatherings.__getitem__, m), wake).pending
     assert two_running.wait(WAIT)
     release.set()
     assert all(w.event.wait(WAIT) for w in wakes.values())
