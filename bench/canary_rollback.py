@@ -46,6 +46,10 @@ def rollout(k8s: Kube, name: str, ns: str) -> dict[str, Any]:
 
 
 def canary_gone(k8s: Kube, name: str, ns: str, canary: str, stable: str) -> bool:
+    """Rolled back, no canary pod ready, stable whole (a canary pod briefly not ready while the
+    rollout still holds its step is not a rollback)."""
+    if rollout(k8s, name, ns).get("phase") not in ("RollingBack", "RolledBack"):
+        return False
     pods = k8s.list("Pod", ns, f"slmfleet.io/model={name}")
 
     def ready(p: dict[str, Any]) -> bool:
