@@ -14,140 +14,109 @@ revision). Two clocks stop:
   (the response header names the revision). After it, every request reaches stable.
 - pods: the canary Deployment is at 0 replicas and no canary pod is left ready, with the stable
   revision at its full replica count (what a client calling the Service directly waits for).
+
+Slow canary (``--slow-runs``): a canary with 2 s time to first token at analysisIntervalSeconds 5
+holds its step while its analyses are recorded (``status.rollout.lastAnalysisAt``, the start of
+each); then its threshold is lowered below 2 s. Reported: the spacing of its analyses (p50, max)
+and the time from the start of the deciding analysis to the two clocks above. ``--json`` writes
+these figures; ``--before FILE`` puts figures measured on an earlier version beside them.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
-import threading
-import time
-import urllib.request
 from pathlib import Path
-from typing import Any
 
-import yaml
 from kopf.testing import KopfRunner
 
+from canary_rollback import EXAMPLES, analysis_starts, canary_rollback
 from slmfleet.config import settings
 from slmfleet.devcluster.cluster import DevCluster
 from slmfleet.devcluster.manifests import apply_crds, apply_files, repo_root
 from slmfleet.devcluster.nodes import FakeGPUNode
-from slmfleet.devcluster.processes import poll
-from slmfleet.devcluster.serving import router_ips
 from slmfleet.k8s import Kube
+from slmfleet.timefmt import parse_time
 
-EXAMPLES = repo_root() / "manifests" / "examples"
 SLACK_SECONDS = 5.0
-
-
-def model(namespace: str, name: str, interval: int, args: list[str]) -> dict[str, Any]:
-    body = yaml.safe_load((EXAMPLES / "smallmodel-qwen3-0.6b-t4.yaml").read_text())
-    body["metadata"] = {"name": name, "namespace": namespace}
-    body["spec"].update(
-        replicas=2,
-        maxReplicas=2,
-        engine={"extraArgs": args},
-        rollout={
-            "steps": [{"weight": 50, "pauseSeconds": 3600}],
-            "analysisIntervalSeconds": interval,
-            "failureLimit": 0,
-            "inconclusiveLimit": 10,
-            "metrics": {"p95TTFTSeconds": 5.0},
-        },
-    )
-    return dict(body)
-
-
-def rollout(k8s: Kube, name: str, ns: str) -> dict[str, Any]:
-    return dict(((k8s.get("SmallModel", name, ns) or {}).get("status") or {}).get("rollout") or {})
-
-
-def canary_gone(k8s: Kube, name: str, ns: str, canary: str, stable: str) -> bool:
-    pods = k8s.list("Pod", ns, f"slmfleet.io/model={name}")
-
-    def ready(p: dict[str, Any]) -> bool:
-        conds = (p.get("status") or {}).get("conditions") or []
-        alive = not p["metadata"].get("deletionTimestamp")
-        return alive and any(c["type"] == "Ready" and c["status"] == "True" for c in conds)
-
-    by_rev: dict[str, int] = {}
-    for p in pods:
-        if ready(p):
-            rev = p["metadata"]["labels"].get("slmfleet.io/revision", "")
-            by_rev[rev] = by_rev.get(rev, 0) + 1
-    return by_rev.get(canary, 0) == 0 and by_rev.get(stable, 0) == 2
-
-
-class RouterClient(threading.Thread):
-    """Sends completions through the router one after another; records (time, revision)."""
-
-    def __init__(self, url: str, model: str) -> None:
-        super().__init__(daemon=True)
-        self.url, self.model = url, model
-        self.answers: list[tuple[float, str]] = []
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        body = json.dumps({"model": self.model, "prompt": "hi", "max_tokens": 1}).encode()
-        while not self.stopped.is_set():
-            request = urllib.request.Request(
-                f"{self.url}/v1/completions", body, {"Content-Type": "application/json"}
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=10) as resp:
-                    revision = resp.headers.get("x-slmfleet-revision", "")
-                    self.answers.append((time.monotonic(), revision))
-            except OSError:
-                self.stopped.wait(0.05)
-
-    def seen(self, revision: str) -> bool:
-        return any(rev == revision for _, rev in self.answers)
-
-    def last(self, revision: str) -> float | None:
-        times = [t for t, rev in self.answers if rev == revision]
-        return max(times) if times else None
+SLOW_INTERVAL = 5
+SLOW_TTFT = "2000ms"
+ISSUE_SPACING = 14.0  # issue 9: analyses of a 2 s TTFT canary ran 14 s apart at an interval of 5 s
 
 
 def one_run(k8s: Kube, ns: str, name: str, interval: int) -> tuple[float, float]:
-    body = model(ns, name, interval, ["--mode=echo", "--time-to-first-token=200ms"])
-    k8s.apply(body)
-    poll("stable serving", lambda: rollout(k8s, name, ns).get("phase") == "Succeeded", 120)
-    body["spec"]["engine"]["extraArgs"] = ["--mode=echo", "--time-to-first-token=201ms"]
-    k8s.apply(body)
-
-    def paused() -> dict[str, Any] | None:
-        r = rollout(k8s, name, ns)
-        return r if r.get("phase") == "Paused" else None
-
-    r = poll("canary holding its step", paused, 180)
-    assert r is not None
-    canary, stable = r["canaryRevision"], r["stableRevision"]
-    ips = poll("a ready router", lambda: router_ips(k8s, ns), 60)
-    client = RouterClient(f"http://{ips[0]}:8080", body["spec"]["servedModelName"])
-    client.start()
-    poll("the router sending requests to the canary", lambda: client.seen(canary), 60, 0.1)
-    # the breach: ~0.2 s TTFT measured, threshold lowered to 0.05 s
-    k8s.merge_patch(
-        "SmallModel", name, {"spec": {"rollout": {"metrics": {"p95TTFTSeconds": 0.05}}}}, ns
-    )
-    breached = time.monotonic()
-    poll("canary pods gone", lambda: canary_gone(k8s, name, ns, canary, stable), 120, 0.1)
-    pods_took = time.monotonic() - breached
-    time.sleep(1.0)  # answers keep coming: any late canary answer would show here
-    client.stopped.set()
-    client.join(timeout=15)
-    last = client.last(canary)
-    router_took = max(0.0, (last or breached) - breached)
-    k8s.delete("SmallModel", name, ns)
-    return router_took, pods_took
+    # the breach: ~0.2 s TTFT measured, threshold lowered from 5 s to 0.05 s
+    rb = canary_rollback(k8s, ns, name, interval, "201ms", (5.0, 0.05))
+    router_took = max(0.0, (rb.router_last or rb.breached) - rb.breached)
+    return router_took, rb.pods_gone - rb.breached
 
 
-def report(rows: list[tuple[int, float, float]], out: Path) -> str:
+def slow_run(k8s: Kube, ns: str, name: str, count: int) -> tuple[dict[str, float], list[float]]:
+    """Spacing of a 2 s TTFT canary's analyses, and deciding analysis -> rollback; the gaps."""
+    starts: list[float] = []
+    rb = canary_rollback(
+        k8s, ns, name, SLOW_INTERVAL, SLOW_TTFT, (5.0, 1.0),
+        lambda: starts.extend(analysis_starts(k8s, name, ns, count, SLOW_INTERVAL)),
+    )  # fmt: skip
+    assert "p95TTFTSeconds" in str(rb.rollout.get("rollbackMessage")), rb.rollout
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    deciding = parse_time(rb.rollout["lastAnalysisAt"]).timestamp()
+    figures = {
+        "spacing_p50": statistics.median(gaps),
+        "spacing_max": max(gaps),
+        "router": max(0.0, (rb.router_last or deciding) - deciding),
+        "pods": rb.pods_gone - deciding,
+    }
+    return figures, gaps
+
+
+def combined(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Medians over runs; the worst spacing of all."""
+    out = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    out["spacing_max"] = max(r["spacing_max"] for r in runs)
+    return out
+
+
+SLOW_ROWS = (
+    ("spacing_p50", "analysis spacing, p50 (s)", f"{SLOW_INTERVAL}"),
+    ("spacing_max", "analysis spacing, max (s)", f"{SLOW_INTERVAL}"),
+    ("router", "deciding analysis started -> last canary answer via the router (s)",
+     f"<= {SLOW_INTERVAL + SLACK_SECONDS:g}"),
+    ("pods", "deciding analysis started -> canary pods gone (s)",
+     f"<= {SLOW_INTERVAL + SLACK_SECONDS:g}"),
+)  # fmt: skip
+
+
+def slow_report(after: dict[str, float], before: dict[str, float] | None, runs: int) -> list[str]:
+    lines = [
+        "",
+        f"## Slow canary ({SLOW_TTFT} time to first token, analysisIntervalSeconds "
+        f"{SLOW_INTERVAL})",
+        "",
+        "A canary holding its step while its analyses are recorded (`lastAnalysisAt`, the start "
+        "of each), then its p95 TTFT threshold lowered from 5 s to 1 s. Before: the previous "
+        "version (`--before`), whose analysis gathered one part after another on a scheduler "
+        "worker (issue 9 reported "
+        f"{ISSUE_SPACING:g} s spacing under client load); after: its parts at once on the analysis "
+        f"pool, under a deadline of the interval less a margin. {runs} run(s); medians, worst "
+        "spacing.",
+        "",
+        "| | before | after | goal |",
+        "|---|---:|---:|---:|",
+    ]
+    for key, label, goal in SLOW_ROWS:
+        was = "n/a" if before is None else f"{before[key]:.1f}"
+        lines.append(f"| {label} | {was} | {after[key]:.1f} | {goal} |")
+    return lines
+
+
+def report(rows: list[tuple[int, float, float]], slow: list[str], out: Path) -> str:
     lines = [
         "# Rollback latency",
         "",
@@ -168,7 +137,7 @@ def report(rows: list[tuple[int, float, float]], out: Path) -> str:
             f"| {interval} | {router:.1f} | {router / interval:.2f} | {pods:.1f} "
             f"| {pods / interval:.2f} | {ok} |"
         )
-    text = "\n".join(lines) + "\n"
+    text = "\n".join(lines + slow) + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     return text
@@ -176,10 +145,16 @@ def report(rows: list[tuple[int, float, float]], out: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--intervals", type=int, nargs="+", default=[3, 5, 10])
+    parser.add_argument("--intervals", type=int, nargs="*", default=[3, 5, 10])
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--slow-runs", type=int, default=1)
+    parser.add_argument("--analyses", type=int, default=8, help="analyses recorded per slow run")
+    parser.add_argument("--json", type=Path, help="write the slow canary's figures here")
+    parser.add_argument("--before", type=Path, help="slow canary figures of an earlier version")
     parser.add_argument("--out", type=Path, default=repo_root() / "bench/results/rollback.md")
     args = parser.parse_args(argv)
+    slow_runs: list[dict[str, float]] = []
+    gaps: list[list[float]] = []
     nodes = (FakeGPUNode("gpu-t4-0", "Tesla-T4", gpus=4, gpu_memory_mib=15360),)
     rows: list[tuple[int, float, float]] = []
     with tempfile.TemporaryDirectory() as tmp, DevCluster(nodes, workdir=Path(tmp)) as dev:
@@ -202,7 +177,20 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"interval {interval}s: router {router:.1f}s, pods {pods:.1f}s",
                           file=sys.stderr)  # fmt: skip
                     rows.append((interval, router, pods))
-    print(report(rows, args.out))
+            for run in range(args.slow_runs):
+                figures, spacing = slow_run(k8s, "bench", f"slow-{run}", args.analyses)
+                slow_runs.append(figures)
+                gaps.append([round(g, 2) for g in spacing])
+    for run, spacing in enumerate(gaps):
+        print(f"slow canary run {run}: {slow_runs[run]}, spacing {spacing}", file=sys.stderr)
+    slow: list[str] = []
+    if slow_runs:
+        after = combined(slow_runs)
+        if args.json:
+            args.json.write_text(json.dumps({"figures": after, "gaps": gaps}, indent=2) + "\n")
+        before = json.loads(args.before.read_text())["figures"] if args.before else None
+        slow = slow_report(after, before, len(slow_runs))
+    print(report(rows, slow, args.out))
     return 0
 
 

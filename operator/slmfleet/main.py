@@ -23,6 +23,7 @@ from slmfleet.handlers import (
     modelroute,
     smallmodel,
 )
+from slmfleet.handlers.analysis_runner import AnalysisRunner
 from slmfleet.handlers.apply import Applier
 from slmfleet.handlers.clients import kube_client
 from slmfleet.handlers.events import EventPoster
@@ -31,9 +32,11 @@ from slmfleet.leader import Elector, StandbyHealth
 from slmfleet.observability import metrics
 from slmfleet.workqueue import Scheduler
 
+ANALYSIS_PARTS_PER_WORKER = 4
+
 
 def worker_count() -> int:
-    """Concurrent handlers (API calls, analyses); SLMFLEET_WORKERS, default 8."""
+    """Concurrent handlers (API calls, plans); SLMFLEET_WORKERS, default 8."""
     return max(1, int(os.environ.get("SLMFLEET_WORKERS", "8")))
 
 
@@ -73,7 +76,10 @@ async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
     scheduler = Scheduler(timed_handlers, workers=worker_count())
     kube = kube_client()
     live = {name: kwargs[name] for name in indexes.ALL_INDEXES}  # kopf's live index objects
-    install(Runtime(FleetCache(live), kube, scheduler, Applier(kube), EventPoster(kube)))
+    # Parts of analyses (probe requests, queries, evals: waits on the network) in flight at once,
+    # fleet-wide, on their own pool: the scheduler's workers never wait for them.
+    analyses = AnalysisRunner(ANALYSIS_PARTS_PER_WORKER * worker_count())
+    install(Runtime(FleetCache(live), kube, scheduler, Applier(kube), EventPoster(kube), analyses))
 
 
 @kopf.on.cleanup()

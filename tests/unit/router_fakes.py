@@ -151,6 +151,24 @@ def backend(name: str, endpoints: Sequence[str], weight: int = 100, **extra: Any
     return {**fields, "endpoints": list(endpoints), **extra}
 
 
+def triage_routes(endpoints: Sequence[str], **extra: Any) -> list[dict[str, Any]]:
+    """The one route most tests use: "triage" to backend "a" over ``endpoints``."""
+    return [{"name": "triage", "backends": [backend("a", endpoints)], **extra}]
+
+
+@asynccontextmanager
+async def triage_router(
+    *backends: FakeBackend | BrokenBackend, **defaults: Any
+) -> AsyncIterator[tuple[TestClient[web.Request, web.Application], list[str]]]:
+    """Fake backends on loopback behind a router whose one route "triage" sends to all of them
+    as backend "a" (``defaults``: the router's); yields the client and the backends' endpoints."""
+    async with (
+        serving(*backends) as endpoints,
+        router(config(triage_routes(endpoints), **defaults)) as (client, _),
+    ):
+        yield client, endpoints
+
+
 def chat(content: str, model: str = "triage", **extra: Any) -> dict[str, Any]:
     return {"model": model, "messages": [{"role": "user", "content": content}], **extra}
 

@@ -420,3 +420,20 @@ def test_a_step_advances_on_evidence_unless_analysis_is_none(
     assert phase(t) == want
     if want == "Analyzing":
         assert t.state.rollout is not None and t.state.rollout.inconclusive_checks == 1
+
+
+def test_an_analysis_counts_as_of_when_it_started_not_when_it_finished() -> None:
+    started = T0 + timedelta(seconds=10)
+    t = next_state(
+        spec(steps=[{"weight": 25, "pauseSeconds": 3600}]),
+        rolling(phase="Analyzing", last_analysis_at=stamp(T0)),
+        obs(checks=PASS, analysis_at=started),
+        started + timedelta(seconds=4),  # its slowest part answered 4 s later
+    )
+    assert t.state.rollout is not None and t.state.rollout.last_analysis_at == stamp(started)
+
+
+def test_an_analysis_still_being_gathered_is_not_counted() -> None:
+    before = rolling(phase="Analyzing", last_analysis_at=stamp(T0))
+    t = next_state(spec(), before, obs(analysis_pending=True), T0 + timedelta(seconds=11))
+    assert t.state.rollout == before.rollout

@@ -8,15 +8,15 @@ from typing import Any, cast
 
 import pytest
 from aiohttp import web
-from test_router_server import (
+from router_fakes import (
     FakeBackend,
-    backend,
     chat,
     config,
     metric,
     metrics_text,
     router,
-    serving,
+    triage_router,
+    triage_routes,
 )
 
 from slmfleet.config import settings
@@ -26,7 +26,7 @@ from slmfleet.router.config import RouterDefaults, parse_config
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
 
-COLD = [{"name": "triage", "backends": [backend("a", [])]}]
+COLD = triage_routes([])
 
 
 async def _held(client: Any, count: int) -> None:
@@ -37,12 +37,10 @@ async def _held(client: Any, count: int) -> None:
 
 async def test_an_oversized_answer_is_a_502_never_buffered_whole() -> None:
     fake = FakeBackend("a")
-    async with serving(fake) as (endpoint,):
-        routes = [{"name": "triage", "backends": [backend("a", [endpoint])]}]
-        async with router(config(routes, maxResponseBytes=64)) as (client, _):
-            response = await client.post("/v1/chat/completions", json=chat("x" * 200))
-            document = await response.json()
-            text = await metrics_text(client)
+    async with triage_router(fake, maxResponseBytes=64) as (client, _):
+        response = await client.post("/v1/chat/completions", json=chat("x" * 200))
+        document = await response.json()
+        text = await metrics_text(client)
     assert response.status == 502
     assert "answered more than 64 bytes" in document["error"]["message"]
     assert metric(text, "slmfleet_router_errors_total", kind="response_too_large") == 1

@@ -14,7 +14,6 @@ import pytest
 from router_fakes import (
     BrokenBackend,
     FakeBackend,
-    backend,
     chat,
     closed_port,
     config,
@@ -22,6 +21,8 @@ from router_fakes import (
     metrics_text,
     router,
     serving,
+    triage_router,
+    triage_routes,
 )
 
 from slmfleet.router.config import Backend, EndpointPolicy, RevisionSplit, RouterConfig
@@ -36,7 +37,7 @@ pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
 async def test_a_refused_endpoint_is_retried_on_another_and_is_no_error() -> None:
     live = FakeBackend("a")
     async with serving(live) as (endpoint,):
-        routes = [{"name": "triage", "backends": [backend("a", [closed_port(), endpoint])]}]
+        routes = triage_routes([closed_port(), endpoint])
         async with router(config(routes)) as (client, _):
             response = await client.post("/v1/chat/completions", json=chat("hi"))
             assert response.status == 200
@@ -50,12 +51,10 @@ async def test_a_refused_endpoint_is_retried_on_another_and_is_no_error() -> Non
 @pytest.mark.parametrize(("how", "status"), [("drop", 0), ("status", 502), ("status", 503)])
 async def test_resets_502_and_503_are_retried(how: str, status: int) -> None:
     broken, live = BrokenBackend(how, status), FakeBackend("a")
-    async with serving(broken, live) as endpoints:
-        routes = [{"name": "triage", "backends": [backend("a", endpoints)]}]
-        async with router(config(routes)) as (client, _):
-            response = await client.post("/v1/chat/completions", json=chat("hi"))
-            assert response.status == 200
-            text = await metrics_text(client)
+    async with triage_router(broken, live) as (client, _):
+        response = await client.post("/v1/chat/completions", json=chat("hi"))
+        assert response.status == 200
+        text = await metrics_text(client)
     assert (broken.requests, len(live.requests)) == (1, 1)
     reason = "connect" if how == "drop" else str(status)
     assert metric(text, "slmfleet_router_retries_total", reason=reason) == 1
@@ -64,19 +63,17 @@ async def test_resets_502_and_503_are_retried(how: str, status: int) -> None:
 
 async def test_a_500_is_not_retried_on_another_endpoint() -> None:
     broken, live = BrokenBackend("status", 500), FakeBackend("a")
-    async with serving(broken, live) as endpoints:
-        routes = [{"name": "triage", "backends": [backend("a", endpoints)]}]
-        async with router(config(routes)) as (client, _):
-            response = await client.post("/v1/chat/completions", json=chat("hi"))
-            assert response.status == 500
-            text = await metrics_text(client)
+    async with triage_router(broken, live) as (client, _):
+        response = await client.post("/v1/chat/completions", json=chat("hi"))
+        assert response.status == 500
+        text = await metrics_text(client)
     assert live.requests == []
     assert metric(text, "slmfleet_router_retries_total") == 0
     assert metric(text, "slmfleet_router_errors_total", kind="5xx") == 1
 
 
 async def test_when_every_endpoint_is_lost_the_client_gets_one_error() -> None:
-    routes = [{"name": "triage", "backends": [backend("a", [closed_port(), closed_port()])]}]
+    routes = triage_routes([closed_port(), closed_port()])
     async with router(config(routes)) as (client, _):
         response = await client.post("/v1/chat/completions", json=chat("hi"))
         assert response.status == 502
@@ -88,13 +85,11 @@ async def test_when_every_endpoint_is_lost_the_client_gets_one_error() -> None:
 @pytest.mark.parametrize("how", ["drop", "empty-stream"])
 async def test_a_stream_is_retried_until_its_first_byte(how: str) -> None:
     broken, live = BrokenBackend(how), FakeBackend("a", stream_chunks=3, stream_delay=0)
-    async with serving(broken, live) as endpoints:
-        routes = [{"name": "triage", "backends": [backend("a", endpoints)]}]
-        async with router(config(routes)) as (client, _):
-            response = await client.post("/v1/chat/completions", json=chat("hi", stream=True))
-            assert response.status == 200
-            text = await response.text()
-            metrics = await metrics_text(client)
+    async with triage_router(broken, live) as (client, _):
+        response = await client.post("/v1/chat/completions", json=chat("hi", stream=True))
+        assert response.status == 200
+        text = await response.text()
+        metrics = await metrics_text(client)
     assert broken.requests == 1
     assert [f"tok{i}" in text for i in range(3)] == [True] * 3
     assert text.rstrip().endswith("data: [DONE]")

@@ -25,6 +25,8 @@ from router_fakes import (
     metrics_text,
     router,
     serving,
+    triage_router,
+    triage_routes,
 )
 
 from slmfleet.router.server import STATE, build_app
@@ -34,17 +36,15 @@ pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
 
 async def test_forwards_with_backend_model_and_reports_backend() -> None:
     fake = FakeBackend("a")
-    async with serving(fake) as (endpoint,):
-        routes = [{"name": "triage", "backends": [backend("a", [endpoint])]}]
-        async with router(config(routes)) as (client, _):
-            response = await client.post("/v1/chat/completions", json=chat("hello"))
-            assert response.status == 200
-            assert response.headers["x-slmfleet-backend"] == "a"
-            assert response.headers["x-slmfleet-revision"] == "a-r1"
-            document = await response.json()
-            assert document["choices"][0]["message"]["content"] == "a:hello"
-            assert fake.requests[0][1]["model"] == "a-model"
-            text = await metrics_text(client)
+    async with triage_router(fake) as (client, _):
+        response = await client.post("/v1/chat/completions", json=chat("hello"))
+        assert response.status == 200
+        assert response.headers["x-slmfleet-backend"] == "a"
+        assert response.headers["x-slmfleet-revision"] == "a-r1"
+        document = await response.json()
+        assert document["choices"][0]["message"]["content"] == "a:hello"
+        assert fake.requests[0][1]["model"] == "a-model"
+        text = await metrics_text(client)
     labels = {"route": "triage", "model": "a-model", "revision": "a-r1", "code": "200"}
     assert metric(text, "slmfleet_router_requests_total", **labels) == 1
     assert metric(text, "slmfleet_router_tokens_total", kind="prompt") == 3
@@ -77,7 +77,7 @@ async def test_models_and_health() -> None:
 async def test_rejections_use_openai_error_shape(
     body: bytes, status: int, kind: str, code: str
 ) -> None:
-    routes = [{"name": "triage", "backends": [backend("a", [])]}]
+    routes = triage_routes([])
     cfg = config(routes, maxBodyBytes=300, holdWhenNoEndpointsSeconds=0)
     async with router(cfg) as (client, _):
         response = await client.post("/v1/chat/completions", data=body)
@@ -94,7 +94,7 @@ async def test_body_limit_applies_without_content_length() -> None:
         for _ in range(10):
             yield b" " * 100  # 1,000 bytes in all, sent chunked
 
-    routes = [{"name": "triage", "backends": [backend("a", [])]}]
+    routes = triage_routes([])
     async with router(config(routes, maxBodyBytes=500)) as (client, _):
         response = await client.post("/v1/chat/completions", data=chunks())
         assert response.status == 413
@@ -116,7 +116,7 @@ async def test_fallback_on_connection_refused() -> None:
 async def test_5xx_retries_another_endpoint_then_passes_upstream_error_when_all_fail() -> None:
     fake = FakeBackend("a")
     async with serving(fake, FakeBackend("a2")) as endpoints:
-        routes = [{"name": "triage", "backends": [backend("a", endpoints)], "retries": 1}]
+        routes = triage_routes(endpoints, retries=1)
         async with router(config(routes, endpointPolicy="roundRobin")) as (client, _):
             response = await client.post("/v1/chat/completions", json=chat("status:503"))
             assert response.status == 503  # both endpoints answered 503: the last one is passed on
@@ -160,8 +160,8 @@ async def test_a_backend_timeout_overrides_the_route_timeout(
 async def test_hold_waits_for_endpoints_to_appear() -> None:
     fake = FakeBackend("a")
     async with serving(fake) as (endpoint,):
-        cold = config([{"name": "triage", "backends": [backend("a", [])]}])
-        warm = config([{"name": "triage", "backends": [backend("a", [endpoint])]}])
+        cold = config(triage_routes([]))
+        warm = config(triage_routes([endpoint]))
         async with router(cold) as (client, source):
             request = asyncio.ensure_future(client.post("/v1/chat/completions", json=chat("hi")))
             await asyncio.sleep(0.3)
@@ -175,7 +175,7 @@ async def test_hold_waits_for_endpoints_to_appear() -> None:
 
 
 async def test_hold_gives_up_with_503_after_the_configured_time() -> None:
-    routes = [{"name": "triage", "backends": [backend("a", [])]}]
+    routes = triage_routes([])
     async with router(config(routes, holdWhenNoEndpointsSeconds=0.3)) as (client, _):
         started = time.monotonic()
         response = await client.post("/v1/chat/completions", json=chat("hi"))
@@ -292,7 +292,7 @@ async def test_streaming_skips_cascade_and_passes_chunks_as_they_come() -> None:
 
 async def test_in_flight_request_keeps_its_snapshot_across_a_swap() -> None:
     async with serving(FakeBackend("a"), FakeBackend("b")) as (ea, eb):
-        old = config([{"name": "triage", "backends": [backend("a", [ea])]}])
+        old = config(triage_routes([ea]))
         new = config([{"name": "triage", "backends": [backend("b", [eb])]}])
         async with router(old) as (client, source):
             slow = asyncio.ensure_future(
@@ -315,17 +315,15 @@ def app_state_in_flight(client: TestClient[web.Request, web.Application]) -> dic
 
 async def test_client_closing_a_stream_releases_the_backend() -> None:
     fake = FakeBackend("a", stream_chunks=20, stream_delay=0.1)
-    async with serving(fake) as (endpoint,):
-        routes = [{"name": "triage", "backends": [backend("a", [endpoint])]}]
-        async with router(config(routes)) as (client, _):
-            response = await client.post("/v1/chat/completions", json=chat("hi", stream=True))
-            await response.content.readany()
-            response.close()
-            for _ in range(50):  # bounded: 5 s at most
-                if not app_state_in_flight(client):
-                    break
-                await asyncio.sleep(0.1)
-            assert app_state_in_flight(client) == {}
+    async with triage_router(fake) as (client, _):
+        response = await client.post("/v1/chat/completions", json=chat("hi", stream=True))
+        await response.content.readany()
+        response.close()
+        for _ in range(50):  # bounded: 5 s at most
+            if not app_state_in_flight(client):
+                break
+            await asyncio.sleep(0.1)
+        assert app_state_in_flight(client) == {}
 
 
 def test_build_app_accepts_a_path(tmp_path: Any) -> None:

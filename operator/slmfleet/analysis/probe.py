@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from slmfleet.analysis.evalrunner import Post, http_post
 
@@ -23,23 +24,22 @@ class ProbeResult:
         return self.failed / self.sent if self.sent else None
 
 
-def probe(
-    endpoints: Sequence[str],
-    model: str,
-    per_endpoint: int = 4,
-    timeout: float = 10.0,
-    post: Post = http_post,
-) -> ProbeResult:
-    sent = failed = 0
+def probe_requests(
+    endpoints: Sequence[str], model: str, per_endpoint: int = 4
+) -> list[tuple[str, dict[str, Any]]]:
+    """(url, body) of every probe request: ``per_endpoint`` to each pod."""
     body = {"model": model, "prompt": "slmfleet analysis probe", "max_tokens": 4}
-    for endpoint in endpoints:
-        for _ in range(per_endpoint):
-            sent += 1
-            try:
-                post(f"http://{endpoint}/v1/completions", body, timeout)
-            except (OSError, ValueError):
-                failed += 1
-    return ProbeResult(sent, failed)
+    url = "http://{}/v1/completions"
+    return [(url.format(e), body) for e in endpoints for _ in range(per_endpoint)]
+
+
+def answered(url: str, body: dict[str, Any], timeout: float, post: Post = http_post) -> bool:
+    """Whether one probe request got an answer (an HTTP error or a timeout is a failure)."""
+    try:
+        post(url, body, timeout)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def combined_error_rate(*rates: float | None) -> float | None:

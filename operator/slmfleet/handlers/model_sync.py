@@ -28,8 +28,8 @@ from slmfleet.builders.router import router_selector
 from slmfleet.conditions import Verdict, conditions_for
 from slmfleet.config import settings
 from slmfleet.handlers.observe import observe, owned_by
-from slmfleet.handlers.rollout_analysis import gather
-from slmfleet.handlers.runtime import Runtime
+from slmfleet.handlers.rollout_analysis import start_gather
+from slmfleet.handlers.runtime import Runtime, model_key
 from slmfleet.observability.plan_record import record_plan
 from slmfleet.ownership import NameConflictError, delete_owned
 from slmfleet.reconcile.model_plan import (
@@ -197,21 +197,29 @@ def execute(
 def _analysis(
     rt: Runtime, model: SmallModel, observed: Observed, revision: str, now: datetime
 ) -> Analysis:
-    """One analysis of the canary, gathered only when the plan will count it."""
+    """The analysis of the canary when the plan will count it: started on the analysis pool
+    when due (``pending`` until its parts answered or its deadline passed), never waited for."""
     rollout = model.status.rollout
     ready = {rev: s.ready_replicas for rev, s in observed.revisions.items()}
+    key = model_key(model.metadata.namespace or "", model.metadata.name)
     if rollout is None or not analysis_wanted(rollout, model.spec.rollout, revision, ready, now):
+        rt.analyses.forget(key)
         return Analysis()
-    checks, evaluation = gather(
-        rt.cache, model, revision, rollout.stable_revision, rollout.step, now
+    stable, step = rollout.stable_revision, rollout.step
+    basis = (revision, stable, step, rollout.last_analysis_at)
+    return rt.analyses.poll(
+        key,
+        basis,
+        lambda: start_gather(rt.cache, model, revision, stable, step, now),
+        lambda: rt.enqueue(key),
     )
-    return Analysis(checks, evaluation)
 
 
 def sync_model(rt: Runtime, namespace: str, name: str) -> float | None:
     """Plan and apply one SmallModel; the seconds until it is next due (None: gone)."""
     body = rt.cache.smallmodel(namespace, name)
     if body is None:
+        rt.analyses.forget(model_key(namespace, name))
         return None
     meta = body["metadata"]
     if LEGACY_FINALIZER in (meta.get("finalizers") or []):
@@ -241,4 +249,5 @@ def sync_model(rt: Runtime, namespace: str, name: str) -> float | None:
     except StaleViewError:
         return CONFLICT_RETRY_SECONDS  # the watch brings the newer object; plan again from it
     record_plan(body, plan, analysis, planned)  # metrics, once the plan was carried out
-    return due
+    left = rt.analyses.seconds_left(model_key(namespace, name)) if analysis.pending else None
+    return due if left is None else left  # its last part enqueues the model; its deadline latest

@@ -1,5 +1,6 @@
 """The operator's shared parts, made once at startup: the cache view, the API client, the
-scheduler, the applier and the Event poster. Handlers reach them through ``runtime()``."""
+scheduler, the applier, the Event poster and the analyses in flight. Handlers reach them through
+``runtime()``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from slmfleet.cache.view import FleetCache
+from slmfleet.handlers.analysis_runner import AnalysisRunner
 from slmfleet.handlers.apply import Applier
 from slmfleet.handlers.events import EventPoster
 from slmfleet.k8s import Kube
@@ -26,6 +28,7 @@ class Runtime:
     scheduler: Scheduler
     applier: Applier
     events: EventPoster
+    analyses: AnalysisRunner = field(default_factory=AnalysisRunner)
     task: asyncio.Task[None] | None = field(default=None, repr=False)
     route_costs: dict[str, float] = field(default_factory=dict, repr=False)
 
@@ -41,6 +44,7 @@ class Runtime:
         self.task = loop.create_task(self.scheduler.run(), name="slmfleet-scheduler")
 
     def stop(self) -> None:
+        self.analyses.shutdown()
         if self.task is not None:
             self.task.cancel()
             self.task = None

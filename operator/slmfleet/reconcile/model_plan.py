@@ -46,6 +46,10 @@ class Analysis:
 
     checks: tuple[CheckResult, ...] = ()
     evaluation: EvalResult | None = None
+    at: datetime | None = None
+    """When it was started (it counts as of then); None: now."""
+    pending: bool = False
+    """It is still being gathered: not counted by this plan."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,8 @@ def plan_model(
         spec=dict(body.get("spec") or {}),
         checks=analysis.checks,
         evaluation=analysis.evaluation,
+        analysis_at=analysis.at,
+        analysis_pending=analysis.pending,
         requests=Requests.from_annotations(meta.get("annotations") or {}),
         paused=spec.paused,
     )

@@ -145,10 +145,11 @@ def analysis_due(status: RolloutStatus | None, interval_seconds: int, now: datet
 def _analyze(b: _Builder, now: datetime) -> None:
     r, spec, obs = b.rollout, b.spec, b.obs
     assert r is not None
-    if not analysis_due(r, spec.analysis_interval_seconds, now):
-        return  # not due: this analysis was already counted
+    at = obs.analysis_at or now
+    if obs.analysis_pending or not analysis_due(r, spec.analysis_interval_seconds, at):
+        return  # not due, or still being gathered: this analysis was already counted
     verdict = overall(obs.checks, obs.evaluation, require_evidence=spec.analysis != "none")
-    b.set(last_analysis_at=stamp(now), last_analysis=list(obs.checks), last_eval=obs.evaluation)
+    b.set(last_analysis_at=stamp(at), last_analysis=list(obs.checks), last_eval=obs.evaluation)
     if verdict == "fail":
         failed = r.failed_checks + 1
         why = first_failure(obs.checks, obs.evaluation) or "a check failed"

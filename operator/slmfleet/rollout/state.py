@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from slmfleet import GROUP
@@ -53,6 +54,10 @@ class Observations:
     """The SmallModel spec that produces ``revision`` (kept in history)."""
     checks: tuple[CheckResult, ...] = ()
     evaluation: EvalResult | None = None
+    analysis_at: datetime | None = None
+    """When the analysis in ``checks`` was started (stamped and counted as of then); None: now."""
+    analysis_pending: bool = False
+    """An analysis is still being gathered: none is counted this tick."""
     requests: Requests = Requests()
     paused: bool = False
 
