@@ -9,6 +9,7 @@ from pydantic import Field
 from slmfleet.api.autoscaling import AutoscalingStatus
 from slmfleet.api.base import StatusModel
 from slmfleet.api.common import CONDITIONS_LIST, Condition
+from slmfleet.api.drain_status import DrainStatus
 from slmfleet.api.rollout_status import HistoryEntry, RolloutStatus
 
 Phase = Literal["Pending", "Progressing", "Ready", "Stalled", "Degraded"]
@@ -100,4 +101,11 @@ class SmallModelStatus(StatusModel):
     )
     history: list[HistoryEntry] = Field(
         default_factory=list, description="Revisions that served, newest first, for rollback."
+    )
+    draining: list[DrainStatus] = Field(
+        default_factory=list,
+        description=(
+            "Revisions leaving (an old stable, a rolled-back canary) whose pods wait until no "
+            "router sends to them and their requests finished, or the drain timeout passes."
+        ),
     )

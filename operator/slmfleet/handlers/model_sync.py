@@ -26,6 +26,7 @@ from slmfleet.builders.network_policy import Peers, engine_network_policy
 from slmfleet.builders.router import router_selector
 from slmfleet.conditions import Verdict, conditions_for
 from slmfleet.config import settings
+from slmfleet.handlers.drain_observe import observe_drains
 from slmfleet.handlers.observe import observe, owned_by
 from slmfleet.handlers.rollout_analysis import gather
 from slmfleet.handlers.runtime import Runtime, routes_key
@@ -231,7 +232,8 @@ def sync_model(rt: Runtime, namespace: str, name: str) -> float | None:
         if isinstance(d, EngineDraft)
         else Analysis()
     )
-    plan = plan_model(model, body, observed, analysis, image, now, resync, d)
+    drains = observe_drains(rt.cache, rt.kube, model)  # only while a revision drains
+    plan = plan_model(model, body, observed, analysis, image, now, resync, d, drains)
     try:
         return execute(rt, body, model, plan)
     except StaleViewError:

@@ -53,6 +53,7 @@ from slmfleet.reconcile.modelroute import (
 )
 from slmfleet.rollout.plan import router_weights_of
 from slmfleet.traffic.gateway import httproute
+from slmfleet.traffic.router_drain import RECENT
 from slmfleet.workqueue import Key
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,9 @@ def model_target(body: Mapping[str, Any]) -> ModelTarget:
         weights,
         scaled_to_zero=ready.get("reason") == "ScaledToZero",
         stalled=str(stalled.get("message") or "") if stalled.get("status") == "True" else None,
+        draining=tuple(
+            str(d.get("revision")) for d in (body.get("status") or {}).get("draining") or []
+        ),
     )
 
 
@@ -182,6 +186,7 @@ def reconcile_namespace(rt: Runtime, namespace: str) -> None:
     outcomes = {**plan.outcomes, **invalid}
     try:
         rt.applier.apply_all(router_objects)
+        RECENT.remember(namespace, plan.config.stamped())  # what a draining model checks against
     except NameConflictError as err:  # a user's slmfleet-router: no route of the namespace runs
         verdict = Verdict(False, NAME_CONFLICT, str(err), stalled=True)
         outcomes = {name: RouteOutcome(verdict, {}) for name in outcomes}
