@@ -23,6 +23,7 @@ from test_model_plan import (
 
 from slmfleet.api.drain_status import DrainStage, DrainStatus
 from slmfleet.api.parse import parse_smallmodel
+from slmfleet.api.smallmodel_status import SmallModelStatus
 from slmfleet.reconcile.drain import DRAIN_RECHECK_SECONDS, DrainObservation, plan_drains
 from slmfleet.reconcile.model_plan import ModelPlan, plan_model
 from slmfleet.rollout.machine import stamp
@@ -125,7 +126,9 @@ def test_the_waiting_message_says_what_is_waited_on() -> None:
 
 def _plan(b: dict[str, Any], o: Any, now: datetime, drains: Any = None) -> ModelPlan:
     m = parse_smallmodel(b)
-    return plan_model(m, b, o, Analysis(), IMAGE, now, RESYNC, None, drains)
+    p = plan_model(m, b, o, Analysis(), IMAGE, now, RESYNC, None, drains)
+    SmallModelStatus.model_validate(p.status)  # what the actor checks before writing it
+    return p
 
 
 def _annotated(b: dict[str, Any], key: str) -> dict[str, Any]:

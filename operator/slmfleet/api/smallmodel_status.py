@@ -102,8 +102,8 @@ class SmallModelStatus(StatusModel):
     history: list[HistoryEntry] = Field(
         default_factory=list, description="Revisions that served, newest first, for rollback."
     )
-    draining: list[DrainStatus] = Field(
-        default_factory=list,
+    draining: list[DrainStatus] | None = Field(
+        None,
         description=(
             "Revisions leaving (an old stable, a rolled-back canary) whose pods wait until no "
             "router sends to them and their requests finished, or the drain timeout passes."

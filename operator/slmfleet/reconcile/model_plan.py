@@ -229,12 +229,13 @@ def _drain(
     gone = [s.revision for s in scales if s.replicas == 0] + [x.revision for x in deletions]
     engine = next((c for c in decision.children if c["kind"] == "Deployment"), None)
     own = observed.revisions.get(revision)
-    # the spec's revision leaving is a rolled-back canary; a scale to zero drains through its pods
-    if engine is not None and engine["spec"]["replicas"] == 0 and desired_replicas(model.spec):
-        gone.append(revision)
+    if engine is not None and engine["spec"]["replicas"] == 0:
+        gone.append(revision)  # the spec's revision leaving: a rolled-back canary
+    if not desired_replicas(model.spec):
+        gone = []  # a scale to zero drains through its pods; the routers hold requests
     leaving = leaving_revisions(gone, observed.revisions, rollout)
     timeout = model.spec.engine.drain_timeout_seconds
-    drain = plan_drains(model.status.draining, leaving, drains or {}, timeout, now)
+    drain = plan_drains(model.status.draining or (), leaving, drains or {}, timeout, now)
     if revision in drain.held and engine is not None and own is not None:
         engine["spec"]["replicas"] = own.asked
     return drain
