@@ -38,6 +38,7 @@ NODES = (
     FakeGPUNode("gpu-l4-0", "NVIDIA-L4", gpus=4, gpu_memory_mib=23034),
     FakeGPUNode("gpu-l4-1", "NVIDIA-L4", gpus=4, gpu_memory_mib=23034),
 )
+HOLD_CAP = 20_000
 RETRIES = re.compile(r"^slmfleet_router_retries_total\{[^}]*\} ([0-9.e+]+)$", re.M)
 
 
@@ -87,7 +88,9 @@ def report(rate: float, rows: list[tuple[str, float, Tally, float]], out: Path) 
         "",
         "Failures are every answer but a 2xx and every request without an answer (by status code "
         "and exception class); retries are the routers' `slmfleet_router_retries_total` over the "
-        "phase (attempts moved to another endpoint, not failures).",
+        "phase (attempts moved to another endpoint, not failures). The routers' caps on held and "
+        f"concurrent requests are raised to {HOLD_CAP} (defaults 256 and 512): an open loop keeps "
+        "sending while the model is at zero, and every such request is held until it is back.",
         "",
         "| phase | seconds | requests | sent/s | failed | outcomes | router retries |",
         "|---|---:|---:|---:|---:|---|---:|",
@@ -118,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             "HF_HUB_OFFLINE": "1",
             "SLMFLEET_PROMETHEUS_URL": dev.prometheus_url or "",
             "SLMFLEET_PROMETHEUS_SCRAPE_SECONDS": "1",
+            # an open loop keeps sending while the model is at zero: the routers hold them all
+            "SLMFLEET_ROUTER_MAX_HELD_REQUESTS": str(HOLD_CAP),
+            "SLMFLEET_ROUTER_MAX_CONCURRENT_REQUESTS": str(HOLD_CAP),
         }
         os.environ.update(KUBECONFIG=str(dev.kubeconfig), **env)
         settings.cache_clear()
