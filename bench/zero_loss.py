@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from slmfleet.config import settings
@@ -39,21 +40,33 @@ NODES = (
     FakeGPUNode("gpu-l4-1", "NVIDIA-L4", gpus=4, gpu_memory_mib=23034),
 )
 HOLD_CAP = 20_000
+MAX_OUTSTANDING = 2048
 RETRIES = re.compile(r"^slmfleet_router_retries_total\{[^}]*\} ([0-9.e+]+)$", re.M)
 
 
-def retries(urls: list[str]) -> float:
-    """The routers' slmfleet_router_retries_total, summed (a router that does not answer: 0)."""
-    total = 0.0
-    for url in urls:
+def _scrape(url: str) -> float | None:
+    for _ in range(3):
         try:
-            with urllib.request.urlopen(
-                url.replace("/v1/chat/completions", "/metrics"), timeout=5
-            ) as r:
-                total += sum(float(v) for v in RETRIES.findall(r.read().decode()))
+            with urllib.request.urlopen(url, timeout=10) as r:
+                return sum(float(v) for v in RETRIES.findall(r.read().decode()))
         except OSError:
-            continue
-    return total
+            time.sleep(0.5)
+    return None
+
+
+def retries(urls: list[str]) -> float | None:
+    """The routers' slmfleet_router_retries_total, summed (None: a router did not answer)."""
+    found = [_scrape(url.replace("/v1/chat/completions", "/metrics")) for url in urls]
+    return None if None in found else sum(f for f in found if f is not None)
+
+
+@dataclass(frozen=True)
+class Row:
+    phase: str
+    seconds: float
+    tally: Tally
+    not_sent: int
+    retries: float | None
 
 
 class Phases:
@@ -61,21 +74,29 @@ class Phases:
 
     def __init__(self, load: OpenLoop, urls: list[str]) -> None:
         self.load, self.urls = load, urls
-        self.marks: list[tuple[str, float, float]] = [("start", time.monotonic(), retries(urls))]
+        self.marks: list[tuple[str, float, float | None]] = [
+            ("start", time.monotonic(), retries(urls))
+        ]
 
     def mark(self, phase: str) -> None:
         self.load.mark(phase)
         self.marks.append((phase, time.monotonic(), retries(self.urls)))
 
-    def rows(self, tallies: dict[str, Tally]) -> list[tuple[str, float, Tally, float]]:
+    def rows(self, tallies: dict[str, Tally]) -> list[Row]:
         ends = [*self.marks[1:], ("end", time.monotonic(), retries(self.urls))]
         return [
-            (phase, end - began, tallies.get(phase, Tally()), after - before)
+            Row(
+                phase,
+                end - began,
+                tallies.get(phase, Tally()),
+                self.load.not_sent[phase],
+                None if after is None or before is None else after - before,
+            )
             for (phase, began, before), (_, end, after) in zip(self.marks, ends, strict=True)
         ]
 
 
-def report(rate: float, rows: list[tuple[str, float, Tally, float]], out: Path) -> str:
+def report(rate: float, rows: list[Row], out: Path) -> str:
     load = os.getloadavg()
     lines = [
         "# Zero loss through promotion, rollback, abort, scale-down, scale to zero and restart",
@@ -92,19 +113,26 @@ def report(rate: float, rows: list[tuple[str, float, Tally, float]], out: Path) 
         f"concurrent requests are raised to {HOLD_CAP} (defaults 256 and 512): an open loop keeps "
         "sending while the model is at zero, and every such request is held until it is back.",
         "",
-        "| phase | seconds | requests | sent/s | failed | outcomes | router retries |",
-        "|---|---:|---:|---:|---:|---|---:|",
+        "| phase | seconds | requests | requests/s | failed | outcomes | not sent | router retries |",
+        "|---|---:|---:|---:|---:|---|---:|---:|",
     ]
-    for phase, seconds, tally, moved in rows:
+    for row in rows:
+        tally = row.tally
         outcomes = tally.describe().split("(", 1)[-1].rstrip(")")
-        per_second = tally.total / seconds if seconds > 0 else 0.0
+        per_second = tally.total / row.seconds if row.seconds > 0 else 0.0
+        moved = "?" if row.retries is None else f"{row.retries:.0f}"
         lines.append(
-            f"| {phase} | {seconds:.1f} | {tally.total} | {per_second:.0f} | {tally.failed} "
-            f"| {outcomes} | {moved:.0f} |"
+            f"| {row.phase} | {row.seconds:.1f} | {tally.total} | {per_second:.0f} "
+            f"| {tally.failed} | {outcomes} | {row.not_sent} | {moved} |"
         )
-    requests = sum(r[2].total for r in rows)
-    failed = sum(r[2].failed for r in rows)
-    lines += ["", f"Total: {requests} requests, {failed} failed."]
+    requests = sum(r.tally.total for r in rows)
+    failed = sum(r.tally.failed for r in rows)
+    not_sent = sum(r.not_sent for r in rows)
+    lines += [
+        "",
+        f"Total: {requests} requests, {failed} failed; {not_sent} not sent (the generator had "
+        f"{MAX_OUTSTANDING} requests outstanding: the machine could not keep up with the rate).",
+    ]
     text = "\n".join(lines) + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
@@ -137,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             body = start(k8s, "bench")
             urls = router_urls(k8s, "bench")
-            load = OpenLoop(urls, request_body(body), rate=args.rate).start()
+            load = OpenLoop(
+                urls, request_body(body), rate=args.rate, max_outstanding=MAX_OUTSTANDING
+            ).start()
             phases = Phases(load, urls)
             try:
                 run_scenario(k8s, "bench", body, operator, phases.mark)

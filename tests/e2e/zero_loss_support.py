@@ -90,11 +90,14 @@ def _scale(k8s: Kube, namespace: str, replicas: int) -> None:
     k8s.merge_patch("SmallModel", NAME, {"spec": {"replicas": replicas}}, namespace, "scale")
 
 
+def _pods(k8s: Kube, namespace: str) -> list[dict[str, Any]]:
+    return k8s.list("Pod", namespace, f"slmfleet.io/model={NAME}")
+
+
 def _ready_pods(k8s: Kube, namespace: str) -> int:
-    pods = k8s.list("Pod", namespace, f"slmfleet.io/model={NAME}")
     return sum(
         1
-        for p in pods
+        for p in _pods(k8s, namespace)
         if any(
             c.get("type") == "Ready" and c.get("status") == "True"
             for c in (p.get("status") or {}).get("conditions") or []
@@ -136,11 +139,11 @@ def run_scenario(
 
     mark("scale-down")
     _scale(k8s, namespace, 1)
-    poll("one engine pod left", lambda: len(k8s.list("Pod", namespace, f"slmfleet.io/model={NAME}")) == 1, 120)  # fmt: skip
+    poll("one engine pod left", lambda: len(_pods(k8s, namespace)) == 1, 120)
 
     mark("scale-to-zero")
     _scale(k8s, namespace, 0)
-    poll("no engine pod left", lambda: not k8s.list("Pod", namespace, f"slmfleet.io/model={NAME}"), 120)  # fmt: skip
+    poll("no engine pod left", lambda: not _pods(k8s, namespace), 120)
 
     mark("scale-up")  # the requests held by the routers are served once a replica is ready
     _scale(k8s, namespace, 2)

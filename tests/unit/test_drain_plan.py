@@ -31,6 +31,7 @@ from slmfleet.rollout.machine import stamp
 pytestmark = pytest.mark.unit
 
 AWAY = DrainObservation(routed_away=True, in_flight=0)
+IN_FLIGHT = DrainObservation(routed_away=True, in_flight=2)
 ROUTERS_BEHIND = DrainObservation(False, 2, "router 10.0.0.1:8080 (config abc) to stop sending")
 
 
@@ -155,7 +156,7 @@ def test_a_promotion_holds_the_old_stable_until_routers_moved_and_requests_finis
     assert p2.deletions == () and "10.0.0.1" in p2.status["draining"][0]["message"]
 
     # routed away, 2 requests in flight; then the operator restarts and plans from status alone
-    p3 = _plan({**b2, "status": p2.status}, both, T0 + timedelta(seconds=2), {old: DrainObservation(True, 2)})  # fmt: skip
+    p3 = _plan({**b2, "status": p2.status}, both, T0 + timedelta(seconds=2), {old: IN_FLIGHT})
     assert p3.deletions == () and p3.status["draining"][0]["stage"] == "Requests"
     p4 = _plan({**b2, "status": p3.status}, both, T0 + timedelta(seconds=3), {old: AWAY})
     assert [d.revision for d in p4.deletions] == [old]

@@ -164,8 +164,9 @@ class ClosedLoop:
 
 class OpenLoop(ClosedLoop):
     """Open-loop load: requests start at a fixed ``rate`` per second, round robin over ``urls``,
-    whether or not earlier ones have answered (at most ``max_outstanding`` at once; a start that
-    would pass it counts as ``Overrun``, a request the generator could not send). Same tallies."""
+    whether or not earlier ones have answered. At most ``max_outstanding`` are in flight; a start
+    that would pass it is not sent and counted in ``not_sent`` by phase (the generator or the
+    machine could not keep up), not in the tallies."""
 
     def __init__(
         self,
@@ -182,6 +183,7 @@ class OpenLoop(ClosedLoop):
             raise ValueError("an open loop needs a positive rate and at least one URL")
         super().__init__(urls[0], body, max_requests=max_requests, timeout=timeout, clock=clock)
         self.urls, self.rate, self.max_outstanding = list(urls), rate, max_outstanding
+        self.not_sent: Counter[str] = Counter()
 
     async def _send(self, session: aiohttp.ClientSession, url: str, phase: str) -> None:
         try:
@@ -206,7 +208,8 @@ class OpenLoop(ClosedLoop):
                 url = self.urls[sent % len(self.urls)]
                 sent += 1
                 if len(tasks) >= self.max_outstanding:
-                    self._record(phase, None, "Overrun")
+                    with self._lock:
+                        self.not_sent[phase] += 1
                     continue
                 task = asyncio.create_task(self._send(session, url, phase))
                 tasks.add(task)

@@ -112,11 +112,11 @@ class _Drains:
             )
             self.requests(moved, obs)
             return
+        waiting = _routing_message(entry.revision, obs)
         if self.expired(entry.started_at):
-            why = f"routing not confirmed after {self.timeout}s ({_routing_message(entry.revision, obs)})"
-            self.release(entry, why, warning=True)
+            self.release(entry, f"routing not confirmed after {self.timeout}s ({waiting})", True)
             return
-        self.hold(entry.model_copy(update={"message": _routing_message(entry.revision, obs)}))
+        self.hold(entry.model_copy(update={"message": waiting}))
 
     def requests(self, entry: DrainStatus, obs: DrainObservation | None) -> None:
         in_flight = obs.in_flight if obs is not None else None
