@@ -130,8 +130,8 @@ def report(rate: float, rows: list[Row], out: Path) -> str:
     not_sent = sum(r.not_sent for r in rows)
     lines += [
         "",
-        f"Total: {requests} requests, {failed} failed; {not_sent} not sent (the generator had "
-        f"{MAX_OUTSTANDING} requests outstanding: the machine could not keep up with the rate).",
+        f"Total: {requests} requests, {failed} failed; {not_sent} not sent (skipped by the "
+        f"generator while {MAX_OUTSTANDING} were outstanding: the machine fell behind the rate).",
     ]
     text = "\n".join(lines) + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
