@@ -56,6 +56,8 @@ def test_recent_configs_keep_the_last_few_per_namespace() -> None:
     gens = [recent.remember("ns", x) for x in (a, b, c)]
     assert recent.get("ns", gens[0]) is None  # the oldest went
     assert recent.get("ns", gens[2]) == c and recent.get("other", gens[2]) is None
+    recent.forget("ns")
+    assert recent.get("ns", gens[2]) is None
 
 
 def _recent(*configs: RouterConfig) -> tuple[RecentConfigs, list[str]]:

@@ -155,6 +155,7 @@ def reconcile_namespace(rt: Runtime, namespace: str) -> None:
     model_bodies = _alive(cache.smallmodels(namespace))
     if not route_bodies and not model_bodies:
         rt.applier.forget(namespace, {router.ROUTER_NAME})
+        RECENT.forget(namespace)
         return  # the garbage collector removes the router with its last owner
     slices = cache.endpoint_slices(namespace)
     pods = cache.namespace_pods(namespace)

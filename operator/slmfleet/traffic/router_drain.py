@@ -42,6 +42,11 @@ class RecentConfigs:
                 configs.popitem(last=False)
         return generation
 
+    def forget(self, namespace: str) -> None:
+        """Drop a namespace that has no router any more."""
+        with self._lock:
+            self._by_ns.pop(namespace, None)
+
     def get(self, namespace: str, generation: str) -> RouterConfig | None:
         with self._lock:
             return self._by_ns.get(namespace, OrderedDict()).get(generation)
