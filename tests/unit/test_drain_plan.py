@@ -27,6 +27,7 @@ from slmfleet.api.smallmodel_status import SmallModelStatus
 from slmfleet.reconcile.drain import DRAIN_RECHECK_SECONDS, DrainObservation, plan_drains
 from slmfleet.reconcile.model_plan import ModelPlan, plan_model
 from slmfleet.rollout.machine import stamp
+from slmfleet.traffic.gateway_api import revision_service_name
 
 pytestmark = pytest.mark.unit
 
@@ -191,3 +192,21 @@ def test_a_scale_to_zero_is_not_held_by_the_plan() -> None:
     serving = plan(body(), observed({rev: (1, 1)})).status
     p = plan(body(serving, replicas=0, minReplicas=0), observed({rev: (1, 1)}))
     assert engine(p)["spec"]["replicas"] == 0 and p.status["draining"] is None
+
+
+def test_gateway_api_gives_weight_0_before_the_old_revision_and_its_service_go() -> None:
+    old = revision_of(body())
+    b = _annotated(_canary(old), "promote")
+    b["spec"]["rollout"].update(trafficProvider="gateway-api", gatewayRef={"name": "gw"})
+    new = b["status"]["rollout"]["canaryRevision"]
+    both = observed({old: (1, 1), new: (1, 1)})
+    p = _plan(b, both, T0)
+    route = next(o for o in p.apply if o["kind"] == "HTTPRoute")
+    refs = {r["name"]: r["weight"] for r in route["spec"]["rules"][0]["backendRefs"]}
+    name = b["metadata"]["name"]
+    assert refs[revision_service_name(name, old)] == 0
+    assert refs[revision_service_name(name, new)] == 100
+    assert p.scales == () and p.deletions == ()  # its replicas (and Service) stay for now
+    b2 = {**b, "metadata": {**b["metadata"], "annotations": {}}, "status": p.status}
+    done = _plan(b2, both, T0 + timedelta(seconds=1), {old: AWAY})
+    assert [d.revision for d in done.deletions] == [old]  # with its Service (revision_objects)
