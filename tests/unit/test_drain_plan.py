@@ -33,7 +33,7 @@ pytestmark = pytest.mark.unit
 
 AWAY = DrainObservation(routed_away=True, in_flight=0)
 IN_FLIGHT = DrainObservation(routed_away=True, in_flight=2)
-ROUTERS_BEHIND = DrainObservation(False, 2, "router 10.0.0.1:8080 (config abc) to stop sending")
+ROUTERS_BEHIND = DrainObservation(False, 2, "router 10.0.0.1:8080 to stop sending to it")
 
 
 def entry(stage: DrainStage, started: datetime, stage_started: datetime | None = None) -> Any:
@@ -123,7 +123,12 @@ def test_the_waiting_message_says_what_is_waited_on() -> None:
     p = plan_drains(current, {"old": "Promoted"}, {"old": ROUTERS_BEHIND}, 30, T0)
     assert "router 10.0.0.1:8080" in p.draining[0].message
     moved = plan_drains(current, {"old": "Promoted"}, {"old": DrainObservation(True, 4)}, 30, T0)
-    assert "4 in flight" in moved.draining[0].message
+    assert "requests in flight" in moved.draining[0].message
+    # the status does not change with the count (it would be written on every pass)
+    one_left = {"old": DrainObservation(True, 1)}
+    assert plan_drains(moved.draining, {"old": "Promoted"}, one_left, 30, T0).draining == (
+        moved.draining
+    )
 
 
 def _plan(b: dict[str, Any], o: Any, now: datetime, drains: Any = None) -> ModelPlan:

@@ -78,8 +78,9 @@ def _routing_message(revision: str, obs: DrainObservation | None) -> str:
 
 
 def _requests_message(revision: str, in_flight: int | None) -> str:
-    n = "an unknown number of" if in_flight is None else str(in_flight)
-    return f"no router sends new requests to {revision}; waiting for {n} in flight to finish"
+    # no count here: a status that changed with every request would be written every pass
+    what = "a router to report" if in_flight is None else "the routers' requests in flight"
+    return f"no router sends new requests to {revision}; waiting for {what}"
 
 
 class _Drains:

@@ -84,7 +84,7 @@ def _router_waits(
         if config is None:
             waiting.append(f"router {address} to load a config this operator wrote")
         elif sends_to(config, revision, hosts):
-            waiting.append(f"router {address} (config {health.generation}) to stop sending to it")
+            waiting.append(f"router {address} to stop sending to it")
         if in_flight is not None:
             in_flight += sum(n for e, n in health.in_flight.items() if endpoint_host(e) in hosts)
     return waiting, in_flight
