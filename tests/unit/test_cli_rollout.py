@@ -98,6 +98,24 @@ def test_a_fresh_model_says_which_revision_serves() -> None:
     assert "weight" not in text and "Succeeded" not in text and "failed analyses" not in text
 
 
+def test_a_draining_revision_says_what_it_waits_on() -> None:
+    body = {
+        "metadata": {"name": "qwen"},
+        "status": {
+            "templateHash": "new",
+            "rollout": {"phase": "Succeeded", "stableRevision": "new"},
+            "draining": [
+                {"revision": "old", "cause": "Promoted", "stage": "Routing",
+                 "message": "waiting for router 10.0.0.7:8080 to stop sending to it"},
+            ],
+        },
+    }  # fmt: skip
+    line = status_text(body).splitlines()[-1]
+    assert line == (
+        "  draining old (Promoted, Routing): waiting for router 10.0.0.7:8080 to stop sending to it"
+    )
+
+
 @pytest.mark.parametrize(
     "argv",
     [

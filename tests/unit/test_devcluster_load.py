@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from router_fakes import closed_port
 
-from slmfleet.devcluster.load import ClosedLoop, Tally, describe
+from slmfleet.devcluster.load import ClosedLoop, OpenLoop, Tally, describe
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
 
@@ -92,3 +92,23 @@ async def test_phases_in_a_background_thread() -> None:
     assert list(tallies) == ["start", "promote"]
     assert all(t.total >= 4 and t.statuses.keys() <= {200, 503} for t in tallies.values())
     assert Tally().describe() == "0 requests, 0 failed (none)"
+
+
+async def test_an_open_loop_sends_at_its_rate_over_every_url_and_counts_the_same() -> None:
+    async with flaky_server() as url:
+        load = OpenLoop([url, closed_port_url()], {"model": "m"}, rate=400, max_requests=20)
+        tallies = await load.run()
+    tally = tallies["start"]
+    assert tally.total == 20  # 10 to the server (half of them 503), 10 to a closed port
+    assert tally.statuses == {200: 5, 503: 5} and tally.exceptions == {"ClientConnectorError": 10}
+
+
+def closed_port_url() -> str:
+    return f"http://{closed_port()}/v1/chat/completions"
+
+
+def test_an_open_loop_needs_a_rate_and_a_url() -> None:
+    with pytest.raises(ValueError, match="positive rate"):
+        OpenLoop([], {}, rate=10)
+    with pytest.raises(ValueError, match="positive rate"):
+        OpenLoop(["http://x"], {}, rate=0)

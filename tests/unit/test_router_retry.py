@@ -7,6 +7,7 @@ request deadline, and is counted as a retry, not an error.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
@@ -74,7 +75,7 @@ async def test_a_500_is_not_retried_on_another_endpoint() -> None:
 
 async def test_when_every_endpoint_is_lost_the_client_gets_one_error() -> None:
     routes = triage_routes([closed_port(), closed_port()])
-    async with router(config(routes)) as (client, _):
+    async with router(config(routes, holdWhenNoEndpointsSeconds=0)) as (client, _):
         response = await client.post("/v1/chat/completions", json=chat("hi"))
         assert response.status == 502
         text = await metrics_text(client)
@@ -179,3 +180,22 @@ async def test_no_retry_once_the_deadline_has_passed() -> None:
     assert reply.status == 503
     assert live.requests == []
     assert metric(metrics.render().decode(), "slmfleet_router_retries_total") == 0
+
+
+async def test_when_every_endpoint_is_lost_the_request_waits_for_a_newer_config() -> None:
+    """Pods that went away before the config without them arrived (a scale to zero under load):
+    the request is held like one for a backend without endpoints, then served by the next."""
+    lost = triage_routes([closed_port()])
+    live = FakeBackend("a")
+    async with serving(live) as (endpoint,), router(config(lost)) as (client, source):
+        sent = asyncio.ensure_future(client.post("/v1/chat/completions", json=chat("hi")))
+        while not live.requests and not sent.done():
+            await asyncio.sleep(0.01)
+            if metric(await metrics_text(client), "slmfleet_router_held_requests") == 1:
+                source.replace(config(triage_routes([endpoint])))
+        response = await sent
+        assert response.status == 200
+        text = await metrics_text(client)
+    assert len(live.requests) == 1
+    assert metric(text, "slmfleet_router_retries_total", reason="connect") == 1
+    assert metric(text, "slmfleet_router_errors_total") == 0

@@ -62,7 +62,9 @@ async def test_models_and_health() -> None:
         models = await (await client.get("/v1/models")).json()
         health = await (await client.get("/health")).json()
     assert [m["id"] for m in models["data"]] == ["triage", "support-triage", "summarize"]
-    assert health == {"status": "ok", "routes": 2, "generation": cfg.content_generation()}
+    assert health == {
+        "status": "ok", "routes": 2, "generation": cfg.content_generation(), "inFlight": {}
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(

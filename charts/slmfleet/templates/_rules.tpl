@@ -70,7 +70,9 @@ otherwise.
   resources: ["poddisruptionbudgets"]
   verbs: ["get", "patch", "create"]
 # The kopf index of engine pods (label slmfleet.io/model): readiness and addresses for the
-# router and the analysis, the scheduler's reason for an unschedulable pod.
+# router and the analysis, the scheduler's reason for an unschedulable pod. While a revision
+# drains, handlers/drain_observe.py lists the namespace's router pods (by label) to ask each
+# ready one which config it serves.
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list", "watch"]
@@ -105,7 +107,8 @@ otherwise.
   resources: ["configmaps"]
   verbs: ["get", "patch", "create"]
 # HTTPRoutes of gateway-api ModelRoutes (traffic/gateway.py), server-side applied by
-# handlers/modelroute.py; get: the ownership check.
+# handlers/modelroute.py; get: the ownership check, and handlers/drain_observe.py reads a
+# gateway-api SmallModel's HTTPRoute while a revision drains (weight 0 before it goes).
 - apiGroups: ["gateway.networking.k8s.io"]
   resources: ["httproutes"]
   verbs: ["get", "patch", "create"]

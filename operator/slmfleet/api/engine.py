@@ -240,7 +240,9 @@ class EngineSpec(SpecModel):
         description=(
             "How long a terminating engine pod lets its requests in flight finish before it "
             "stops (vLLM --shutdown-timeout; 0 aborts them). The pod's grace period is this "
-            "plus the preStop wait and time to tear down."
+            "plus the preStop wait and time to tear down. It also bounds each stage of a leaving "
+            "revision's drain (routers moved away, their requests finished; see "
+            "status.draining); 0 scales a leaving revision down at once."
         ),
     )
 

@@ -10,6 +10,7 @@ from slmfleet.api.autoscaling import AutoscalingStatus
 from slmfleet.api.base import StatusModel
 from slmfleet.api.common import CONDITIONS_LIST, Condition
 from slmfleet.api.cost_status import CostStatus
+from slmfleet.api.drain_status import DrainStatus
 from slmfleet.api.rollout_status import HistoryEntry, RolloutStatus
 
 Phase = Literal["Pending", "Progressing", "Ready", "Stalled", "Degraded"]
@@ -104,4 +105,11 @@ class SmallModelStatus(StatusModel):
     )
     cost: CostStatus | None = Field(
         None, description="GPU-hours, tokens and cost per token, over a window and since creation."
+    )
+    draining: list[DrainStatus] | None = Field(
+        None,
+        description=(
+            "Revisions leaving (an old stable, a rolled-back canary) whose pods wait until no "
+            "router sends to them and their requests finished, or the drain timeout passes."
+        ),
     )

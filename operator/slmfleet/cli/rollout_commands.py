@@ -55,6 +55,11 @@ def status_text(body: Mapping[str, Any]) -> str:
         )
     if r.get("message"):
         lines.append(f"  message  {r['message']}")
+    for d in status.get("draining") or []:  # a leaving revision waiting to be scaled down
+        lines.append(
+            f"  draining {d.get('revision')} ({d.get('cause')}, {d.get('stage')}): "
+            f"{d.get('message', '')}"
+        )
     checks = r.get("lastAnalysis") or []
     if checks:
         lines.append(f"  last analysis ({r.get('lastAnalysisAt', '-')}):")

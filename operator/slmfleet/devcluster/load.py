@@ -160,3 +160,59 @@ class ClosedLoop:
         if self._thread is not None:
             self._thread.join()
         return self.tallies()
+
+
+class OpenLoop(ClosedLoop):
+    """Open-loop load: requests start at a fixed ``rate`` per second, round robin over ``urls``,
+    whether or not earlier ones have answered. At most ``max_outstanding`` are in flight; a start
+    that would pass it is not sent and counted in ``not_sent`` by phase (the generator or the
+    machine could not keep up), not in the tallies."""
+
+    def __init__(
+        self,
+        urls: list[str],
+        body: Mapping[str, Any],
+        *,
+        rate: float,
+        max_requests: int | None = None,
+        max_outstanding: int = 2048,
+        timeout: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if rate <= 0 or not urls:
+            raise ValueError("an open loop needs a positive rate and at least one URL")
+        super().__init__(urls[0], body, max_requests=max_requests, timeout=timeout, clock=clock)
+        self.urls, self.rate, self.max_outstanding = list(urls), rate, max_outstanding
+        self.not_sent: Counter[str] = Counter()
+
+    async def _send(self, session: aiohttp.ClientSession, url: str, phase: str) -> None:
+        try:
+            async with session.post(url, json=self.body) as response:
+                await response.read()
+                status: int | None = response.status
+                error = None
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            status, error = None, type(exc).__name__
+        self._record(phase, status, error)
+
+    async def run(self) -> dict[str, Tally]:
+        connector = aiohttp.TCPConnector(limit=self.max_outstanding)
+        tasks: set[asyncio.Task[None]] = set()
+        async with aiohttp.ClientSession(
+            connector=connector, timeout=self.timeout, trust_env=False
+        ) as session:
+            began, sent = self._clock(), 0
+            while (phase := self._next(None)) is not None:
+                due = began + sent / self.rate
+                await asyncio.sleep(max(0.0, due - self._clock()))
+                url = self.urls[sent % len(self.urls)]
+                sent += 1
+                if len(tasks) >= self.max_outstanding:
+                    with self._lock:
+                        self.not_sent[phase] += 1
+                    continue
+                task = asyncio.create_task(self._send(session, url, phase))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            await asyncio.gather(*tasks)
+        return self.tallies()

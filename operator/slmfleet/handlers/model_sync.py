@@ -27,6 +27,7 @@ from slmfleet.builders.network_policy import Peers, engine_network_policy
 from slmfleet.builders.router import router_selector
 from slmfleet.conditions import Verdict, conditions_for
 from slmfleet.config import settings
+from slmfleet.handlers.drain_observe import observe_drains
 from slmfleet.handlers.observe import observe, owned_by
 from slmfleet.handlers.rollout_analysis import start_gather
 from slmfleet.handlers.runtime import Runtime, model_key
@@ -241,8 +242,9 @@ def sync_model(rt: Runtime, namespace: str, name: str) -> float | None:
         if isinstance(d, EngineDraft)
         else Analysis()
     )
+    drains = observe_drains(rt.cache, rt.kube, model)  # only while a revision drains
     started = time.perf_counter()
-    plan = plan_model(model, body, observed, analysis, image, now, resync, d)
+    plan = plan_model(model, body, observed, analysis, image, now, resync, d, drains)
     planned = time.perf_counter() - started
     try:
         due = execute(rt, body, model, plan)

@@ -52,6 +52,7 @@ from slmfleet.reconcile.modelroute import (
 )
 from slmfleet.rollout.plan import router_weights_of
 from slmfleet.traffic.gateway import httproute
+from slmfleet.traffic.router_drain import RECENT
 from slmfleet.workqueue import Key
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,9 @@ def model_target(body: Mapping[str, Any]) -> ModelTarget:
         weights,
         scaled_to_zero=ready.get("reason") == "ScaledToZero",
         stalled=str(stalled.get("message") or "") if stalled.get("status") == "True" else None,
+        draining=tuple(
+            str(d.get("revision")) for d in (body.get("status") or {}).get("draining") or []
+        ),
     )
 
 
@@ -171,6 +175,7 @@ def reconcile_namespace(rt: Runtime, namespace: str) -> None:
     if not route_bodies and not model_bodies:
         rt.applier.forget(namespace, {router.ROUTER_NAME})
         _targets.pop(namespace, None)
+        RECENT.forget(namespace)
         return  # the garbage collector removes the router with its last owner
     slices = cache.endpoint_slices(namespace)
     pods = cache.namespace_pods(namespace)
@@ -202,6 +207,7 @@ def reconcile_namespace(rt: Runtime, namespace: str) -> None:
     outcomes = {**plan.outcomes, **invalid}
     try:
         rt.applier.apply_all(router_objects)
+        RECENT.remember(namespace, plan.config.stamped())  # what a draining model checks against
     except NameConflictError as err:  # a user's slmfleet-router: no route of the namespace runs
         verdict = Verdict(False, NAME_CONFLICT, str(err), stalled=True)
         outcomes = {name: RouteOutcome(verdict, {}) for name in outcomes}

@@ -22,6 +22,7 @@ from slmfleet.api.smallmodel import SmallModel
 from slmfleet.builders.deployment import ModelRef, desired_replicas
 from slmfleet.conditions import Verdict, conditions_for
 from slmfleet.ownership import NAME_CONFLICT
+from slmfleet.reconcile.drain import DrainObservation, DrainPlan, leaving_revisions, plan_drains
 from slmfleet.reconcile.smallmodel import Decision, EngineDraft, Observed, draft, finish
 from slmfleet.rollout.machine import analysis_due, annotations_to_clear, next_state, seconds_since
 from slmfleet.rollout.state import (
@@ -135,9 +136,11 @@ def plan_model(
     now: datetime,
     resync: float,
     drafted: EngineDraft | Decision | None = None,
+    drains: Mapping[str, DrainObservation] | None = None,
 ) -> ModelPlan:
     """Everything that should be true of ``model`` now (see the module doc). ``drafted`` is
-    :func:`draft`'s result when the caller already has it."""
+    :func:`draft`'s result when the caller already has it; ``drains`` what the actor observed of
+    the revisions in ``status.draining`` (see reconcile/drain.py)."""
     meta = body.get("metadata") or {}
     generation = int(meta.get("generation") or 0)
     body_status = body.get("status") or {}
@@ -189,14 +192,20 @@ def plan_model(
             emits.append(action)
         elif isinstance(action, RestoreSpec):
             restore = action
+    drain = _drain(model, observed, d.revision, rollout, decision, (scales, deletions), drains, now)
+    scales = [s for s in scales if s.revision not in drain.held]
+    deletions = [x for x in deletions if x.revision not in drain.held]
+    emits += drain.events
     fields = {
         **decision.status,
         "rollout": rollout.model_dump(mode="json", by_alias=True) if rollout else None,
         "history": [h.to_body() for h in t.state.history],
+        "draining": [x.to_body() for x in drain.draining] or None,
     }
     conditions, events = _events(
         tuple(emits), decision.verdict, fields, body_status, generation, now
     )
+    due = next_due(spec.rollout, rollout, now, resync)
     return ModelPlan(
         apply=(*decision.children, *routing),
         scales=tuple(scales),
@@ -205,9 +214,37 @@ def plan_model(
         events=events,
         clear_annotations=annotations_to_clear(t.actions),
         restore=restore,
-        next_due=next_due(spec.rollout, rollout, now, resync),
+        next_due=min(due, drain.due) if drain.due is not None else due,
         verdict=decision.verdict,
     )
+
+
+def _drain(
+    model: SmallModel,
+    observed: Observed,
+    revision: str,
+    rollout: RolloutStatus | None,
+    decision: Decision,
+    gone_by: tuple[list[Scale], list[DeleteRevision]],
+    drains: Mapping[str, DrainObservation] | None,
+    now: datetime,
+) -> DrainPlan:
+    """The drains of the revisions this plan scales to 0 or deletes; the spec's own revision
+    (a rolled-back canary) too. A held spec revision keeps the replicas it has."""
+    scales, deletions = gone_by
+    gone = [s.revision for s in scales if s.replicas == 0] + [x.revision for x in deletions]
+    engine = next((c for c in decision.children if c["kind"] == "Deployment"), None)
+    own = observed.revisions.get(revision)
+    if engine is not None and engine["spec"]["replicas"] == 0:
+        gone.append(revision)  # the spec's revision leaving: a rolled-back canary
+    if not desired_replicas(model.spec):
+        gone = []  # a scale to zero drains through its pods; the routers hold requests
+    leaving = leaving_revisions(gone, observed.revisions, rollout)
+    timeout = model.spec.engine.drain_timeout_seconds
+    drain = plan_drains(model.status.draining or (), leaving, drains or {}, timeout, now)
+    if revision in drain.held and engine is not None and own is not None:
+        engine["spec"]["replicas"] = own.asked
+    return drain
 
 
 def name_conflict(
@@ -224,6 +261,7 @@ def name_conflict(
         **plan.status,
         "rollout": before.get("rollout"),
         "history": before.get("history") or [],
+        "draining": before.get("draining"),
         "phase": "Stalled",
         "conditions": conditions,
     }

@@ -22,11 +22,12 @@ from slmfleet.reconcile.backend_policy import (
     client_keys_env_name,
     key_env_name,
 )
-from slmfleet.reconcile.endpoints import revision_split
+from slmfleet.reconcile.endpoints import endpoint_host, revision_split
 from slmfleet.redact import redact
 from slmfleet.router.config import (
     Backend,
     CascadePolicy,
+    RevisionSplit,
     Route,
     RouteMatch,
     RouterConfig,
@@ -47,6 +48,7 @@ class ModelTarget:
     weights: tuple[tuple[str, int], ...] = ()
     scaled_to_zero: bool = False  # no replicas on purpose: the first request wakes it
     stalled: str | None = None  # the model's Stalled message: no replicas until someone acts
+    draining: tuple[str, ...] = ()  # revisions leaving (status.draining): no new requests
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,18 @@ class NamespaceRouting:
     config: RouterConfig
     outcomes: dict[str, RouteOutcome]
     secrets: tuple[SecretEnv, ...]
+
+
+def target_split(
+    target: ModelTarget,
+    endpoints: Mapping[str, tuple[str, ...]],
+    revision_of: Mapping[str, str],
+) -> tuple[str, tuple[str, ...], tuple[RevisionSplit, ...]]:
+    """A SmallModel's revision, endpoints and canary split (see ``revision_split``); a draining
+    revision's endpoints get no new request while anything else can take it."""
+    live = endpoints.get(target.service, ())
+    staying = tuple(e for e in live if revision_of.get(endpoint_host(e)) not in target.draining)
+    return revision_split(target.revision, target.weights, staying or live, revision_of)
 
 
 def _backend(
@@ -99,9 +113,7 @@ def _backend(
             "reason": "SmallModelNotFound",
             "message": f"SmallModel {ref!r} does not exist in this namespace",
         }
-    revision, ready, splits = revision_split(
-        target.revision, target.weights, endpoints.get(target.service, ()), revision_of
-    )
+    revision, ready, splits = target_split(target, endpoints, revision_of)
     model = spec.model or target.served_name
     backend = Backend(
         name=spec.name,
@@ -259,9 +271,7 @@ def implicit_route(
     revision_of: Mapping[str, str] | None = None,
 ) -> Route:
     """The route of a SmallModel no ModelRoute claims: its served name to its Service."""
-    revision, ready, splits = revision_split(
-        target.revision, target.weights, endpoints.get(target.service, ()), revision_of or {}
-    )
+    revision, ready, splits = target_split(target, endpoints, revision_of or {})
     backend = Backend(
         name=target.name,
         model=target.served_name,

@@ -46,6 +46,12 @@ class DeploymentState:
     ready_replicas: int
     updated_replicas: int
     revision: str | None
+    spec_replicas: int | None = None
+    """spec.replicas: what the Deployment is asked for (None: unknown, read ``replicas``)."""
+
+    @property
+    def asked(self) -> int:
+        return self.replicas if self.spec_replicas is None else self.spec_replicas
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> DeploymentState:
@@ -58,6 +64,7 @@ class DeploymentState:
             ready_replicas=int(status.get("readyReplicas") or 0),
             updated_replicas=int(status.get("updatedReplicas") or 0),
             revision=(meta.get("labels") or {}).get(REVISION_LABEL),
+            spec_replicas=int((body.get("spec") or {}).get("replicas", 1) or 0),
         )
 
 

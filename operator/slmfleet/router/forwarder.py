@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -88,19 +88,24 @@ class Forwarder:
         return value
 
     async def _hold(
-        self, route: Route, backend: Backend, seconds: float, most: int
+        self,
+        route: Route,
+        backend: Backend,
+        seconds: float,
+        most: int,
+        exclude: Collection[str] = (),
     ) -> Backend | None:
-        """Wait up to `seconds` for the backend to get endpoints in a newer config snapshot;
-        None at once when `most` requests are already held."""
+        """Wait up to `seconds` for the backend to get endpoints (other than `exclude`) in a
+        newer config snapshot; None at once when `most` requests are already held."""
         if not self._held.enter(most):
             return None
         try:
-            return await self._wait_for_endpoints(route, backend, seconds)
+            return await self._wait_for_endpoints(route, backend, seconds, exclude)
         finally:
             self._held.leave()
 
     async def _wait_for_endpoints(
-        self, route: Route, backend: Backend, seconds: float
+        self, route: Route, backend: Backend, seconds: float, exclude: Collection[str]
     ) -> Backend | None:
         started = self._clock()
         found: Backend | None = None
@@ -111,7 +116,8 @@ class Forwarder:
         try:
             while True:
                 latest = find_backend(self._source.current(), route.name, backend.name)
-                if latest is not None and (latest.url is not None or latest.endpoints):
+                left = latest is not None and any(e not in exclude for e in latest.endpoints)
+                if latest is not None and (latest.url is not None or left):
                     found = latest
                     break
                 if self._clock() - started >= seconds:
@@ -216,10 +222,28 @@ class Forwarder:
             failed.add(endpoint or "")
             reason = reply.retry_reason
             after = retry_endpoints(backend, revision, failed) if backend.url is None else None
+            if reason == "connect" and after is None and backend.url is None:
+                newer = await self._newer_endpoints(route, backend, failed, deadline)
+                if newer is not None:
+                    backend = newer
+                    after = revision_endpoints(backend, self._rand(), failed)
             if reason is None or after is None or deadline - self._clock() <= 0:
                 return reply
             self._metrics.count_retry(route.name, backend.name, reason)
             revision, endpoints = after
+
+    async def _newer_endpoints(
+        self, route: Route, backend: Backend, failed: set[str], deadline: float
+    ) -> Backend | None:
+        """Every endpoint this request's config listed is gone (refused or reset: pods going away
+        faster than the config that drops them, a scale to zero): hold the request, as for a
+        backend without endpoints, until a newer config lists another endpoint; None if none
+        comes in time. Endpoints that answer 502 or 503 are alive: no hold for them."""
+        defaults = self._source.current().defaults
+        seconds = min(defaults.hold_when_no_endpoints_seconds, deadline - self._clock())
+        if seconds <= 0:
+            return None
+        return await self._hold(route, backend, seconds, defaults.max_held_requests, failed)
 
     async def _attempt(
         self,

@@ -237,10 +237,17 @@ async def _models(request: web.Request) -> web.Response:
 
 
 async def _health(request: web.Request) -> web.Response:
-    config = request.app[STATE].source.current()
-    generation = config.served_generation
+    state = request.app[STATE]
+    config = state.source.current()
     return web.json_response(
-        {"status": "ok", "routes": len(config.routes), "generation": generation}
+        {
+            "status": "ok",
+            "routes": len(config.routes),
+            "generation": config.served_generation,
+            # requests sent to each endpoint and not yet finished: the operator waits for the
+            # endpoints of a leaving revision to reach 0 before scaling it down
+            "inFlight": dict(state.forwarder.in_flight),
+        }
     )
 
 

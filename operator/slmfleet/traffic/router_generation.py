@@ -12,6 +12,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from slmfleet.builders.router import GENERATION_ANNOTATION, ROUTER_PORT, router_selector
@@ -39,15 +40,38 @@ def written_generation(config_map: Mapping[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-def fetch_generation(address: str, timeout: float = 2.0) -> str | None:
-    """The generation the router at ``address`` serves; None when it does not answer."""
+@dataclass(frozen=True)
+class RouterHealth:
+    """What one router replica reports in /health: its config generation and, per endpoint,
+    the requests it has in flight there."""
+
+    generation: str | None
+    in_flight: Mapping[str, int] = field(default_factory=dict)
+
+
+def fetch_health(address: str, timeout: float = 2.0) -> RouterHealth | None:
+    """The /health of the router at ``address``; None when it does not answer."""
     try:
         with urllib.request.urlopen(f"http://{address}/health", timeout=timeout) as response:
             document = json.loads(response.read())
     except (OSError, ValueError, urllib.error.URLError):
         return None
-    generation = document.get("generation") if isinstance(document, dict) else None
-    return str(generation) if generation else None
+    if not isinstance(document, dict):
+        return None
+    generation = document.get("generation")
+    raw = document.get("inFlight")
+    in_flight = (
+        {str(k): int(v) for k, v in raw.items() if isinstance(v, int)}
+        if isinstance(raw, dict)
+        else {}
+    )
+    return RouterHealth(str(generation) if generation else None, in_flight)
+
+
+def fetch_generation(address: str, timeout: float = 2.0) -> str | None:
+    """The generation the router at ``address`` serves; None when it does not answer."""
+    health = fetch_health(address, timeout)
+    return health.generation if health is not None else None
 
 
 def served_generations(
