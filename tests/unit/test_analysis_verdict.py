@@ -20,7 +20,7 @@ from slmfleet.analysis.verdict import (
 )
 from slmfleet.analysis.webhooks import due_hooks, run_hooks
 from slmfleet.api.rollout import MetricChecks, Webhook
-from slmfleet.api.rollout_status import CheckResult, EvalResult
+from slmfleet.api.rollout_status import CheckResult, EvalResult, GapResult
 
 pytestmark = pytest.mark.unit
 
@@ -52,20 +52,30 @@ def test_ratio(canary: float | None, stable: float | None, want: float | None) -
 
 
 @pytest.mark.parametrize(
-    ("score", "stable", "threshold", "drop", "want"),
+    ("score", "threshold", "gaps", "want"),
     [
-        (0.9, None, 0.8, None, "pass"),
-        (0.7, None, 0.8, None, "fail"),
-        (0.9, 1.0, 0.8, 0.05, "fail"),  # drop 0.1 > 0.05
-        (0.96, 1.0, 0.8, 0.05, "pass"),  # drop 0.04
-        (0.9, None, 0.8, 0.05, "inconclusive"),  # drop asked, stable unknown
-        (None, 1.0, 0.8, None, "inconclusive"),
+        (0.9, 0.8, [], "pass"),
+        (0.7, 0.8, [], "fail"),
+        (0.9, 0.8, ["pass", "fail"], "fail"),  # a paired comparison proved too big a gap
+        (0.9, 0.8, ["pass", "pass"], "pass"),
+        (0.9, 0.8, ["inconclusive"], "inconclusive"),  # too few cases to tell
+        (0.7, 0.8, ["inconclusive"], "fail"),  # below the threshold whatever the comparison
+        (None, 0.8, ["pass"], "inconclusive"),
     ],
 )
-def test_eval_verdict(
-    score: float | None, stable: float | None, threshold: float, drop: float | None, want: str
-) -> None:
-    assert eval_verdict(score, stable, threshold, drop) == want
+def test_eval_verdict(score: float | None, threshold: float, gaps: list[str], want: str) -> None:
+    assert eval_verdict(score, threshold, gaps) == want  # type: ignore[arg-type]
+
+
+def test_first_failure_names_the_gap_that_failed() -> None:
+    gap = GapResult(
+        against="hosted/api", score=1.0, cases=1000, difference=-0.05, low=-0.064, high=-0.036,
+        max_gap=0.02, lost=["c1", "c2"], verdict="fail",
+    )  # fmt: skip
+    evaluation = EvalResult(suite="s", score=0.95, reference=gap, verdict="fail")
+    assert first_failure([], evaluation) == (
+        "eval s 5.0 points below hosted/api (interval -0.064..-0.036, max gap 0.02; lost: c1, c2)"
+    )
 
 
 def result(v: str) -> CheckResult:

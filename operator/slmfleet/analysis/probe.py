@@ -36,7 +36,7 @@ def probe(
         for _ in range(per_endpoint):
             sent += 1
             try:
-                post(f"http://{endpoint}/v1/completions", body, timeout)
+                post(f"http://{endpoint}/v1/completions", body, timeout, {})
             except (OSError, ValueError):
                 failed += 1
     return ProbeResult(sent, failed)
