@@ -14,6 +14,7 @@ from slmfleet.analysis.verdict import (
     check,
     eval_verdict,
     first_failure,
+    inconclusive_reason,
     overall,
     ratio,
     verdict,
@@ -201,3 +202,10 @@ def test_error_rate_passes_only_on_prometheus_data(
     now = datetime(2026, 1, 1, tzinfo=UTC)
     (result,) = analyze(metrics, Fixed(prometheus), "ns", "new", None, now, 30, probe)
     assert (result.name, result.verdict) == ("errorRate", want)
+
+
+def test_an_inconclusive_eval_says_why() -> None:
+    evaluation = EvalResult(suite="s", score=0.95, message="20 paired cases", verdict="inconclusive")
+    assert inconclusive_reason(evaluation) == "eval s: 20 paired cases"
+    assert inconclusive_reason(None) is None
+    assert inconclusive_reason(evaluation.model_copy(update={"verdict": "pass"})) is None

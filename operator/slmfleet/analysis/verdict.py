@@ -134,3 +134,10 @@ def _eval_failure(evaluation: EvalResult) -> str:
     failed = ", ".join(evaluation.failed_cases[:5])
     score = "none" if evaluation.score is None else f"{evaluation.score:g}"
     return f"score={score} (failed: {failed})"
+
+
+def inconclusive_reason(evaluation: EvalResult | None) -> str | None:
+    """Why an analysis had no verdict, when the eval says (a suite too small, a deadline)."""
+    if evaluation is not None and evaluation.verdict == "inconclusive" and evaluation.message:
+        return f"eval {evaluation.suite}: {evaluation.message}"
+    return None

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from slmfleet.analysis.verdict import first_failure, overall
+from slmfleet.analysis.verdict import first_failure, inconclusive_reason, overall
 from slmfleet.api.rollout import RolloutSpec
 from slmfleet.api.rollout_status import HistoryEntry, RolloutStatus
 from slmfleet.api.rollout_status import RolloutPhase as Phase
@@ -160,7 +160,12 @@ def _analyze(b: _Builder, now: datetime) -> None:
         return
     if verdict == "inconclusive":
         count = r.inconclusive_checks + 1
-        b.set(inconclusive_checks=count, phase=Phase.ANALYZING, message=f"no data ({count}x)")
+        why = inconclusive_reason(obs.evaluation)
+        b.set(
+            inconclusive_checks=count,
+            phase=Phase.ANALYZING,
+            message=f"no data ({count}x)" + (f": {why}" if why else ""),
+        )
         if count > spec.inconclusive_limit:
             _roll_back(b, "RolledBack", f"no analysis data {count} times in a row", now)
         return
