@@ -160,14 +160,13 @@ def _analyze(b: _Builder, now: datetime) -> None:
         return
     if verdict == "inconclusive":
         count = r.inconclusive_checks + 1
-        why = inconclusive_reason(obs.evaluation)
+        reason = inconclusive_reason(obs.evaluation)
+        detail = f": {reason}" if reason else ""
         b.set(
-            inconclusive_checks=count,
-            phase=Phase.ANALYZING,
-            message=f"no data ({count}x)" + (f": {why}" if why else ""),
+            inconclusive_checks=count, phase=Phase.ANALYZING, message=f"no data ({count}x){detail}"
         )
         if count > spec.inconclusive_limit:
-            _roll_back(b, "RolledBack", f"no analysis data {count} times in a row", now)
+            _roll_back(b, "RolledBack", f"no analysis data {count} times in a row{detail}", now)
         return
     b.set(inconclusive_checks=0)
     held = seconds_since(r.step_started_at, now) or 0.0
