@@ -205,7 +205,9 @@ def test_error_rate_passes_only_on_prometheus_data(
 
 
 def test_an_inconclusive_eval_says_why() -> None:
-    evaluation = EvalResult(suite="s", score=0.95, message="20 paired cases", verdict="inconclusive")
+    evaluation = EvalResult(
+        suite="s", score=0.95, message="20 paired cases", verdict="inconclusive"
+    )
     assert inconclusive_reason(evaluation) == "eval s: 20 paired cases"
     assert inconclusive_reason(None) is None
     assert inconclusive_reason(evaluation.model_copy(update={"verdict": "pass"})) is None

@@ -31,6 +31,7 @@ from slmfleet.router.config import (
     RouteMatch,
     RouterConfig,
     RouterDefaults,
+    ShadowPolicy,
 )
 from slmfleet.traffic.gateway import router_only_features
 
@@ -242,8 +243,17 @@ def resolve_route(
         retries=spec.retries,
         fallback=tuple(f for f in spec.fallback if f in present),
         cascade=policy,
+        shadow=_shadow(spec, present),
     )
     return routed, outcome, tuple(secrets)
+
+
+def _shadow(spec: ModelRouteSpec, present: set[str]) -> ShadowPolicy | None:
+    """The mirror, while its backend resolves (a missing one mirrors nothing)."""
+    s = spec.shadow
+    if s is None or s.backend not in present:
+        return None
+    return ShadowPolicy(backend=s.backend, percent=s.percent)
 
 
 def _claimed(routes: Sequence[Route]) -> set[str]:

@@ -175,6 +175,28 @@ class Forwarder:
             return router_error(ErrorKind.NO_ENDPOINTS, f"model {route.name!r} has no backends")
         return last
 
+    async def mirror(
+        self,
+        config: RouterConfig,
+        route: Route,
+        name: str,
+        path: str,
+        body: Mapping[str, Any],
+        deadline: float,
+    ) -> bytes | None:
+        """A shadow copy of a served request on backend ``name``: its answer body, or None when
+        it failed (not counted as a router error; nobody waits for it)."""
+        backend = route.backend(name)
+        if backend is None or (backend.url is None and not backend.endpoints):
+            return None
+        limit = backend.timeout_seconds or route.timeout_seconds
+        limit = limit or config.defaults.request_timeout_seconds
+        policy = config.defaults.endpoint_policy
+        reply = await self._on_backend(
+            route, backend, set(), policy, limit, deadline, path=path, body=body, stream=False
+        )
+        return reply.body if reply.ok else None
+
     async def _on_backend(
         self,
         route: Route,

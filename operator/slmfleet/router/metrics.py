@@ -105,6 +105,21 @@ class RouterMetrics:
             registry=reg,
         )
 
+        self.shadow = Counter(
+            "slmfleet_router_shadow_requests",
+            "Requests mirrored to a route's shadow backend, by result: agree (same answer text "
+            "as the one served), differ, error (no answer), dropped (too many mirrors in flight).",
+            ["route", "backend", "result"],
+            registry=reg,
+        )
+        self.shadow_latency = Histogram(
+            "slmfleet_router_shadow_duration_seconds",
+            "Time the shadow backend took to answer a mirrored request.",
+            ["route", "backend"],
+            buckets=_LATENCY_BUCKETS,
+            registry=reg,
+        )
+
     def count_error(self, kind: ErrorKind) -> None:
         """Count one failure of `kind`."""
         self.errors.labels(kind=kind.value).inc()
