@@ -1,11 +1,12 @@
 """The migration walk of docs/migration.md, end to end on simulators.
 
 A hosted model (an echo simulator reached by URL, standing in for a hosted API) serves 100 % of a
-ModelRoute; a SmallModel is evaluated against that route's hosted backend (the reference) on a
+ModelRoute; a SmallModel with a shorter context (it refuses the 5 % long prompts) shadows it; a
+change of the SmallModel is evaluated against the route's hosted backend (the reference) on a
 1,000-case dataset and promoted within 2 points; the route then splits by weight between the two,
 and at last sends everything to the small model with the hosted one as the cascade's upper tier.
-Each stage sends 1,000 requests through the router; none may be lost. The printed figures are
-the ones docs/migration.md cites.
+Each stage sends 1,000 requests through the router. The printed figures are the ones
+docs/migration.md cites.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import base64
 import collections
 import copy
 import json
+import re
+import urllib.request
 from typing import Any
 
 import aiohttp
@@ -22,9 +25,10 @@ import pytest
 from rollout_support import describe, echo_model, wait_serving
 from test_eval_gates import SHORT_CONTEXT, jsonl
 
+from slmfleet.builders.router import ROUTER_NAME
 from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
-from slmfleet.devcluster.serving import ready_pod_ips, router_ips
+from slmfleet.devcluster.serving import ROUTER_SELECTOR, ready_pod_ips, router_ips
 from slmfleet.k8s import Kube
 
 pytestmark = pytest.mark.e2e
@@ -63,6 +67,36 @@ def routers(k8s: Kube, namespace: str) -> list[str]:
     return [f"http://{ip}:8080" for ip in router_ips(k8s, namespace)]
 
 
+def rolled_out(k8s: Kube, namespace: str) -> bool:
+    """The router Deployment runs its latest pods only (a new API key env restarts them)."""
+    deployment = k8s.get("Deployment", ROUTER_NAME, namespace) or {}
+    spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
+    want = spec.get("replicas", 1)
+    pods = k8s.list("Pod", namespace, ROUTER_SELECTOR)
+    return (
+        status.get("observedGeneration") == (deployment.get("metadata") or {}).get("generation")
+        and status.get("updatedReplicas") == want == status.get("readyReplicas")
+        and status.get("replicas") == want
+        and len(pods) == want
+    )
+
+
+def shadow_counts(k8s: Kube, namespace: str) -> dict[str, float]:
+    """Mirrored requests of the route by result, summed over the router pods."""
+    counts: collections.Counter[str] = collections.Counter()
+    for url in routers(k8s, namespace):
+        try:
+            with urllib.request.urlopen(url + "/metrics", timeout=5) as resp:
+                text = resp.read().decode()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("slmfleet_router_shadow_requests_total{"):
+                labels = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
+                counts[labels["result"]] += float(line.rsplit(" ", 1)[1])
+    return dict(counts)
+
+
 def stage(k8s: Kube, namespace: str, body: dict[str, Any], ready: Any) -> dict[str, Any]:
     """Apply the route, wait until the routers serve it (``ready`` of a probe's results), send
     1,000 requests; what came back, counted."""
@@ -70,7 +104,7 @@ def stage(k8s: Kube, namespace: str, body: dict[str, Any], ready: Any) -> dict[s
 
     def serving() -> list[tuple[int, str, str, str]] | None:
         urls = routers(k8s, namespace)
-        if not urls:
+        if not urls or not rolled_out(k8s, namespace):
             return None
         try:
             probe = asyncio.run(send(urls, prompts(40)))
@@ -127,7 +161,31 @@ def test_migration_walk(
     )  # fmt: skip
     assert all_hosted["lost"] == 0 and all_hosted["backends"] == {"hosted": 1000}
 
-    # 2. the small model, evaluated against the route's hosted backend before it serves
+    # 2. the small model shadows the hosted one: every answer still comes from the hosted model
+    small = echo_model(namespace, "small", {"analysis": "none"}, replicas=2)
+    small["spec"].update(servedModelName="small", maxModelLen=SHORT_CONTEXT)
+    k8s.apply(small)
+    wait_serving(k8s, "small", namespace)
+    shadow_backend = {"name": "small", "smallModelRef": {"name": "small"}, "weight": 0}
+    shadowing = stage(
+        k8s, namespace,
+        route(namespace, [url_backend, shadow_backend], shadow={"backend": "small", "percent": 100}),
+        lambda probe: sum(shadow_counts(k8s, namespace).values()) > 0,
+    )  # fmt: skip
+    assert shadowing["lost"] == 0 and shadowing["wrong"] == 0  # no served answer changed
+    assert shadowing["backends"] == {"hosted": 1000}
+    # Every batch (the 1,000 requests and the readiness probes of 40) holds 5 % long prompts.
+    mirrored = poll(
+        "every mirror recorded",
+        lambda: counts if (total := sum((counts := shadow_counts(k8s, namespace)).values()))
+        >= 1040 and total % 40 == 0 else None,
+        60,
+    )  # fmt: skip
+    total = sum(mirrored.values())
+    print(f"\nshadow {json.dumps(mirrored)}")
+    assert mirrored == {"agree": total * 0.95, "error": total * 0.05}  # the small model's refusals
+
+    # 3. a change of the small model, evaluated against the route's hosted backend
     k8s.apply(
         {
             "apiVersion": "v1",
@@ -148,26 +206,21 @@ def test_migration_walk(
             },
         }
     )
-    rollout = {"steps": [{"weight": 50}], "failureLimit": 0, "evalSuiteRef": "vs-hosted",
-               "analysisIntervalSeconds": 5}  # fmt: skip
-    small = echo_model(namespace, "small", rollout, replicas=2)
-    small["spec"]["servedModelName"] = "small"
-    k8s.apply(small)
-    wait_serving(k8s, "small", namespace)
-    short = copy.deepcopy(small)
-    short["spec"]["maxModelLen"] = SHORT_CONTEXT  # the fine-tuned candidate: a shorter context
-    k8s.apply(short)
+    changed = copy.deepcopy(small)
+    changed["spec"]["rollout"] = {"steps": [{"weight": 50}], "failureLimit": 0,
+                                  "evalSuiteRef": "vs-hosted", "analysisIntervalSeconds": 5}  # fmt: skip
+    changed["spec"]["engine"]["extraArgs"] = ["--mode=echo", "--inter-token-latency=1ms"]
+    k8s.apply(changed)
     try:
         promoted = wait_serving(k8s, "small", namespace, timeout=240)
     except TimeoutError as err:
         raise AssertionError(f"{err}; {describe(k8s, 'small', namespace)}") from None
     evaluation = promoted["status"]["rollout"]["lastEval"]
-    assert (
-        evaluation["verdict"] == "pass" and evaluation["reference"]["against"] == "assistant/hosted"
-    )
-    print(f"\n{json.dumps(evaluation['reference'])}")
+    assert evaluation["verdict"] == "pass", evaluation
+    assert evaluation["reference"]["against"] == "assistant/hosted"
+    print(f"\neval {json.dumps(evaluation['reference'])}")
 
-    # 3. weighted: half of the first attempts to the small model
+    # 4. weighted: half of the first attempts to the small model
     small_backend = {"name": "small", "smallModelRef": {"name": "small"}, "weight": 50}
     weighted = stage(
         k8s, namespace,
@@ -176,8 +229,9 @@ def test_migration_walk(
     )  # fmt: skip
     # a long prompt the small model refuses (400) is the client's error: no fallback for it
     assert weighted["backends"].keys() == {"small", "hosted"}
+    assert weighted["lost"] == weighted["wrong"] <= 50  # only long prompts the small model got
 
-    # 4. the small model serves; the hosted one is the cascade's upper tier
+    # 5. the small model serves; the hosted one is the cascade's upper tier
     cascade = {"tiers": ["small", "hosted"], "maxEscalationFraction": 0.2}
     served = stage(
         k8s, namespace,
