@@ -21,10 +21,10 @@ from router_fakes import (
     serving,
 )
 
-from slmfleet.router.config import Route
+from slmfleet.router.config import Backend, Route
 from slmfleet.router.metrics import RouterMetrics
 from slmfleet.router.server import STATE
-from slmfleet.router.shadow import Shadower, verdict
+from slmfleet.router.shadow import Shadower, mirror_targets, verdict
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(60)]
 
@@ -84,19 +84,40 @@ async def test_streams_are_not_mirrored() -> None:
         assert not client.app[STATE].shadower.tasks and not twin.requests
 
 
-def test_sampling_follows_the_draw() -> None:
+async def test_a_shadow_step_mirrors_to_the_canary_revision_only() -> None:
+    stable, canary = FakeBackend("echo"), FakeBackend("echo")
+    async with serving(stable, canary) as (a, b):
+        splits = [
+            {"revision": "r1", "weight": 100, "endpoints": [a]},
+            {"revision": "r2", "weight": 0, "endpoints": [b], "mirrorPercent": 100},
+        ]
+        routes = [{"name": "triage", "backends": [backend("m", [a, b], revisions=splits)]}]
+        async with router(config(routes)) as (client, _):
+            for i in range(10):
+                response = await client.post("/v1/chat/completions", json=chat(f"q{i}"))
+                assert response.headers["x-slmfleet-revision"] == "r1"
+            await asyncio.gather(*client.app[STATE].shadower.tasks)
+            text = await metrics_text(client)
+    assert len(stable.requests) == 10 and len(canary.requests) == 10  # the copies only
+    agreed = {"backend": "m", "revision": "r2", "result": "agree"}
+    assert metric(text, "slmfleet_router_shadow_requests_total", **agreed) == 10
+
+
+def test_mirror_targets_are_the_route_shadow_and_the_canary_split() -> None:
     route = Route.model_validate(shadowed("h:1", "h:2", percent=10)[0])
-    shadower = Shadower(lambda *a: None, RouterMetrics(), lambda: 0.0)
-    assert shadower.sampled(route, 0.099) and not shadower.sampled(route, 0.1)
+    assert mirror_targets(route, route.backend("a")) == [("b", "", 10.0)]
+    split = {"revision": "r2", "weight": 0, "endpoints": ["h:3"], "mirrorPercent": 5}
+    served = Backend.model_validate(backend("m", ["h:3"], revisions=[split]))
+    assert mirror_targets(route, served) == [("b", "", 10.0), ("m", "r2", 5.0)]
 
 
 async def test_mirrors_beyond_the_limit_are_dropped_and_counted() -> None:
     metrics = RouterMetrics()
     shadower = Shadower(lambda *a: None, metrics, lambda: 0.0, max_in_flight=0)
     route = Route.model_validate(shadowed("h:1", "h:2")[0])
-    shadower.start(config([]), route, "/v1/completions", {}, b"{}")
+    shadower.start(config([]), route, ("b", ""), "/v1/completions", {}, b"{}")
     assert not shadower.tasks
-    assert metrics.shadow.labels("triage", "b", "dropped")._value.get() == 1
+    assert metrics.shadow.labels("triage", "b", "", "dropped")._value.get() == 1
 
 
 def answer(text: str) -> bytes:

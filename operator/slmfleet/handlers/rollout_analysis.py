@@ -15,6 +15,7 @@ from slmfleet.analysis.eval_gate import eval_result, gap_result
 from slmfleet.analysis.evalrunner import NO_RUN, EvalRun, Post, Target, http_post, run_suite
 from slmfleet.analysis.probe import probe
 from slmfleet.analysis.prometheus import MetricProvider, PrometheusProvider
+from slmfleet.analysis.shadow_checks import shadow_checks
 from slmfleet.analysis.webhooks import due_hooks, run_hooks
 from slmfleet.api.errors import SpecError
 from slmfleet.api.evalsuite import EvalReference, parse_evalsuite
@@ -30,6 +31,7 @@ from slmfleet.handlers.clients import kube_client
 from slmfleet.handlers.eval_sources import Get, reference_target, suite_cases
 from slmfleet.reconcile.endpoints import pod_ready
 from slmfleet.redact import redact
+from slmfleet.rollout.plan import shadow_of
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +179,11 @@ def _gather(
             probed.error_rate if probed else None,
             scrape_seconds(),
         )
+    shadow = shadow_of(rollout, model.status.rollout)
+    if shadow is not None:
+        ns, url = model.metadata.namespace or "default", settings().prometheus_url
+        source: MetricProvider = PrometheusProvider(url) if url else NoPrometheus()
+        checks += shadow_checks(shadow, source, ns, canary, now)
     hooks = due_hooks(rollout.webhooks, step, len(rollout.steps))
     if hooks:
         payload = {

@@ -46,6 +46,7 @@ class ModelTarget:
     revision: str = ""
     # The router's split while a canary runs (stable first); empty: every ready endpoint.
     weights: tuple[tuple[str, int], ...] = ()
+    mirror: tuple[str, float] | None = None  # a shadow step: (canary revision, percent)
     scaled_to_zero: bool = False  # no replicas on purpose: the first request wakes it
     stalled: str | None = None  # the model's Stalled message: no replicas until someone acts
 
@@ -101,7 +102,11 @@ def _backend(
             "message": f"SmallModel {ref!r} does not exist in this namespace",
         }
     revision, ready, splits = revision_split(
-        target.revision, target.weights, endpoints.get(target.service, ()), revision_of
+        target.revision,
+        target.weights,
+        endpoints.get(target.service, ()),
+        revision_of,
+        target.mirror,
     )
     model = spec.model or target.served_name
     backend = Backend(
@@ -270,7 +275,11 @@ def implicit_route(
 ) -> Route:
     """The route of a SmallModel no ModelRoute claims: its served name to its Service."""
     revision, ready, splits = revision_split(
-        target.revision, target.weights, endpoints.get(target.service, ()), revision_of or {}
+        target.revision,
+        target.weights,
+        endpoints.get(target.service, ()),
+        revision_of or {},
+        target.mirror,
     )
     backend = Backend(
         name=target.name,

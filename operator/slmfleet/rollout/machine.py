@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from slmfleet.analysis.shadow_checks import SHADOW_REQUESTS, pending
 from slmfleet.analysis.verdict import first_failure, inconclusive_reason, overall
 from slmfleet.api.rollout import RolloutSpec
 from slmfleet.api.rollout_status import HistoryEntry, RolloutStatus
@@ -158,6 +159,10 @@ def _analyze(b: _Builder, now: datetime) -> None:
         else:
             b.emit("Warning", "AnalysisFailed", f"{why} ({failed}/{spec.failure_limit} tolerated)")
         return
+    if verdict == "inconclusive" and pending(obs.checks):
+        mirrored = next(c.value for c in obs.checks if c.name == SHADOW_REQUESTS)
+        b.set(phase=Phase.ANALYZING, message=f"shadow: {mirrored or 0:g} requests mirrored")
+        return  # a shadow step waiting for traffic is not missing data
     if verdict == "inconclusive":
         count = r.inconclusive_checks + 1
         reason = inconclusive_reason(obs.evaluation)

@@ -62,6 +62,8 @@ class RevisionSplit(_CamelModel):
     revision: str = Field(min_length=1)
     weight: int = Field(ge=0, le=100)
     endpoints: tuple[str, ...] = ()
+    mirror_percent: float = Field(default=0, ge=0, le=100)
+    """Percent of the backend's answered requests also sent here (a shadow step's canary)."""
 
     _endpoints_are_host_port = field_validator("endpoints")(_check_endpoints)
 

@@ -180,13 +180,20 @@ class Forwarder:
         config: RouterConfig,
         route: Route,
         name: str,
+        revision: str,
         path: str,
         body: Mapping[str, Any],
         deadline: float,
     ) -> bytes | None:
-        """A shadow copy of a served request on backend ``name``: its answer body, or None when
-        it failed (not counted as a router error; nobody waits for it)."""
+        """A shadow copy of a served request on backend ``name`` (only its ``revision``'s
+        endpoints when given): its answer body, or None when it failed (not counted as a router
+        error; nobody waits for it)."""
         backend = route.backend(name)
+        if backend is not None and revision:
+            split = next((s for s in backend.revisions if s.revision == revision), None)
+            endpoints = split.endpoints if split else ()
+            update = {"endpoints": endpoints, "revisions": (), "revision": revision}
+            backend = backend.model_copy(update=update)
         if backend is None or (backend.url is None and not backend.endpoints):
             return None
         limit = backend.timeout_seconds or route.timeout_seconds

@@ -30,7 +30,7 @@ from slmfleet.router.routing import (
     select_route,
     served_model_names,
 )
-from slmfleet.router.shadow import Shadower
+from slmfleet.router.shadow import Shadower, mirror_targets
 from slmfleet.router.upstream import Reply
 
 BACKEND_HEADER = "x-slmfleet-backend"
@@ -217,8 +217,10 @@ async def _serve(request: web.Request, state: RouterState) -> web.StreamResponse
     revision = served_revision(reply)
     if reply.ok and reply.stream is None:
         state.metrics.count_tokens(route.name, model, *_usage(reply.body))
-        if route.shadow is not None and state.shadower.sampled(route, state.rng.random()):
-            state.shadower.start(config, route, request.path, parsed.body, reply.body)
+        for backend, rev, percent in mirror_targets(route, reply.backend):
+            if state.rng.random() * 100 < percent:
+                target = (backend, rev)
+                state.shadower.start(config, route, target, request.path, parsed.body, reply.body)
     state.metrics.count_request(route.name, model, revision, reply.status)
     state.metrics.latency.labels(route=route.name).observe(state.clock() - started)
     return response

@@ -1,4 +1,5 @@
-"""Shadow traffic: a sample of a route's answered requests is sent again to its shadow backend.
+"""Shadow traffic: a sample of a route's answered requests is sent again to its shadow backend,
+or to the canary revision of a SmallModel backend at a shadow step of its rollout.
 
 The client already has its answer when the mirror starts (it is launched after the response is
 built, as a task nobody awaits), so the mirror can neither delay nor fail the served request.
@@ -14,7 +15,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from slmfleet.router.config import Route, RouterConfig
+from slmfleet.router.config import Backend, Route, RouterConfig
 from slmfleet.router.escalation import answer_text
 from slmfleet.router.metrics import RouterMetrics
 
@@ -59,20 +60,23 @@ class Shadower:
         self._max = max_in_flight
         self.tasks: set[asyncio.Task[None]] = set()
 
-    def sampled(self, route: Route, draw: float) -> bool:
-        return route.shadow is not None and draw * 100 < route.shadow.percent
-
     def start(
-        self, config: RouterConfig, route: Route, path: str, body: Mapping[str, Any], served: bytes
+        self,
+        config: RouterConfig,
+        route: Route,
+        target: tuple[str, str],
+        path: str,
+        body: Mapping[str, Any],
+        served: bytes,
     ) -> None:
-        """Mirror one answered request (the caller drew the sample)."""
-        shadow = route.shadow
-        if shadow is None:
-            return
+        """Mirror one answered request to ``target`` (backend, revision); the caller drew the
+        sample."""
+        backend, revision = target
         if len(self.tasks) >= self._max:
-            self._metrics.shadow.labels(route.name, shadow.backend, "dropped").inc()
+            self._metrics.shadow.labels(route.name, backend, revision, "dropped").inc()
             return
-        task = asyncio.create_task(self._run(config, route, shadow.backend, path, body, served))
+        coro = self._run(config, route, backend, revision, path, body, served)
+        task = asyncio.create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
@@ -81,6 +85,7 @@ class Shadower:
         config: RouterConfig,
         route: Route,
         backend: str,
+        revision: str,
         path: str,
         body: Mapping[str, Any],
         served: bytes,
@@ -88,8 +93,24 @@ class Shadower:
         started = self._clock()
         deadline = started + config.defaults.request_timeout_seconds
         try:
-            answer: bytes | None = await self._mirror(config, route, backend, path, body, deadline)
+            answer: bytes | None = await self._mirror(
+                config, route, backend, revision, path, body, deadline
+            )
         except Exception:  # a mirror must never take the router down
             answer = None
-        self._metrics.shadow_latency.labels(route.name, backend).observe(self._clock() - started)
-        self._metrics.shadow.labels(route.name, backend, verdict(served, answer)).inc()
+        latency = self._clock() - started
+        self._metrics.shadow_latency.labels(route.name, backend, revision).observe(latency)
+        self._metrics.shadow.labels(route.name, backend, revision, verdict(served, answer)).inc()
+
+
+def mirror_targets(route: Route, served_by: Backend | None) -> list[tuple[str, str, float]]:
+    """(backend, revision, percent) a served request may be mirrored to: the route's shadow
+    backend, and the shadow-step canary of the backend that answered."""
+    targets = [(route.shadow.backend, "", route.shadow.percent)] if route.shadow else []
+    if served_by is not None:
+        targets += [
+            (served_by.name, split.revision, split.mirror_percent)
+            for split in served_by.revisions
+            if split.mirror_percent > 0
+        ]
+    return targets
