@@ -5,20 +5,32 @@ answer is its prompt). The canary revision gets ``maxModelLen: 128``: it refuses
 long prompts, which the reference (same simulator, default context) answers. The number of long
 cases is therefore exactly the canary's gap below the reference, and the table checks the verdict
 the paired comparison gives it: within 2 points promotes, 5 points worse rolls back, 20 cases
-cannot tell a one-case difference.
+cannot tell a one-case difference. A shadow step mirrors live requests to the canary while only
+stable answers.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import urllib.request
 from typing import Any
 
 import pytest
-from rollout_support import describe, echo_model, wait_serving
+from rollout_support import (
+    ECHO,
+    describe,
+    echo_model,
+    revision_replicas,
+    rollout_of,
+    wait_phase,
+    wait_serving,
+    with_args,
+)
 
 from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
+from slmfleet.devcluster.serving import router_ips
 from slmfleet.k8s import Kube
 
 pytestmark = pytest.mark.e2e
@@ -140,3 +152,77 @@ def test_eval_gate_against_a_reference(
         assert all(e["verdict"] == "inconclusive" for e in evaluations)
         assert "no analysis data" in r["message"]
     print(f"\n{cases} cases, {long} lost: {json.dumps(gap)}")  # the numbers docs/migration.md cites
+
+
+def ask(urls: list[str], model: str, prompts: list[str]) -> list[tuple[int, str, str]]:
+    """(status, revision header, answer) of each prompt, sent one by one through the routers."""
+    out = []
+    for i, prompt in enumerate(prompts):
+        body = json.dumps({"model": model, "prompt": prompt, "max_tokens": 8}).encode()
+        request = urllib.request.Request(
+            f"{urls[i % len(urls)]}/v1/completions", body, {"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                text = json.loads(resp.read())["choices"][0]["text"]
+                out.append((resp.status, resp.headers.get("x-slmfleet-revision", ""), text))
+        except OSError:
+            out.append((0, "", ""))
+    return out
+
+
+def test_shadow_step_mirrors_live_requests_and_serves_only_stable(
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
+) -> None:
+    shadow = {"percent": 50, "minRequests": 400, "minAgreement": 0.9}
+    rollout = {
+        "steps": [{"weight": 0, "shadow": shadow}, {"weight": 100}],
+        "metrics": {"errorRate": 0.5},  # evidence for the weighted step
+        "inconclusiveLimit": 2,
+    }
+    body = echo_model(namespace, "shadowed", rollout)
+    body["spec"]["servedModelName"] = "shadowed"
+    k8s.apply(body)
+    stable = str(wait_serving(k8s, "shadowed", namespace)["status"]["templateHash"])
+    k8s.apply(with_args(body, ECHO, "--inter-token-latency=1ms"))
+    r = wait_phase(k8s, "shadowed", namespace, ("Analyzing",))
+    canary = r["canaryRevision"]
+    assert r["weight"] == 0 and r["step"] == 0
+    assert poll("one canary replica", lambda: revision_replicas(k8s, "shadowed", namespace)
+                == {stable: 2, canary: 1})  # fmt: skip
+    ips = poll(
+        "2 ready router pods", lambda: len(found := router_ips(k8s, namespace)) == 2 and found
+    )
+    urls = [f"http://{ip}:8080" for ip in ips]
+
+    # 300 requests, ~150 mirrored: fewer than minRequests, so the step waits (not "no data")
+    prompts = [f"shadow {i}" for i in range(1000)]
+    first = ask(urls, "shadowed", prompts[:300])
+    assert first == [(200, stable, p) for p in prompts[:300]]  # stable served them, unchanged
+    waiting = poll(
+        "the step waiting for mirrors",
+        lambda: (x := rollout_of(k8s, "shadowed", namespace))["message"].startswith("shadow: ")
+        and float(x["message"].split()[1]) > 0 and x,
+    )  # fmt: skip
+    assert waiting["step"] == 0 and waiting["inconclusiveChecks"] == 0
+
+    # 700 more: every one answered with its own text; the mirrors pass minRequests
+    rest = ask(urls, "shadowed", prompts[300:])
+    assert [(s, a) for s, _, a in rest] == [(200, p) for p in prompts[300:]]
+    judged: list[dict[str, Any]] = []
+
+    def shadow_passed() -> dict[str, Any] | None:
+        x = rollout_of(k8s, "shadowed", namespace)
+        checks = {c["name"]: c for c in x.get("lastAnalysis") or []}
+        if "shadowAgreement" in checks and checks["shadowAgreement"]["verdict"] == "pass":
+            judged.append(checks)
+        return x if judged and x.get("phase") == "Succeeded" else None
+
+    try:
+        poll("shadow judged, then promoted", shadow_passed, 240, interval=0.5)
+    except TimeoutError as err:
+        raise AssertionError(f"{err}; {describe(k8s, 'shadowed', namespace)}") from None
+    checks = judged[0]
+    assert checks["shadowAgreement"]["value"] == 1.0  # echo answers agree
+    assert checks["shadowRequests"]["value"] >= 400
+    print(f"\nshadow step: {json.dumps(checks)}")

@@ -142,3 +142,19 @@ def test_the_shadow_backend_must_exist() -> None:
     routes[0]["shadow"]["backend"] = "c"
     with pytest.raises(ValidationError, match="unknown backends"):
         config(routes)
+
+
+async def test_a_canary_without_endpoints_yet_is_not_judged() -> None:
+    primary = FakeBackend("a")
+    async with serving(primary) as (a,):
+        splits = [
+            {"revision": "r1", "weight": 100, "endpoints": [a]},
+            {"revision": "r2", "weight": 0, "endpoints": [], "mirrorPercent": 100},
+        ]
+        routes = [{"name": "triage", "backends": [backend("m", [a], revisions=splits)]}]
+        async with router(config(routes)) as (client, _):
+            assert (await client.post("/v1/chat/completions", json=chat("x"))).status == 200
+            await asyncio.gather(*client.app[STATE].shadower.tasks)
+            text = await metrics_text(client)
+    assert metric(text, "slmfleet_router_shadow_requests_total", result="dropped") == 1
+    assert metric(text, "slmfleet_router_shadow_requests_total", result="error") == 0

@@ -187,7 +187,7 @@ class Forwarder:
     ) -> bytes | None:
         """A shadow copy of a served request on backend ``name`` (only its ``revision``'s
         endpoints when given): its answer body, or None when it failed (not counted as a router
-        error; nobody waits for it)."""
+        error; nobody waits for it); LookupError when it has no endpoint (not ready yet)."""
         backend = route.backend(name)
         if backend is not None and revision:
             split = next((s for s in backend.revisions if s.revision == revision), None)
@@ -195,7 +195,7 @@ class Forwarder:
             update = {"endpoints": endpoints, "revisions": (), "revision": revision}
             backend = backend.model_copy(update=update)
         if backend is None or (backend.url is None and not backend.endpoints):
-            return None
+            raise LookupError(f"no endpoint of {name!r} {revision!r} to mirror to")
         limit = backend.timeout_seconds or route.timeout_seconds
         limit = limit or config.defaults.request_timeout_seconds
         policy = config.defaults.endpoint_policy

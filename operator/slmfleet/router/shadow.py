@@ -4,7 +4,7 @@ or to the canary revision of a SmallModel backend at a shadow step of its rollou
 The client already has its answer when the mirror starts (it is launched after the response is
 built, as a task nobody awaits), so the mirror can neither delay nor fail the served request.
 At most ``max_in_flight`` mirrors run at once; beyond that a sampled request is dropped (and
-counted). For each mirror the router records the shadow backend's latency and whether its answer
+counted), as is one whose target has no ready endpoint yet. For each mirror the router records the shadow backend's latency and whether its answer
 text equals the served one (surrounding whitespace ignored): ``agree``, ``differ`` or ``error``.
 """
 
@@ -96,6 +96,9 @@ class Shadower:
             answer: bytes | None = await self._mirror(
                 config, route, backend, revision, path, body, deadline
             )
+        except LookupError:  # no endpoint yet: nothing was judged
+            self._metrics.shadow.labels(route.name, backend, revision, "dropped").inc()
+            return
         except Exception:  # a mirror must never take the router down
             answer = None
         latency = self._clock() - started
