@@ -12,6 +12,7 @@ import pytest
 from test_reconcile_smallmodel import model
 
 from slmfleet.analysis.dataset import DatasetError, parse_jsonl
+from slmfleet.api.evalsuite import EvalSuiteSpec
 from slmfleet.builders.labels import REVISION_LABEL
 from slmfleet.cache.view import FleetCache
 from slmfleet.handlers.rollout_analysis import run_eval
@@ -200,3 +201,67 @@ def test_dataset_lines_are_validated_like_inline_cases() -> None:
     assert "line 4: " in message  # exact needs expected
     with pytest.raises(DatasetError, match="no cases"):
         parse_jsonl("\n# nothing\n")
+
+
+JUDGED = [
+    {"name": "plain", "prompt": "case 0", "expected": "case 0"},
+    {"name": "kind", "prompt": "good: be kind", "checker": "judge", "rubric": "polite"},
+    {"name": "rude", "prompt": "bad: be rude", "checker": "judge", "rubric": "polite"},
+]
+
+
+def grading(sent: list[dict[str, Any]]) -> Any:
+    """Everyone echoes; the reference grades answers that contain 'good' PASS."""
+
+    def post(url: str, body: dict[str, Any], timeout: float, h: Mapping[str, str]) -> Any:
+        sent.append({"url": url, **body})
+        messages = body.get("messages")
+        if messages and messages[0]["role"] == "system":
+            verdict = "PASS" if "Answer:\ngood" in messages[1]["content"] else "FAIL"
+            return {"choices": [{"message": {"content": verdict}}]}
+        return {"choices": [{"text": body["prompt"]}]}
+
+    return post
+
+
+@pytest.mark.parametrize(("threshold", "verdict"), [(None, "pass"), (0.9, "fail"), (0.5, "pass")])
+def test_judge_cases_are_graded_by_the_reference_and_counted_apart(
+    threshold: float | None, verdict: str
+) -> None:
+    reference = {**REF, "maxGap": 1.0}  # one plain case: only a gap of 100 points is provable
+    body = suite_body(cases=JUDGED, reference=reference, judgePassThreshold=threshold)
+    body["spec"].pop("casesFrom")
+    sent: list[dict[str, Any]] = []
+    result = run_eval(cast(FleetCache, Cache(body)), model(), "s", ["10.0.0.1:8000"], [],
+                      get=gets({}), post=grading(sent))  # fmt: skip
+    assert (result.cases, result.judged, result.judge_score) == (1, 2, 0.5)
+    assert result.score == 1.0 and result.reference.cases == 1  # judge cases are not paired
+    assert result.verdict == verdict
+    graders = [s for s in sent if s.get("messages") and s["messages"][0]["role"] == "system"]
+    assert len(graders) == 2 and all("10.0.9.1" in s["url"] for s in graders)  # the reference
+    # the reference answered the plain case only: judge cases are the canary's
+    assert sum(1 for s in sent if "10.0.9.1" in s["url"] and "prompt" in s) == 1
+
+
+def test_judge_cases_need_a_reference() -> None:
+    with pytest.raises(ValueError, match="judge cases need a reference"):
+        EvalSuiteSpec.model_validate({"cases": JUDGED})
+    with pytest.raises(ValueError, match="judge needs rubric"):
+        EvalSuiteSpec.model_validate(
+            {"cases": [{"name": "j", "prompt": "p", "checker": "judge"}], "reference": REF}
+        )
+
+
+def test_an_ungraded_judge_case_makes_a_gated_suite_inconclusive() -> None:
+    def no_grades(url: str, body: dict[str, Any], timeout: float, h: Mapping[str, str]) -> Any:
+        if body.get("messages"):
+            raise OSError("judge down")
+        return {"choices": [{"text": body["prompt"]}]}
+
+    reference = {**REF, "maxGap": 1.0}
+    body = suite_body(cases=JUDGED, reference=reference, judgePassThreshold=0.5)
+    body["spec"].pop("casesFrom")
+    result = run_eval(cast(FleetCache, Cache(body)), model(), "s", ["10.0.0.1:8000"], [],
+                      get=gets({}), post=no_grades)  # fmt: skip
+    assert result.judge_score is None and result.verdict == "inconclusive"
+    assert "not every judge case was graded" in result.message

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from slmfleet.analysis.evalrunner import EvalRun
 from slmfleet.analysis.significance import pair, within
 from slmfleet.analysis.verdict import eval_verdict
-from slmfleet.api.rollout_status import MAX_LISTED_CASES, EvalResult, GapResult
+from slmfleet.api.rollout_status import MAX_LISTED_CASES, CheckVerdict, EvalResult, GapResult
 
 
 def _some(names: Iterable[str]) -> list[str]:
@@ -55,15 +55,31 @@ def why_inconclusive(run: EvalRun, gaps: Iterable[GapResult]) -> str:
     return ""
 
 
+def judge_verdict(run: EvalRun, threshold: float | None) -> CheckVerdict | None:
+    """The judge cases' verdict when the suite gates on them; None when it does not."""
+    if threshold is None or not run.judged:
+        return None
+    score = run.judge_score
+    if score is None:
+        return "inconclusive"
+    return "pass" if score >= threshold else "fail"
+
+
 def eval_result(
     suite: str,
     run: EvalRun,
     pass_threshold: float,
     stable: GapResult | None = None,
     reference: GapResult | None = None,
+    judge_threshold: float | None = None,
 ) -> EvalResult:
     gaps = [g for g in (stable, reference) if g is not None]
-    verdict = eval_verdict(run.score, pass_threshold, [g.verdict for g in gaps])
+    judged = judge_verdict(run, judge_threshold)
+    others = [g.verdict for g in gaps] + ([judged] if judged else [])
+    verdict = eval_verdict(run.score, pass_threshold, others)
+    message = why_inconclusive(run, gaps) if verdict == "inconclusive" else ""
+    if verdict == "inconclusive" and not message and judged == "inconclusive":
+        message = "not every judge case was graded (the reference gave no grade)"
     return EvalResult(
         suite=suite,
         score=run.score,
@@ -71,8 +87,10 @@ def eval_result(
         cases=run.cases,
         answered=run.answered,
         failed_cases=_some(run.failed_cases),
+        judged=len(run.judged),
+        judge_score=run.judge_score,
         stable=stable,
         reference=reference,
-        message=why_inconclusive(run, gaps) if verdict == "inconclusive" else "",
+        message=message,
         verdict=verdict,
     )

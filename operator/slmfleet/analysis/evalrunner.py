@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slmfleet.analysis.checkers import passes
+from slmfleet.analysis.judge import graded_pass, judge_request
 from slmfleet.api.evalsuite import EvalCase
 
 Post = Callable[[str, dict[str, Any], float, Mapping[str, str]], dict[str, Any]]
@@ -50,14 +51,25 @@ class Target:
 @dataclass(frozen=True)
 class EvalRun:
     results: Mapping[str, bool | None]
-    """Case name -> passed; None when the request got no answer or was never sent."""
+    """Case name -> passed (judge cases apart); None when the request got no answer or was
+    never sent."""
     cases: int
     answered: int
     sent: int
+    judged: Mapping[str, bool | None] = field(default_factory=dict)
+    """Judge case name -> graded PASS; None when the answer or the grade is missing."""
 
     @property
     def complete(self) -> bool:
-        return self.sent == self.cases
+        return self.sent == self.cases + len(self.judged)
+
+    @property
+    def judge_score(self) -> float | None:
+        """Fraction of judge cases graded PASS; None unless every one was graded."""
+        grades = list(self.judged.values())
+        if not grades or any(g is None for g in grades):
+            return None
+        return sum(1 for g in grades if g) / len(grades)
 
     @property
     def score(self) -> float | None:
@@ -92,6 +104,13 @@ def answer_of(response: dict[str, Any]) -> str:
     return str(choice.get("text") or "")
 
 
+def _ask(
+    post: Post, target: Target, index: int, path: str, body: dict[str, Any], left: float
+) -> str:
+    url = target.bases[index % len(target.bases)] + path
+    return answer_of(post(url, body, left, target.headers))
+
+
 def run_suite(
     cases: Sequence[EvalCase],
     target: Target,
@@ -99,8 +118,10 @@ def run_suite(
     post: Post = http_post,
     concurrency: int = DEFAULT_CONCURRENCY,
     deadline: float | None = None,
+    judge: Target | None = None,
 ) -> EvalRun:
-    """Run every case once against ``target``, at most ``concurrency`` at a time."""
+    """Run every case once against ``target``, at most ``concurrency`` at a time; ``judge``
+    grades the answers of judge cases (ungraded without one)."""
     if not target.bases or not cases:
         return EvalRun({c.name: None for c in cases}, len(cases), 0, 0)
 
@@ -111,16 +132,23 @@ def run_suite(
         if left <= 0:
             return False, None
         path, body = request_for(case, target.model)
-        url = target.bases[index % len(target.bases)] + path
         try:
-            response = post(url, body, left, target.headers)
+            answer = _ask(post, target, index, path, body, left)
+            if case.checker != "judge":
+                return True, passes(case, answer)
+            if judge is None or not judge.bases:
+                return True, None
+            left = timeout if deadline is None else min(timeout, deadline - time.monotonic())
+            path, body = judge_request(case, answer, judge.model)
+            return True, graded_pass(_ask(post, judge, index, path, body, max(left, 0.001)))
         except (OSError, ValueError):
             return True, None
-        return True, passes(case, answer_of(response))
 
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(cases)))) as pool:
         outcomes = list(pool.map(one, range(len(cases))))
-    results = {c.name: ok for c, (_, ok) in zip(cases, outcomes, strict=True)}
+    pairs = list(zip(cases, outcomes, strict=True))
+    results = {c.name: ok for c, (_, ok) in pairs if c.checker != "judge"}
+    judged = {c.name: ok for c, (_, ok) in pairs if c.checker == "judge"}
     answered = sum(1 for _, ok in outcomes if ok is not None)
     sent = sum(1 for was_sent, _ in outcomes if was_sent)
-    return EvalRun(results, len(cases), answered, sent)
+    return EvalRun(results, len(results), answered, sent, judged)

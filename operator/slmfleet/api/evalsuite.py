@@ -17,7 +17,7 @@ from slmfleet.api.json_schema import AnswerSchema
 from slmfleet.api.parse import plain
 from slmfleet.api.regex import compile_regex
 
-Checker = Literal["exact", "contains", "regex", "json-schema", "one-of"]
+Checker = Literal["exact", "contains", "regex", "json-schema", "one-of", "judge"]
 MAX_CASES = 200
 MAX_DATASET_CASES = 5000
 
@@ -39,18 +39,26 @@ class EvalCase(SpecModel):
             lambda c: (c.prompt is None) != (c.messages is None),
         ),
         Cel(
-            "self.checker == 'one-of' ? has(self.oneOf) : "
-            "(self.checker == 'json-schema' ? has(self.jsonSchema) : has(self.expected))",
+            "self.checker == 'judge' || (self.checker == 'one-of' ? has(self.oneOf) : "
+            "(self.checker == 'json-schema' ? has(self.jsonSchema) : has(self.expected)))",
             "one-of needs oneOf, json-schema needs jsonSchema, the other checkers need expected",
             lambda c: (
-                c.one_of is not None
-                if c.checker == "one-of"
-                else (
-                    c.json_schema is not None
-                    if c.checker == "json-schema"
-                    else c.expected is not None
+                c.checker == "judge"
+                or (
+                    c.one_of is not None
+                    if c.checker == "one-of"
+                    else (
+                        c.json_schema is not None
+                        if c.checker == "json-schema"
+                        else c.expected is not None
+                    )
                 )
             ),
+        ),
+        Cel(
+            "self.checker != 'judge' || has(self.rubric)",
+            "judge needs rubric",
+            lambda c: c.checker != "judge" or c.rubric is not None,
         ),
     )
 
@@ -70,7 +78,17 @@ class EvalCase(SpecModel):
             "(Draft 2020-12 unless its $schema names another draft)."
         ),
     )
-    checker: Checker = Field("exact", description="exact, contains, regex, json-schema, one-of.")
+    rubric: str | None = Field(
+        None,
+        max_length=8192,
+        description=(
+            "judge: what a good answer does; the suite's reference model grades the answer "
+            "against it (PASS or FAIL), counted apart from the other checkers."
+        ),
+    )
+    checker: Checker = Field(
+        "exact", description="exact, contains, regex, json-schema, one-of, judge."
+    )
     max_tokens: int = Field(64, ge=1, le=4096, description="Most tokens to generate.")
 
     @model_validator(mode="after")
@@ -143,6 +161,14 @@ class EvalSuiteSpec(SpecModel):
             "a suite sets exactly one of cases or casesFrom",
             lambda s: (s.cases is None) != (s.cases_from is None),
         ),
+        Cel(
+            "!has(self.cases) || !self.cases.exists(c, c.checker == 'judge') || "
+            "has(self.reference)",
+            "judge cases need a reference, the model that grades them",
+            lambda s: (
+                s.reference is not None or not any(c.checker == "judge" for c in s.cases or ())
+            ),
+        ),
     )
 
     cases: list[EvalCase] | None = Field(
@@ -173,6 +199,15 @@ class EvalSuiteSpec(SpecModel):
         description=(
             "Confidence of the paired comparisons (stable, reference): a gap is a pass or a fail "
             "only when its interval at this confidence lies on one side of the margin."
+        ),
+    )
+    judge_pass_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description=(
+            "Least fraction of judge cases the reference must grade PASS; unset: the judge "
+            "score is reported, not gated."
         ),
     )
     timeout_seconds: int = Field(30, ge=1, le=600, description="Per-request timeout.")

@@ -96,6 +96,10 @@ class EvalResult(StatusModel):
         default_factory=list,
         description=f"Names of failed cases (the first {MAX_LISTED_CASES}).",
     )
+    judged: int = Field(0, ge=0, description="Judge cases (graded by the reference, apart).")
+    judge_score: float | None = Field(
+        None, description="Fraction of judge cases the reference graded PASS."
+    )
     stable: GapResult | None = Field(None, description="Paired comparison with stable.")
     reference: GapResult | None = Field(None, description="Paired comparison with the reference.")
     message: str = Field("", description="Why the run is inconclusive, when it is.")

@@ -110,12 +110,17 @@ def run_eval(
             return EvalResult(suite=suite_name, verdict="inconclusive", message=target[:500])
         sides["reference"] = target
 
-    def run(target: Target) -> EvalRun:
-        timeout = float(suite.timeout_seconds)
-        return run_suite(cases, target, timeout, post, suite.concurrency, until)
+    plain = [c for c in cases if c.checker != "judge"]  # the judge grades the canary only
+    judge = sides.get("reference")
+
+    def run(side: str) -> EvalRun:
+        timeout, target = float(suite.timeout_seconds), sides[side]
+        if side == "canary":
+            return run_suite(cases, target, timeout, post, suite.concurrency, until, judge)
+        return run_suite(plain, target, timeout, post, suite.concurrency, until)
 
     with ThreadPoolExecutor(max_workers=len(sides)) as pool:
-        runs = dict(zip(sides, pool.map(run, sides.values()), strict=True))
+        runs = dict(zip(sides, pool.map(run, sides), strict=True))
     canary_run, confidence = runs["canary"], suite.confidence
     stable_gap = reference_gap = None
     if suite.max_drop_vs_stable is not None:
@@ -124,7 +129,10 @@ def run_eval(
     if ref is not None:
         against = ref.small_model_ref.name if ref.small_model_ref else _route_name(ref)
         reference_gap = gap_result(against, canary_run, runs["reference"], ref.max_gap, confidence)
-    return eval_result(suite_name, canary_run, suite.pass_threshold, stable_gap, reference_gap)
+    return eval_result(
+        suite_name, canary_run, suite.pass_threshold, stable_gap, reference_gap,
+        suite.judge_pass_threshold,
+    )  # fmt: skip
 
 
 def _route_name(ref: EvalReference) -> str:
