@@ -45,6 +45,8 @@ BODY: dict[str, Any] = {
                 "suite": "echo",
                 "score": 0.5,
                 "failedCases": ["c2"],
+                "judged": 4,
+                "judgeScore": 0.75,
                 "reference": {
                     "against": "hosted/api",
                     "cases": 1000,
@@ -74,6 +76,7 @@ def test_status_shows_step_weights_analysis_and_eval() -> None:
     assert "p95TTFTSeconds" in text and "0.75" in text and "<= 0.5" in text
     assert "eval echo: score 0.5" in text and "failed: c2" in text
     assert "vs hosted/api: -5.0 points (-6.4..-3.6, max gap 2) over 1000 cases fail" in text
+    assert "judge: 0.75 over 4 cases" in text
 
 
 def test_history_says_what_each_revision_is_and_what_changed() -> None:

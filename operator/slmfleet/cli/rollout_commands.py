@@ -78,6 +78,8 @@ def status_text(body: Mapping[str, Any]) -> str:
                     f"max gap {gap.get('maxGap', 0) * 100:g}) over {gap.get('cases')} cases "
                     f"{gap.get('verdict')}; lost: {', '.join(gap.get('lost') or []) or 'none'}"
                 )
+        if ev.get("judged"):
+            lines.append(f"    judge: {_value(ev.get('judgeScore'))} over {ev['judged']} cases")
         if ev.get("message"):
             lines.append(f"    {ev['message']}")
     return "\n".join(lines)
