@@ -97,9 +97,25 @@ def shadow_counts(k8s: Kube, namespace: str) -> dict[str, float]:
     return dict(counts)
 
 
-def stage(k8s: Kube, namespace: str, body: dict[str, Any], ready: Any) -> dict[str, Any]:
-    """Apply the route, wait until the routers serve it (``ready`` of a probe's results), send
-    1,000 requests; what came back, counted."""
+def settled(k8s: Kube, namespace: str, least: float = 0) -> dict[str, float]:
+    """The shadow counts once at least ``least`` and two reads in a row agree (no mirror in
+    flight: they take milliseconds)."""
+    last: dict[str, float] = {}
+
+    def probe() -> dict[str, float] | None:
+        nonlocal last
+        now, before = shadow_counts(k8s, namespace), last
+        last = now
+        return now if now == before and sum(now.values()) >= least else None
+
+    return poll("the shadow counts settled", probe, 120, interval=0.5)
+
+
+def stage(
+    k8s: Kube, namespace: str, body: dict[str, Any], ready: Any, before: Any = None
+) -> dict[str, Any]:
+    """Apply the route, wait until the routers serve it (``ready`` of a probe's results), call
+    ``before``, send 1,000 requests; what came back, counted (and ``before``'s result)."""
     k8s.apply(body)
 
     def serving() -> list[tuple[int, str, str, str]] | None:
@@ -113,6 +129,7 @@ def stage(k8s: Kube, namespace: str, body: dict[str, Any], ready: Any) -> dict[s
         return probe if ready(probe) else None
 
     poll("the routers serve the new route", serving, 180, interval=1)
+    baseline = before() if before else None
     texts = prompts(1000)
     results = asyncio.run(send(routers(k8s, namespace), texts))
     lost = sum(1 for status, _, _, _ in results if status != 200)
@@ -122,6 +139,7 @@ def stage(k8s: Kube, namespace: str, body: dict[str, Any], ready: Any) -> dict[s
         "wrong": wrong,
         "backends": dict(collections.Counter(b for _, b, _, _ in results)),
         "tiers": dict(collections.Counter(t for _, _, t, _ in results if t)),
+        "before": baseline,
     }
     print(f"\n{json.dumps(counts)}")
     return counts
@@ -171,19 +189,15 @@ def test_migration_walk(
         k8s, namespace,
         route(namespace, [url_backend, shadow_backend], shadow={"backend": "small", "percent": 100}),
         lambda probe: sum(shadow_counts(k8s, namespace).values()) > 0,
+        before=lambda: settled(k8s, namespace),
     )  # fmt: skip
     assert shadowing["lost"] == 0 and shadowing["wrong"] == 0  # no served answer changed
     assert shadowing["backends"] == {"hosted": 1000}
-    # Every batch (the 1,000 requests and the readiness probes of 40) holds 5 % long prompts.
-    mirrored = poll(
-        "every mirror recorded",
-        lambda: counts if (total := sum((counts := shadow_counts(k8s, namespace)).values()))
-        >= 1040 and total % 40 == 0 else None,
-        60,
-    )  # fmt: skip
-    total = sum(mirrored.values())
+    baseline = shadowing["before"]
+    after = settled(k8s, namespace, sum(baseline.values()) + 1000)
+    mirrored = {k: v - baseline.get(k, 0) for k, v in after.items() if v - baseline.get(k, 0)}
     print(f"\nshadow {json.dumps(mirrored)}")
-    assert mirrored == {"agree": total * 0.95, "error": total * 0.05}  # the small model's refusals
+    assert mirrored == {"agree": 950, "error": 50}  # every request mirrored; the refusals: 5 %
 
     # 3. a change of the small model, evaluated against the route's hosted backend
     k8s.apply(
