@@ -85,3 +85,12 @@ def test_a_shadow_step_that_disagrees_rolls_back() -> None:
     t = next_state(spec(steps=SHADOW, failureLimit=0), rolling(weight=0), obs(checks=disagreed), T0)
     r = t.state.rollout
     assert r is not None and r.phase == "RollingBack" and "shadowAgreement=0.5" in r.message
+
+
+def test_without_prometheus_a_shadow_step_is_missing_data_not_waiting() -> None:
+    checks = shadow_checks(ShadowStep(percent=20), None, "ns", "new", T0)
+    assert [(c.name, c.verdict, c.threshold) for c in checks] == [
+        ("shadowAgreement", "inconclusive", "needs Prometheus")
+    ]
+    t = next_state(spec(steps=SHADOW), rolling(weight=0), obs(checks=checks), T0)
+    assert t.state.rollout is not None and t.state.rollout.inconclusive_checks == 1

@@ -32,8 +32,15 @@ def shadow_query(namespace: str, revision: str, result: str) -> str:
 
 
 def shadow_checks(
-    step: ShadowStep, provider: MetricProvider, namespace: str, canary: str, now: datetime
+    step: ShadowStep, provider: MetricProvider | None, namespace: str, canary: str, now: datetime
 ) -> tuple[CheckResult, ...]:
+    """The two checks; without Prometheus (``provider`` None) both are inconclusive, never
+    pending, so the rollout cannot wait forever for numbers nobody collects."""
+    if provider is None:
+        no_data = CheckResult(
+            name=SHADOW_AGREEMENT, threshold="needs Prometheus", verdict="inconclusive"
+        )
+        return (no_data,)
     judged = provider.query(shadow_query(namespace, canary, 'result!="dropped"'), now)
     agreed = provider.query(shadow_query(namespace, canary, 'result="agree"'), now)
     count = check(SHADOW_REQUESTS, judged or 0.0, Threshold(min=step.min_requests))

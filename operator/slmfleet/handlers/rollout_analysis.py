@@ -190,7 +190,7 @@ def _gather(
     shadow = shadow_of(rollout, model.status.rollout)
     if shadow is not None:
         ns, url = model.metadata.namespace or "default", settings().prometheus_url
-        source: MetricProvider = PrometheusProvider(url) if url else NoPrometheus()
+        source = PrometheusProvider(url) if url else None
         checks += shadow_checks(shadow, source, ns, canary, now)
     hooks = due_hooks(rollout.webhooks, step, len(rollout.steps))
     if hooks:
