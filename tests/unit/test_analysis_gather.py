@@ -10,8 +10,8 @@ from typing import Any, cast
 import pytest
 from test_reconcile_smallmodel import model
 
-from slmfleet.analysis.evalrunner import EvalRun
 from slmfleet.analysis.verdict import overall
+from slmfleet.api.rollout_status import EvalResult
 from slmfleet.cache.view import FleetCache
 from slmfleet.config import settings
 from slmfleet.handlers.rollout_analysis import DEADLINE_CHECK, start_gather
@@ -72,9 +72,9 @@ def test_a_failing_gather_is_one_inconclusive_analysis(rollout: dict[str, Any]) 
     assert "s3cr3t-t0ken" not in analysis.checks[0].threshold
 
 
-def test_every_probe_request_and_both_evals_are_parts_of_their_own() -> None:
+def test_every_probe_request_and_the_eval_are_parts_of_their_own() -> None:
     g = gather_for(Cache(), metrics={"errorRate": 0.1}, evalSuiteRef="answers")
-    assert list(g.parts) == [*(f"probe#{i}" for i in range(4)), "eval canary", "eval stable"]
+    assert list(g.parts) == [*(f"probe#{i}" for i in range(4)), "eval"]
     assert g.seconds == 24.0  # the default 30 s interval less its margin
 
 
@@ -106,13 +106,13 @@ def test_probe_answers_gathered_at_once_feed_the_error_rate() -> None:
 
 def test_parts_that_missed_the_deadline_make_the_analysis_inconclusive_saying_which() -> None:
     g = gather_for(Cache(), metrics={"errorRate": 0.1}, evalSuiteRef="answers")
-    answers = {"probe#0": True, "eval stable": EvalRun(1.0, (), 1)}
+    answers = {"probe#0": True}
     missed = {f"probe#{i}": "no answer in time" for i in (1, 2, 3)}
-    missed["eval canary"] = "no answer in time"
+    missed["eval"] = "no answer in time"
     analysis = g.finish(answers, missed)
     late = [c for c in analysis.checks if c.name == DEADLINE_CHECK]
     assert len(late) == 1 and late[0].verdict == "inconclusive" and late[0].value == 4.0
-    assert "eval canary (no answer in time)" in late[0].threshold
+    assert "eval (no answer in time)" in late[0].threshold
     assert "probe (no answer in time)" in late[0].threshold
     assert analysis.evaluation is not None and analysis.evaluation.verdict == "inconclusive"
     assert overall(analysis.checks, analysis.evaluation, require_evidence=True) == "inconclusive"
@@ -120,8 +120,8 @@ def test_parts_that_missed_the_deadline_make_the_analysis_inconclusive_saying_wh
 
 def test_a_failed_eval_still_fails_when_another_part_missed() -> None:
     g = gather_for(Cache(), evalSuiteRef="answers")
-    answers = {"eval canary": EvalRun(0.0, ("one",), 1), "eval stable": EvalRun(1.0, (), 1)}
-    analysis = g.finish(answers, {"webhook:gate#0": "no answer in time"})
+    failed = EvalResult(suite="answers", score=0.0, failed_cases=["one"], verdict="fail")
+    analysis = g.finish({"eval": failed}, {"webhook:gate#0": "no answer in time"})
     assert analysis.evaluation is not None and analysis.evaluation.verdict == "fail"
     assert overall(analysis.checks, analysis.evaluation) == "fail"
 
@@ -135,3 +135,24 @@ def test_a_webhook_that_did_not_answer_is_inconclusive_not_failed() -> None:
         ("webhook:gate", "inconclusive"),
         (DEADLINE_CHECK, "inconclusive"),
     ]
+
+
+def test_the_eval_part_runs_the_suite_by_the_analysis_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from slmfleet.analysis.deadline import Deadline
+    from slmfleet.handlers import rollout_analysis
+
+    seen: dict[str, Any] = {}
+
+    def fake_run_eval(cache: Any, model: Any, name: str, canary: list[str], stable: list[str],
+                      deadline: float | None = None, **_: Any) -> EvalResult:  # fmt: skip
+        seen.update(name=name, canary=canary, stable=stable, deadline=deadline)
+        return EvalResult(suite=name, score=1.0, verdict="pass")
+
+    monkeypatch.setattr(rollout_analysis, "run_eval", fake_run_eval)
+    g = gather_for(Cache(), evalSuiteRef="answers")
+    result = g.parts["eval"](Deadline(123.0, clock=lambda: 100.0))
+    assert seen == {"name": "answers", "canary": ["10.0.0.1:8000"], "stable": ["10.0.0.2:8000"],
+                    "deadline": 123.0}  # fmt: skip
+    assert g.finish({"eval": result}, {}).evaluation == result

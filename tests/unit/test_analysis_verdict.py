@@ -14,13 +14,14 @@ from slmfleet.analysis.verdict import (
     check,
     eval_verdict,
     first_failure,
+    inconclusive_reason,
     overall,
     ratio,
     verdict,
 )
 from slmfleet.analysis.webhooks import due_hooks, run_hooks
 from slmfleet.api.rollout import MetricChecks, Webhook
-from slmfleet.api.rollout_status import CheckResult, EvalResult
+from slmfleet.api.rollout_status import CheckResult, EvalResult, GapResult
 
 pytestmark = pytest.mark.unit
 
@@ -52,20 +53,30 @@ def test_ratio(canary: float | None, stable: float | None, want: float | None) -
 
 
 @pytest.mark.parametrize(
-    ("score", "stable", "threshold", "drop", "want"),
+    ("score", "threshold", "gaps", "want"),
     [
-        (0.9, None, 0.8, None, "pass"),
-        (0.7, None, 0.8, None, "fail"),
-        (0.9, 1.0, 0.8, 0.05, "fail"),  # drop 0.1 > 0.05
-        (0.96, 1.0, 0.8, 0.05, "pass"),  # drop 0.04
-        (0.9, None, 0.8, 0.05, "inconclusive"),  # drop asked, stable unknown
-        (None, 1.0, 0.8, None, "inconclusive"),
+        (0.9, 0.8, [], "pass"),
+        (0.7, 0.8, [], "fail"),
+        (0.9, 0.8, ["pass", "fail"], "fail"),  # a paired comparison proved too big a gap
+        (0.9, 0.8, ["pass", "pass"], "pass"),
+        (0.9, 0.8, ["inconclusive"], "inconclusive"),  # too few cases to tell
+        (0.7, 0.8, ["inconclusive"], "fail"),  # below the threshold whatever the comparison
+        (None, 0.8, ["pass"], "inconclusive"),
     ],
 )
-def test_eval_verdict(
-    score: float | None, stable: float | None, threshold: float, drop: float | None, want: str
-) -> None:
-    assert eval_verdict(score, stable, threshold, drop) == want
+def test_eval_verdict(score: float | None, threshold: float, gaps: list[str], want: str) -> None:
+    assert eval_verdict(score, threshold, gaps) == want  # type: ignore[arg-type]
+
+
+def test_first_failure_names_the_gap_that_failed() -> None:
+    gap = GapResult(
+        against="hosted/api", score=1.0, cases=1000, difference=-0.05, low=-0.064, high=-0.036,
+        max_gap=0.02, lost=["c1", "c2"], verdict="fail",
+    )  # fmt: skip
+    evaluation = EvalResult(suite="s", score=0.95, reference=gap, verdict="fail")
+    assert first_failure([], evaluation) == (
+        "eval s 5.0 points below hosted/api (interval -0.064..-0.036, max gap 0.02; lost: c1, c2)"
+    )
 
 
 def result(v: str) -> CheckResult:
@@ -191,3 +202,12 @@ def test_error_rate_passes_only_on_prometheus_data(
     now = datetime(2026, 1, 1, tzinfo=UTC)
     (result,) = analyze(metrics, Fixed(prometheus), "ns", "new", None, now, 30, probe)
     assert (result.name, result.verdict) == ("errorRate", want)
+
+
+def test_an_inconclusive_eval_says_why() -> None:
+    evaluation = EvalResult(
+        suite="s", score=0.95, message="20 paired cases", verdict="inconclusive"
+    )
+    assert inconclusive_reason(evaluation) == "eval s: 20 paired cases"
+    assert inconclusive_reason(None) is None
+    assert inconclusive_reason(evaluation.model_copy(update={"verdict": "pass"})) is None

@@ -23,7 +23,12 @@ def test_defaults() -> None:
     ("body", "fragment"),
     [
         ({"steps": [{"weight": 50}, {"weight": 25}]}, "rise strictly"),
-        ({"steps": [{"weight": 0}]}, "greater than or equal to 1"),
+        ({"steps": [{"weight": 0}]}, "any other step a weight of at least 1"),
+        ({"steps": [{"weight": 5, "shadow": {"percent": 5}}]}, "a shadow step has weight 0"),
+        (
+            {"steps": [{"weight": 0, "shadow": {"percent": 5}}], "trafficProvider": "replicas"},
+            "shadow steps need the router traffic provider",
+        ),
         ({"steps": []}, "at least 1"),
         ({"metrics": {"custom": [{"name": "q", "query": "up"}]}}, "min, max or both"),
         ({"trafficProvider": "gateway-api"}, "needs gatewayRef"),

@@ -41,7 +41,24 @@ BODY: dict[str, Any] = {
             "lastAnalysis": [
                 {"name": "p95TTFTSeconds", "value": 0.75, "threshold": "<= 0.5", "verdict": "fail"}
             ],
-            "lastEval": {"suite": "echo", "score": 0.5, "failedCases": ["c2"], "verdict": "fail"},
+            "lastEval": {
+                "suite": "echo",
+                "score": 0.5,
+                "failedCases": ["c2"],
+                "judged": 4,
+                "judgeScore": 0.75,
+                "reference": {
+                    "against": "hosted/api",
+                    "cases": 1000,
+                    "difference": -0.05,
+                    "low": -0.064,
+                    "high": -0.036,
+                    "maxGap": 0.02,
+                    "lost": ["c2"],
+                    "verdict": "fail",
+                },
+                "verdict": "fail",
+            },
         },
         "history": [
             {"revision": "aaa", "promotedAt": "t2", "spec": NEW_SPEC},
@@ -58,6 +75,8 @@ def test_status_shows_step_weights_analysis_and_eval() -> None:
     assert "stable aaa 50%, canary bbb 50% (by router)" in text  # the default provider
     assert "p95TTFTSeconds" in text and "0.75" in text and "<= 0.5" in text
     assert "eval echo: score 0.5" in text and "failed: c2" in text
+    assert "vs hosted/api: -5.0 points (-6.4..-3.6, max gap 2) over 1000 cases fail" in text
+    assert "judge: 0.75 over 4 cases" in text
 
 
 def test_history_says_what_each_revision_is_and_what_changed() -> None:

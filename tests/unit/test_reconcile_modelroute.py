@@ -187,6 +187,22 @@ def test_a_cascade_tier_whose_model_is_missing_leaves_the_cascade_out() -> None:
     assert routed is not None and routed.cascade is None
 
 
+def test_a_shadow_reaches_the_router_while_its_backend_resolves() -> None:
+    spec = {"backends": [ref("small", "qwen-small"), ref("large", "absent", 0)],
+            "shadow": {"backend": "small", "percent": 25}}  # fmt: skip
+    routed = plan_namespace([route("s", **spec)], [SMALL], ENDPOINTS).config.route("s")
+    assert routed is not None and routed.shadow is not None
+    assert (routed.shadow.backend, routed.shadow.percent) == ("small", 25)
+    spec["shadow"] = {"backend": "large", "percent": 25}
+    routed = plan_namespace([route("s", **spec)], [SMALL], ENDPOINTS).config.route("s")
+    assert routed is not None and routed.shadow is None
+
+
+def test_a_shadow_must_name_a_backend_of_the_route() -> None:
+    with pytest.raises(ValueError, match="shadow names a backend the route does not have"):
+        route("s", backends=[ref("small", "qwen-small")], shadow={"backend": "x", "percent": 5})
+
+
 @pytest.mark.parametrize(
     ("extra", "stalled", "reason"),
     [

@@ -131,3 +131,14 @@ def test_endpoint_revisions_skip_pods_being_deleted() -> None:
     assert endpoint_revisions(pods) == {"10.0.0.1": "a", "fd00::1": "c"}
     assert endpoint_host("[fd00::1]:8000") == "fd00::1"
     assert endpoint_host("10.0.0.1:8000") == "10.0.0.1"
+
+
+def test_a_shadow_step_marks_the_canary_split_for_mirroring() -> None:
+    shadowing = ModelTarget("m", "served", "m", "new", (("old", 100), ("new", 0)), ("new", 20.0))
+    plan = plan_namespace([], [shadowing], READY, REVISION_OF)
+    (backend,) = plan.config.routes[0].backends
+    assert backend.endpoints == ("127.0.0.1:8000", "127.0.0.2:8000")  # served by stable only
+    assert [(s.revision, s.weight, s.mirror_percent) for s in backend.revisions] == [
+        ("old", 100, 0),
+        ("new", 0, 20.0),
+    ]

@@ -67,6 +67,7 @@ def test_without_alias_the_route_name_is_the_model() -> None:
         ({"retries": 2}, 0, 1),
         ({"retries": 1, "fallback": ["canary"]}, 0, 2),
         ({"cascade": {"tiers": ["stable", "canary"]}}, 1, 1),
+        ({"shadow": {"backend": "canary", "percent": 10}}, 0, 1),  # ignored, not refused
         ({"backends": [{"name": "h", "url": "https://x.example/v1", "model": "m"}]}, 1, 1),
     ],
 )

@@ -79,8 +79,9 @@ otherwise.
 # handlers/observe.py (_token) reads only the Secret a SmallModel names in
 # spec.source.huggingFace.tokenSecretRef, in the model's own namespace, to read gated repos'
 # config.json; handlers/modelroute.py reads the Secrets ModelRoute backends name to check their
-# slmfleet.io/usable-by label. get only: the operator can read a Secret it is told the name of,
-# never list them.
+# slmfleet.io/usable-by label; handlers/eval_sources.py reads the API key of the ModelRoute url
+# backend an EvalSuite names as its reference, only when that label allows the router. get only:
+# the operator can read a Secret it is told the name of, never list them.
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get"]
@@ -102,7 +103,8 @@ otherwise.
   resources: ["endpointslices"]
   verbs: ["list", "watch"]
 # The router's config ConfigMap (builders/router.py), server-side applied by
-# handlers/modelroute.py; get: the ownership check.
+# handlers/modelroute.py; get: the ownership check, and handlers/eval_sources.py reading an
+# EvalSuite's JSONL dataset (casesFrom.configMapKeyRef).
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get", "patch", "create"]

@@ -36,7 +36,7 @@ def probe_requests(
 def answered(url: str, body: dict[str, Any], timeout: float, post: Post = http_post) -> bool:
     """Whether one probe request got an answer (an HTTP error or a timeout is a failure)."""
     try:
-        post(url, body, timeout)
+        post(url, body, timeout, {})
     except (OSError, ValueError):
         return False
     return True

@@ -61,19 +61,18 @@ def ratio(canary: float | None, stable: float | None) -> float | None:
 
 
 def eval_verdict(
-    score: float | None, stable: float | None, pass_threshold: float, max_drop: float | None
+    score: float | None, pass_threshold: float, gaps: Iterable[CheckVerdict] = ()
 ) -> CheckVerdict:
-    """The quality gate: canary score at least the threshold, and not too far below stable."""
+    """The quality gate: canary score at least the threshold, and every paired comparison (with
+    stable, with the reference) proven within its margin."""
     if score is None:
         return "inconclusive"
     if score < pass_threshold:
         return "fail"
-    if max_drop is not None:
-        if stable is None:
-            return "inconclusive"
-        if stable - score > max_drop:
-            return "fail"
-    return "pass"
+    listed = list(gaps)
+    if "fail" in listed:
+        return "fail"
+    return "inconclusive" if "inconclusive" in listed else "pass"
 
 
 WEBHOOK_PREFIX = "webhook:"
@@ -120,7 +119,25 @@ def first_failure(
             value = "no data" if c.value is None else f"{c.value:g}"
             return f"{c.name}={value} (threshold {c.threshold})"
     if evaluation is not None and evaluation.verdict == "fail":
-        failed = ", ".join(evaluation.failed_cases[:5])
-        score = "none" if evaluation.score is None else f"{evaluation.score:g}"
-        return f"eval {evaluation.suite} score={score} (failed: {failed})"
+        return f"eval {evaluation.suite} {_eval_failure(evaluation)}"
+    return None
+
+
+def _eval_failure(evaluation: EvalResult) -> str:
+    for gap in (evaluation.stable, evaluation.reference):
+        if gap is not None and gap.verdict == "fail" and gap.difference is not None:
+            return (
+                f"{-gap.difference * 100:.1f} points below {gap.against} "
+                f"(interval {gap.low:+.3f}..{gap.high:+.3f}, max gap {gap.max_gap:g}; "
+                f"lost: {', '.join(gap.lost[:5])})"
+            )
+    failed = ", ".join(evaluation.failed_cases[:5])
+    score = "none" if evaluation.score is None else f"{evaluation.score:g}"
+    return f"score={score} (failed: {failed})"
+
+
+def inconclusive_reason(evaluation: EvalResult | None) -> str | None:
+    """Why an analysis had no verdict, when the eval says (a suite too small, a deadline)."""
+    if evaluation is not None and evaluation.verdict == "inconclusive" and evaluation.message:
+        return f"eval {evaluation.suite}: {evaluation.message}"
     return None

@@ -185,6 +185,21 @@ class ParentReference(SpecModel):
     )
 
 
+class ShadowSpec(SpecModel):
+    """Mirror a sample of the answered requests to another backend (router provider only)."""
+
+    backend: str = Field(
+        max_length=63,
+        description=(
+            "Backend that gets the mirrored copies (typically weight 0): its answers are never "
+            "served, only compared with the served ones."
+        ),
+    )
+    percent: float = Field(
+        gt=0, le=100, description="Percent of answered requests mirrored (non-streaming only)."
+    )
+
+
 class ModelRouteSpec(SpecModel):
     """Match, backends, retries, fallback, cascade and who serves the route."""
 
@@ -203,6 +218,11 @@ class ModelRouteSpec(SpecModel):
             "!has(self.cascade) || self.cascade.tiers.all(t, self.backends.exists(b, b.name == t))",
             "cascade tiers name a backend the route does not have",
             lambda s: s.cascade is None or set(s.cascade.tiers) <= {b.name for b in s.backends},
+        ),
+        Cel(
+            "!has(self.shadow) || self.backends.exists(b, b.name == self.shadow.backend)",
+            "shadow names a backend the route does not have",
+            lambda s: s.shadow is None or s.shadow.backend in {b.name for b in s.backends},
         ),
         Cel(
             "self.provider != 'gateway-api' || (has(self.parentRefs) && size(self.parentRefs) > 0)",
@@ -226,6 +246,13 @@ class ModelRouteSpec(SpecModel):
     )
     cascade: CascadeSpec | None = Field(
         None, description="Escalate uncertain or invalid answers (router provider only)."
+    )
+    shadow: ShadowSpec | None = Field(
+        None,
+        description=(
+            "Mirror a sample of answered requests to a backend and record its latency and "
+            "agreement with the served answer (router metrics); the client never waits for it."
+        ),
     )
     client_key_secret_ref: KeySelector | None = Field(
         None,

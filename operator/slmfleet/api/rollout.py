@@ -20,10 +20,43 @@ MAX_CHECKS = 16
 DEFAULT_WEIGHTS = (10, 25, 50, 100)
 
 
+class ShadowStep(SpecModel):
+    """Mirror live requests to the canary while only the stable revision answers."""
+
+    percent: float = Field(
+        gt=0, le=100, description="Percent of the model's answered requests mirrored to the canary."
+    )
+    min_requests: int = Field(
+        100,
+        ge=1,
+        le=1000000,
+        description="Mirrored requests needed before the step is judged; until then it waits.",
+    )
+    min_agreement: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description=(
+            "Least fraction of mirrored requests whose canary answer equals the served one "
+            "(surrounding whitespace ignored); a canary error counts as disagreement."
+        ),
+    )
+
+
 class RolloutStep(SpecModel):
     """One step of a canary: the share of traffic the new revision gets, and how long to hold it."""
 
-    weight: int = Field(ge=1, le=100, description="Percent of traffic on the canary revision.")
+    CEL_RULES = (
+        Cel(
+            "has(self.shadow) ? self.weight == 0 : self.weight >= 1",
+            "a shadow step has weight 0; any other step a weight of at least 1",
+            lambda s: s.weight == 0 if s.shadow is not None else s.weight >= 1,
+        ),
+    )
+
+    weight: int = Field(
+        ge=0, le=100, description="Percent of traffic on the canary revision (0: a shadow step)."
+    )
     pause_seconds: int = Field(
         0,
         ge=0,
@@ -31,6 +64,14 @@ class RolloutStep(SpecModel):
         description=(
             "Least time to hold this weight; the step also needs one passing analysis after "
             "the canary's replicas are ready."
+        ),
+    )
+    shadow: ShadowStep | None = Field(
+        None,
+        description=(
+            "A shadow step (router traffic provider): the canary gets one replica and no "
+            "served traffic; the router mirrors a sample of live requests to it and the "
+            "analysis judges the canary's agreement with the served answers."
         ),
     )
 
@@ -117,6 +158,11 @@ class RolloutSpec(SpecModel):
             "self.trafficProvider != 'gateway-api' || has(self.gatewayRef)",
             "the gateway-api traffic provider needs gatewayRef",
             lambda r: r.traffic_provider != "gateway-api" or r.gateway_ref is not None,
+        ),
+        Cel(
+            "!self.steps.exists(s, has(s.shadow)) || self.trafficProvider == 'router'",
+            "shadow steps need the router traffic provider",
+            lambda r: r.traffic_provider == "router" or all(s.shadow is None for s in r.steps),
         ),
     )
 

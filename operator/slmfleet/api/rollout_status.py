@@ -58,6 +58,30 @@ class CheckResult(StatusModel):
     verdict: CheckVerdict = Field(description="pass, fail or inconclusive.")
 
 
+MAX_LISTED_CASES = 20
+"""Case names kept per list in status (failed, gained, lost): enough to look at, bounded."""
+
+
+class GapResult(StatusModel):
+    """A paired comparison of the canary with another side over the same cases."""
+
+    against: str = Field(description="stable, or the reference's name.")
+    score: float | None = Field(None, description="The other side's pass rate.")
+    cases: int = Field(0, ge=0, description="Cases both sides answered (paired).")
+    difference: float | None = Field(None, description="Canary pass rate minus the other side's.")
+    low: float | None = Field(None, description="Lower end of the difference's interval.")
+    high: float | None = Field(None, description="Upper end of the difference's interval.")
+    p_value: float | None = Field(None, description="Exact McNemar p-value of no difference.")
+    max_gap: float = Field(description="Largest difference below the other side that passes.")
+    gained: list[str] = Field(
+        default_factory=list, description="Cases the canary passed and the other side failed."
+    )
+    lost: list[str] = Field(
+        default_factory=list, description="Cases the canary failed and the other side passed."
+    )
+    verdict: CheckVerdict = Field(description="pass, fail or inconclusive.")
+
+
 class EvalResult(StatusModel):
     """The quality gate's last run on the canary (and stable, for the drop)."""
 
@@ -66,7 +90,19 @@ class EvalResult(StatusModel):
         None, ge=0, le=1, description="Fraction of cases the canary passed; unset when none ran."
     )
     stable_score: float | None = Field(None, description="Same suite on the stable revision.")
-    failed_cases: list[str] = Field(default_factory=list, description="Names of failed cases.")
+    cases: int = Field(0, ge=0, description="Cases in the suite.")
+    answered: int = Field(0, ge=0, description="Cases the canary answered.")
+    failed_cases: list[str] = Field(
+        default_factory=list,
+        description=f"Names of failed cases (the first {MAX_LISTED_CASES}).",
+    )
+    judged: int = Field(0, ge=0, description="Judge cases (graded by the reference, apart).")
+    judge_score: float | None = Field(
+        None, description="Fraction of judge cases the reference graded PASS."
+    )
+    stable: GapResult | None = Field(None, description="Paired comparison with stable.")
+    reference: GapResult | None = Field(None, description="Paired comparison with the reference.")
+    message: str = Field("", description="Why the run is inconclusive, when it is.")
     verdict: CheckVerdict = Field(description="pass, fail or inconclusive.")
 
 

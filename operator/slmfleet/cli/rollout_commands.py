@@ -75,6 +75,18 @@ def status_text(body: Mapping[str, Any]) -> str:
             f"  eval {ev.get('suite')}: score {_value(ev.get('score'))} "
             f"(stable {_value(ev.get('stableScore'))}) {ev.get('verdict')}; failed: {failed}"
         )
+        for gap in (ev.get("stable"), ev.get("reference")):
+            if gap and gap.get("difference") is not None:
+                lines.append(
+                    f"    vs {gap.get('against')}: {gap['difference'] * 100:+.1f} points "
+                    f"({gap['low'] * 100:+.1f}..{gap['high'] * 100:+.1f}, "
+                    f"max gap {gap.get('maxGap', 0) * 100:g}) over {gap.get('cases')} cases "
+                    f"{gap.get('verdict')}; lost: {', '.join(gap.get('lost') or []) or 'none'}"
+                )
+        if ev.get("judged"):
+            lines.append(f"    judge: {_value(ev.get('judgeScore'))} over {ev['judged']} cases")
+        if ev.get("message"):
+            lines.append(f"    {ev['message']}")
     return "\n".join(lines)
 
 

@@ -50,7 +50,7 @@ from slmfleet.reconcile.modelroute import (
     needs_router,
     plan_namespace,
 )
-from slmfleet.rollout.plan import router_weights_of
+from slmfleet.rollout.plan import router_weights_of, shadow_of
 from slmfleet.traffic.gateway import httproute
 from slmfleet.traffic.router_drain import RECENT
 from slmfleet.workqueue import Key
@@ -69,15 +69,20 @@ def _name_uid(body: Mapping[str, Any]) -> tuple[str, str]:
     return str(body["metadata"]["name"]), str(body["metadata"]["uid"])
 
 
-def _router_weights(body: Mapping[str, Any], revision: str) -> tuple[tuple[str, int], ...]:
-    """The split the router applies to this model; none when its rollout cannot be read."""
+def _router_weights(
+    body: Mapping[str, Any], revision: str
+) -> tuple[tuple[tuple[str, int], ...], tuple[str, float] | None]:
+    """The split the router applies to this model, and the revision a shadow step mirrors to
+    (with its percent); none when its rollout cannot be read."""
     try:
         rollout = RolloutSpec.model_validate(plain((body.get("spec") or {}).get("rollout") or {}))
         status = RolloutStatus.model_validate((body.get("status") or {}).get("rollout") or {})
     except ValidationError:
-        return ()
+        return (), None
     weights = router_weights_of(rollout, status, revision) if revision else None
-    return tuple((weights or {}).items())
+    shadow = shadow_of(rollout, status)
+    mirror = (status.canary_revision or "", shadow.percent) if shadow and weights else None
+    return tuple((weights or {}).items()), mirror
 
 
 _targets: dict[str, dict[str, tuple[str, ModelTarget]]] = {}
@@ -106,7 +111,7 @@ def model_target(body: Mapping[str, Any]) -> ModelTarget:
     name = str(meta.get("name"))
     served = (body.get("spec") or {}).get("servedModelName") or name
     revision = str((body.get("status") or {}).get("templateHash") or "")
-    weights = _router_weights(body, revision)
+    weights, mirror = _router_weights(body, revision)
     conditions = {c.get("type"): c for c in (body.get("status") or {}).get("conditions") or []}
     ready, stalled = conditions.get("Ready") or {}, conditions.get("Stalled") or {}
     return ModelTarget(
@@ -115,6 +120,7 @@ def model_target(body: Mapping[str, Any]) -> ModelTarget:
         service_name(name),
         revision,
         weights,
+        mirror=mirror,
         scaled_to_zero=ready.get("reason") == "ScaledToZero",
         stalled=str(stalled.get("message") or "") if stalled.get("status") == "True" else None,
         draining=tuple(

@@ -1,7 +1,8 @@
 """What one analysis of a canary consists of: its parts, and how their answers are judged.
 
 The parts are independent blocking calls (each probe request, each Prometheus query, each
-webhook, the EvalSuite on the canary and on stable); handlers/analysis_runner.py runs them at
+webhook, the shadow counts, the EvalSuite: handlers/eval_run.py runs its sides, the canary,
+stable and the reference, at once); handlers/analysis_runner.py runs them at
 once, off the scheduler's workers, under a deadline shorter than the analysis interval. A part
 that has not answered by then is left out and the analysis is inconclusive, saying which.
 """
@@ -18,23 +19,21 @@ from typing import Any
 
 from slmfleet.analysis.checks import analyze
 from slmfleet.analysis.deadline import Deadline, deadline_seconds
-from slmfleet.analysis.evalrunner import EvalRun, Post, http_post, run_suite
+from slmfleet.analysis.evalrunner import Post, http_post
 from slmfleet.analysis.probe import ProbeResult, answered, probe_requests
 from slmfleet.analysis.prometheus import PrometheusProvider
-from slmfleet.analysis.verdict import WEBHOOK_PREFIX, eval_verdict
+from slmfleet.analysis.shadow_checks import shadow_checks
+from slmfleet.analysis.verdict import WEBHOOK_PREFIX
 from slmfleet.analysis.webhooks import due_hooks, http_status, run_hooks
-from slmfleet.api.errors import SpecError
-from slmfleet.api.evalsuite import EvalSuiteSpec, parse_evalsuite
-from slmfleet.api.rollout import MetricChecks, Webhook
+from slmfleet.api.rollout import MetricChecks, ShadowStep, Webhook
 from slmfleet.api.rollout_status import CheckResult, EvalResult
 from slmfleet.api.smallmodel import SmallModel
-from slmfleet.builders.engine import PORT
-from slmfleet.builders.labels import REVISION_LABEL
 from slmfleet.cache.view import FleetCache
 from slmfleet.config import settings
-from slmfleet.reconcile.endpoints import pod_ready
+from slmfleet.handlers.eval_run import revision_endpoints, run_eval
 from slmfleet.reconcile.model_plan import Analysis
 from slmfleet.redact import redact
+from slmfleet.rollout.plan import shadow_of
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +46,6 @@ DEADLINE_CHECK = "analysisDeadline"
 
 def scrape_seconds() -> int:
     return int(os.environ.get("SLMFLEET_PROMETHEUS_SCRAPE_SECONDS", "15"))
-
-
-def revision_endpoints(cache: FleetCache, model: SmallModel, revision: str) -> list[str]:
-    """``ip:port`` of the revision's ready pods (the operator calls pod IPs directly)."""
-    pods = [
-        p
-        for p in cache.pods(model.metadata.namespace or "", model.metadata.name)
-        if ((p.get("metadata") or {}).get("labels") or {}).get(REVISION_LABEL) == revision
-    ]
-    return sorted(
-        f"{p['status']['podIP']}:{PORT}" for p in pods if pod_ready(p) and p["status"].get("podIP")
-    )
 
 
 def _has_metrics(m: MetricChecks) -> bool:
@@ -81,7 +68,9 @@ class _Answers:
 
 
 def _bounded(deadline: Deadline) -> Post:
-    return lambda url, body, timeout: http_post(url, body, deadline.timeout(timeout))
+    return lambda url, body, timeout, headers: http_post(
+        url, body, deadline.timeout(timeout), headers
+    )
 
 
 def _probe(url: str, body: dict[str, Any], deadline: Deadline) -> bool:
@@ -99,19 +88,22 @@ def _hook(hook: Webhook, payload: dict[str, Any], deadline: Deadline) -> CheckRe
     return run_hooks([hook], payload, call)[0]
 
 
-def _eval(suite: EvalSuiteSpec, endpoints: list[str], served: str, deadline: Deadline) -> EvalRun:
-    return run_suite(suite, endpoints, served, _bounded(deadline))
+def _eval(
+    cache: FleetCache,
+    model: SmallModel,
+    name: str,
+    canary: list[str],
+    stable: list[str],
+    deadline: Deadline,
+) -> EvalResult:
+    return run_eval(cache, model, name, canary, stable, deadline.at, post=_bounded(deadline))
 
 
-def _suite(cache: FleetCache, model: SmallModel, name: str) -> EvalSuiteSpec | None:
-    body = cache.evalsuite(model.metadata.namespace or "", name)
-    if body is None:
-        return None
-    try:
-        return parse_evalsuite(body).spec
-    except SpecError as err:
-        log.warning("EvalSuite %s is invalid: %s", name, err)
-        return None
+def _shadow(
+    step: ShadowStep, url: str, namespace: str, canary: str, now: datetime, deadline: Deadline
+) -> tuple[CheckResult, ...]:
+    source = PrometheusProvider(url, deadline.timeout(QUERY_TIMEOUT_SECONDS)) if url else None
+    return shadow_checks(step, source, namespace, canary, now)
 
 
 def failure(model: SmallModel, canary: str, err: Exception) -> tuple[CheckResult, ...]:
@@ -152,7 +144,8 @@ class Gathering:
     queries: dict[str, str] = field(default_factory=dict)
     """part name -> PromQL"""
     hooks: dict[str, Webhook] = field(default_factory=dict)
-    suite: tuple[str, EvalSuiteSpec | None] | None = None
+    suite: str | None = None
+    shadow: bool = False
     broken: tuple[CheckResult, ...] = ()
 
     def finish(self, answers: Mapping[str, object], missed: Mapping[str, str]) -> Analysis:
@@ -160,7 +153,7 @@ class Gathering:
         if self.broken:
             return Analysis(self.broken, None, at=self.at)
         try:
-            checks = self._metrics(answers) + self._hooks(answers)
+            checks = self._metrics(answers) + self._hooks(answers) + self._shadow(answers)
             evaluation = self._evaluation(answers)
         except Exception as err:
             return Analysis(failure(self.model, self.canary, err), None, at=self.at)
@@ -204,25 +197,18 @@ class Gathering:
                 out.append(CheckResult(name=name, threshold="2xx", verdict="inconclusive"))
         return tuple(out)
 
+    def _shadow(self, answers: Mapping[str, object]) -> tuple[CheckResult, ...]:
+        found = answers.get("shadow")
+        return found if self.shadow and isinstance(found, tuple) else ()
+
     def _evaluation(self, answers: Mapping[str, object]) -> EvalResult | None:
         if self.suite is None:
             return None
-        name, suite = self.suite
-        run = answers.get("eval canary")
-        if suite is None or not isinstance(run, EvalRun):
-            return EvalResult(suite=name, verdict="inconclusive")
-        stable = answers.get("eval stable")
-        stable_score = stable.score if isinstance(stable, EvalRun) else None
-        verdict = eval_verdict(
-            run.score, stable_score, suite.pass_threshold, suite.max_drop_vs_stable
-        )
-        return EvalResult(
-            suite=name,
-            score=run.score,
-            stable_score=stable_score,
-            failed_cases=list(run.failed_cases),
-            verdict=verdict,
-        )
+        found = answers.get("eval")
+        if isinstance(found, EvalResult):
+            return found
+        why = f"the eval did not finish within the analysis deadline ({self.seconds:g}s)"
+        return EvalResult(suite=self.suite, verdict="inconclusive", message=why)
 
 
 def start_gather(
@@ -263,11 +249,14 @@ def _add_parts(g: Gathering, cache: FleetCache, step: int) -> None:
     for i, hook in enumerate(due_hooks(rollout.webhooks, step, len(rollout.steps))):
         g.hooks[f"{WEBHOOK_PREFIX}{hook.name}#{i}"] = hook
         g.parts[f"{WEBHOOK_PREFIX}{hook.name}#{i}"] = partial(_hook, hook, payload)
+    shadow = shadow_of(rollout, model.status.rollout)
+    if shadow is not None:
+        g.shadow = True  # without Prometheus its checks say so (inconclusive), never pending
+        ns = model.metadata.namespace or "default"
+        g.parts["shadow"] = partial(_shadow, shadow, url or "", ns, g.canary, g.at)
     if rollout.eval_suite_ref is not None:
-        suite = _suite(cache, model, rollout.eval_suite_ref)
-        g.suite = (rollout.eval_suite_ref, suite)
-        if suite is not None:
-            g.parts["eval canary"] = partial(_eval, suite, canary_eps, served)
-            stable_eps = revision_endpoints(cache, model, g.stable) if g.stable else []
-            if suite.max_drop_vs_stable is not None and stable_eps:
-                g.parts["eval stable"] = partial(_eval, suite, stable_eps, served)
+        g.suite = rollout.eval_suite_ref
+        stable_eps = revision_endpoints(cache, model, g.stable) if g.stable else []
+        g.parts["eval"] = partial(
+            _eval, cache, model, rollout.eval_suite_ref, canary_eps, stable_eps
+        )

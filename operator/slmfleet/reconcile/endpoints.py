@@ -104,6 +104,7 @@ def revision_split(
     weights: Sequence[tuple[str, int]],
     ready: tuple[str, ...],
     revision_of: Mapping[str, str],
+    mirror: tuple[str, float] | None = None,
 ) -> tuple[str, tuple[str, ...], tuple[RevisionSplit, ...]]:
     """A SmallModel backend's revision, endpoints and canary split, from its router weights.
 
@@ -124,6 +125,7 @@ def revision_split(
             revision=rev,
             weight=weight,
             endpoints=tuple(e for e in ready if revision_of.get(endpoint_host(e)) == rev),
+            mirror_percent=mirror[1] if mirror and mirror[0] == rev else 0,
         )
         for rev, weight in split.items()
     )

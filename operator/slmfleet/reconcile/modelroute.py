@@ -32,6 +32,7 @@ from slmfleet.router.config import (
     RouteMatch,
     RouterConfig,
     RouterDefaults,
+    ShadowPolicy,
 )
 from slmfleet.traffic.gateway import router_only_features
 
@@ -46,6 +47,7 @@ class ModelTarget:
     revision: str = ""
     # The router's split while a canary runs (stable first); empty: every ready endpoint.
     weights: tuple[tuple[str, int], ...] = ()
+    mirror: tuple[str, float] | None = None  # a shadow step: (canary revision, percent)
     scaled_to_zero: bool = False  # no replicas on purpose: the first request wakes it
     stalled: str | None = None  # the model's Stalled message: no replicas until someone acts
     draining: tuple[str, ...] = ()  # revisions leaving (status.draining): no new requests
@@ -77,7 +79,9 @@ def target_split(
     revision's endpoints get no new request while anything else can take it."""
     live = endpoints.get(target.service, ())
     staying = tuple(e for e in live if revision_of.get(endpoint_host(e)) not in target.draining)
-    return revision_split(target.revision, target.weights, staying or live, revision_of)
+    return revision_split(
+        target.revision, target.weights, staying or live, revision_of, target.mirror
+    )
 
 
 def _backend(
@@ -254,8 +258,17 @@ def resolve_route(
         retries=spec.retries,
         fallback=tuple(f for f in spec.fallback if f in present),
         cascade=policy,
+        shadow=_shadow(spec, present),
     )
     return routed, outcome, tuple(secrets)
+
+
+def _shadow(spec: ModelRouteSpec, present: set[str]) -> ShadowPolicy | None:
+    """The mirror, while its backend resolves (a missing one mirrors nothing)."""
+    s = spec.shadow
+    if s is None or s.backend not in present:
+        return None
+    return ShadowPolicy(backend=s.backend, percent=s.percent)
 
 
 def _claimed(routes: Sequence[Route]) -> set[str]:

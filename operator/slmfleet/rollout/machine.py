@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from slmfleet.analysis.verdict import first_failure, overall
+from slmfleet.analysis.shadow_checks import SHADOW_REQUESTS, pending
+from slmfleet.analysis.verdict import first_failure, inconclusive_reason, overall
 from slmfleet.api.rollout import RolloutSpec
 from slmfleet.api.rollout_status import HistoryEntry, RolloutStatus
 from slmfleet.api.rollout_status import RolloutPhase as Phase
@@ -159,11 +160,19 @@ def _analyze(b: _Builder, now: datetime) -> None:
         else:
             b.emit("Warning", "AnalysisFailed", f"{why} ({failed}/{spec.failure_limit} tolerated)")
         return
+    if verdict == "inconclusive" and pending(obs.checks):
+        mirrored = next(c.value for c in obs.checks if c.name == SHADOW_REQUESTS)
+        b.set(phase=Phase.ANALYZING, message=f"shadow: {mirrored or 0:g} requests mirrored")
+        return  # a shadow step waiting for traffic is not missing data
     if verdict == "inconclusive":
         count = r.inconclusive_checks + 1
-        b.set(inconclusive_checks=count, phase=Phase.ANALYZING, message=f"no data ({count}x)")
+        reason = inconclusive_reason(obs.evaluation)
+        detail = f": {reason}" if reason else ""
+        b.set(
+            inconclusive_checks=count, phase=Phase.ANALYZING, message=f"no data ({count}x){detail}"
+        )
         if count > spec.inconclusive_limit:
-            _roll_back(b, "RolledBack", f"no analysis data {count} times in a row", now)
+            _roll_back(b, "RolledBack", f"no analysis data {count} times in a row{detail}", now)
         return
     b.set(inconclusive_checks=0)
     held = seconds_since(r.step_started_at, now) or 0.0

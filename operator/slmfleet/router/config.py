@@ -62,6 +62,8 @@ class RevisionSplit(_CamelModel):
     revision: str = Field(min_length=1)
     weight: int = Field(ge=0, le=100)
     endpoints: tuple[str, ...] = ()
+    mirror_percent: float = Field(default=0, ge=0, le=100)
+    """Percent of the backend's answered requests also sent here (a shadow step's canary)."""
 
     _endpoints_are_host_port = field_validator("endpoints")(_check_endpoints)
 
@@ -132,6 +134,13 @@ class CascadePolicy(_CamelModel):
         return answer_check(self.json_schema) if self.json_schema is not None else None
 
 
+class ShadowPolicy(_CamelModel):
+    """Mirror a sample of the route's answered requests to another backend, off the served path."""
+
+    backend: str = Field(min_length=1)
+    percent: float = Field(gt=0, le=100)
+
+
 class Route(_CamelModel):
     """A served model name: its backends, split by weight, with fallback and optional cascade."""
 
@@ -143,6 +152,7 @@ class Route(_CamelModel):
     fallback: tuple[str, ...] = ()
     cascade: CascadePolicy | None = None
     client_keys_env: str | None = None
+    shadow: ShadowPolicy | None = None
 
     @model_validator(mode="after")
     def _names_resolve(self) -> Route:
@@ -150,6 +160,7 @@ class Route(_CamelModel):
         if len(set(names)) != len(names):
             raise ValueError(f"route {self.name!r}: backend names must be unique")
         referenced = list(self.fallback) + list(self.cascade.tiers if self.cascade else ())
+        referenced += [self.shadow.backend] if self.shadow else []
         unknown = sorted(set(referenced) - set(names))
         if unknown:
             raise ValueError(f"route {self.name!r}: unknown backends {unknown}")

@@ -181,6 +181,35 @@ class Forwarder:
             return router_error(ErrorKind.NO_ENDPOINTS, f"model {route.name!r} has no backends")
         return last
 
+    async def mirror(
+        self,
+        config: RouterConfig,
+        route: Route,
+        name: str,
+        revision: str,
+        path: str,
+        body: Mapping[str, Any],
+        deadline: float,
+    ) -> bytes | None:
+        """A shadow copy of a served request on backend ``name`` (only its ``revision``'s
+        endpoints when given): its answer body, or None when it failed (not counted as a router
+        error; nobody waits for it); LookupError when it has no endpoint (not ready yet)."""
+        backend = route.backend(name)
+        if backend is not None and revision:
+            split = next((s for s in backend.revisions if s.revision == revision), None)
+            endpoints = split.endpoints if split else ()
+            update = {"endpoints": endpoints, "revisions": (), "revision": revision}
+            backend = backend.model_copy(update=update)
+        if backend is None or (backend.url is None and not backend.endpoints):
+            raise LookupError(f"no endpoint of {name!r} {revision!r} to mirror to")
+        limit = backend.timeout_seconds or route.timeout_seconds
+        limit = limit or config.defaults.request_timeout_seconds
+        policy = config.defaults.endpoint_policy
+        reply = await self._on_backend(
+            route, backend, set(), policy, limit, deadline, path=path, body=body, stream=False
+        )
+        return reply.body if reply.ok else None
+
     async def _on_backend(
         self,
         route: Route,

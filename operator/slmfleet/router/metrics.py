@@ -105,6 +105,22 @@ class RouterMetrics:
             registry=reg,
         )
 
+        self.shadow = Counter(
+            "slmfleet_router_shadow_requests",
+            "Requests mirrored to a route's shadow backend, by result: agree (same answer text "
+            "as the one served), differ, error (no answer), dropped (too many mirrors in flight); "
+            "revision: the canary of a rollout's shadow step, empty for a route's shadow.",
+            ["route", "backend", "revision", "result"],
+            registry=reg,
+        )
+        self.shadow_latency = Histogram(
+            "slmfleet_router_shadow_duration_seconds",
+            "Time the shadow backend took to answer a mirrored request.",
+            ["route", "backend", "revision"],
+            buckets=_LATENCY_BUCKETS,
+            registry=reg,
+        )
+
     def count_error(self, kind: ErrorKind) -> None:
         """Count one failure of `kind`."""
         self.errors.labels(kind=kind.value).inc()

@@ -30,6 +30,7 @@ from slmfleet.router.routing import (
     select_route,
     served_model_names,
 )
+from slmfleet.router.shadow import Shadower, mirror_targets
 from slmfleet.router.upstream import Reply
 
 BACKEND_HEADER = "x-slmfleet-backend"
@@ -53,9 +54,11 @@ class RouterState:
     active: Gate = field(default_factory=Gate)
     session: aiohttp.ClientSession | None = None
     forwarder: Forwarder = field(init=False)
+    shadower: Shadower = field(init=False)
 
     def __post_init__(self) -> None:
         self.forwarder = Forwarder(self._session, self.source, self.metrics, self.clock, self.env)
+        self.shadower = Shadower(self.forwarder.mirror, self.metrics, self.clock)
 
     def _session(self) -> aiohttp.ClientSession:
         if self.session is None:
@@ -214,6 +217,10 @@ async def _serve(request: web.Request, state: RouterState) -> web.StreamResponse
     revision = served_revision(reply)
     if reply.ok and reply.stream is None:
         state.metrics.count_tokens(route.name, model, *_usage(reply.body))
+        for backend, rev, percent in mirror_targets(route, reply.backend):
+            if state.rng.random() * 100 < percent:
+                target = (backend, rev)
+                state.shadower.start(config, route, target, request.path, parsed.body, reply.body)
     state.metrics.count_request(route.name, model, revision, reply.status)
     state.metrics.latency.labels(route=route.name).observe(state.clock() - started)
     return response
@@ -266,6 +273,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        for task in list(state.shadower.tasks):
+            task.cancel()
         await state.source.stop()
         await state.session.close()
         state.session = None

@@ -40,6 +40,8 @@ def router_only_features(spec: ModelRouteSpec, blocking: bool = False) -> list[s
         found.append("retries")
     if spec.fallback:
         found.append("fallback")
+    if spec.shadow is not None:
+        found.append("shadow")
     return found
 
 
