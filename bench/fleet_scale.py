@@ -103,6 +103,7 @@ class Watcher:
         self.deployment_seen: dict[str, float] = {}
         self.deployment_ready: dict[str, float] = {}
         self.model_ready: dict[str, float] = {}
+        self.model_writes: list[float] = []  # when a SmallModel changed (MODIFIED events)
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(target=self._deployments, daemon=True),
@@ -141,6 +142,8 @@ class Watcher:
             with contextlib.suppress(ProtocolError):
                 for event in stream:
                     body = event["object"]
+                    if event["type"] == "MODIFIED":
+                        self.model_writes.append(time.monotonic())
                     if ready(body):
                         self.model_ready.setdefault(body["metadata"]["name"], time.monotonic())
 
@@ -185,6 +188,21 @@ def idle_window(api: client.ApiClient, pid: int | None) -> dict[str, float]:
     out = {"requests_per_s": (apiserver_requests(api) - req0) / elapsed}
     if pid:
         out.update(cpu_share=(cpu_seconds(pid) - cpu0) / elapsed, rss_mib=rss)
+    return out
+
+
+def idle_events(k8s: Kube, since: float) -> dict[str, int]:
+    """Events of the fleet's namespace last seen after ``since`` (epoch seconds), by reason."""
+    out: dict[str, int] = {}
+    for event in k8s.list("Event", NAMESPACE):
+        stamp = event.get("lastTimestamp") or event.get("eventTime") or ""
+        when = (
+            time.mktime(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+            if stamp
+            else 0
+        )
+        if when >= since:
+            out[str(event.get("reason"))] = out.get(str(event.get("reason")), 0) + 1
     return out
 
 
@@ -234,7 +252,10 @@ def run(
         converge = created + wait_for(f"{size} models Ready", all_ready, timeout=1800, every=2.0)
         time.sleep(IDLE_SETTLE_SECONDS)
         spy = profile_idle(process.pid, profile / f"idle-{size}.txt") if profile else None
+        idle_from, idle_wall = time.monotonic(), time.time()
         idle = idle_window(api, process.pid)
+        writes = sum(idle_from <= t for t in list(watcher.model_writes))
+        reasons = idle_events(k8s, idle_wall)
         if spy is not None:
             spy.wait()
         seen: list[float] = []
@@ -262,6 +283,8 @@ def run(
             "create_to_deployment_p99_s": percentile(seen, 0.99),
             "status_lag_p50_s": statistics.median(lag),
             "status_lag_p99_s": percentile(lag, 0.99),
+            "idle_model_writes": writes,
+            "idle_events": reasons,
         }
 
 
