@@ -217,7 +217,9 @@ def test_shadow_step_mirrors_live_requests_and_serves_only_stable(
     assert done["phase"] == "Succeeded" and done["stableRevision"] == canary, done
     # what the analysis judged: the routers' counts of the canary's mirrors
     mirrored = mirror_counts(urls, canary)
-    assert mirrored.get("agree", 0) >= 400 and set(mirrored) == {"agree"}, mirrored
+    # every judged mirror agreed; on a busy machine a few may be dropped by the in-flight cap
+    # (never the served request), which the analysis does not count as judged
+    assert mirrored.get("agree", 0) >= 400 and set(mirrored) <= {"agree", "dropped"}, mirrored
     print(f"\nshadow step: {json.dumps(mirrored)}")
 
 
