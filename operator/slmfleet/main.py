@@ -22,6 +22,7 @@ from slmfleet.handlers import (
     gpuclass,
     modelroute,
     smallmodel,
+    weight_cache_events,
 )
 from slmfleet.handlers.apply import Applier
 from slmfleet.handlers.clients import kube_client
@@ -62,6 +63,7 @@ async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
             "routes": modelroute.handle_routes,
             "gpuclass": gpuclass.handle_gpuclass,
             "autoscale": autoscaling.handle_autoscale,
+            "weights": weight_cache_events.handle_weights,
         },
         workers=worker_count(),
     )

@@ -10,6 +10,7 @@ from slmfleet.api.autoscaling import AutoscalingStatus
 from slmfleet.api.base import StatusModel
 from slmfleet.api.common import CONDITIONS_LIST, Condition
 from slmfleet.api.rollout_status import HistoryEntry, RolloutStatus
+from slmfleet.api.weight_cache import ColdStart, WeightCacheStatus
 
 Phase = Literal["Pending", "Progressing", "Ready", "Stalled", "Degraded"]
 PHASES: tuple[Phase, ...] = ("Pending", "Progressing", "Ready", "Stalled", "Degraded")
@@ -100,4 +101,11 @@ class SmallModelStatus(StatusModel):
     )
     history: list[HistoryEntry] = Field(
         default_factory=list, description="Revisions that served, newest first, for rollback."
+    )
+    cache: WeightCacheStatus | None = Field(
+        None, description="The weight cache of the spec's revision and its download progress."
+    )
+    cold_starts: list[ColdStart] = Field(
+        default_factory=list,
+        description="Time to the first Ready pod of the latest revisions, newest first.",
     )

@@ -19,6 +19,7 @@ from slmfleet.devcluster.nodes import DEMO_NODES, FakeGPUNode, node_manifest, po
 from slmfleet.devcluster.podbacker import PodBacker
 from slmfleet.devcluster.processes import ComponentDiedError, ProcessSet, wait_until
 from slmfleet.devcluster.prometheus import start_prometheus, targets_path
+from slmfleet.devcluster.volumes import VolumeProvisioner
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class DevCluster:
         self.endpoints: Endpoints | None = None
         self.prometheus_url: str | None = None
         self.backer: PodBacker | None = None
+        self.volumes: VolumeProvisioner | None = None
         self._api: client.ApiClient | None = None
 
     @property
@@ -96,6 +98,7 @@ class DevCluster:
                 targets.parent.mkdir(parents=True, exist_ok=True)
             self.backer = PodBacker(self.api_client(), self.workdir, self.kubeconfig, targets)
             self.backer.start()
+            self.volumes = VolumeProvisioner(self.api_client(), self.workdir / "volumes").start()
             if self.want_prometheus:
                 self.prometheus_url = start_prometheus(self.workdir, self.procs)
         except BaseException:
@@ -125,6 +128,9 @@ class DevCluster:
         return self.procs.pids()
 
     def stop(self) -> None:
+        if self.volumes is not None:
+            self.volumes.stop()
+            self.volumes = None
         if self.backer is not None:
             self.backer.stop()
             self.backer = None
