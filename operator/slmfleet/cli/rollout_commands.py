@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from slmfleet.cli.cache_text import cache_lines
 from slmfleet.cli.revisions import diff_text, history_rows, history_text
 from slmfleet.k8s import Kube
 from slmfleet.rollout.state import ABORT, PROMOTE, RETRY, ROLLBACK_TO
@@ -70,6 +71,7 @@ def status_text(body: Mapping[str, Any]) -> str:
             f"  eval {ev.get('suite')}: score {_value(ev.get('score'))} "
             f"(stable {_value(ev.get('stableScore'))}) {ev.get('verdict')}; failed: {failed}"
         )
+    lines += cache_lines(status)
     return "\n".join(lines)
 
 
