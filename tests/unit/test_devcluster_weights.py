@@ -10,7 +10,7 @@ import pytest
 
 from slmfleet.builders.weight_cache import CacheRequest, download_job
 from slmfleet.devcluster.backing import backing_for
-from slmfleet.devcluster.pod_volumes import finished_status, mapped
+from slmfleet.devcluster.pod_process import finished_status, mapped
 from slmfleet.devcluster.volumes import DEV_STORAGE_CLASS, volume_for, wants_volume
 
 pytestmark = pytest.mark.unit

@@ -290,6 +290,8 @@ def test_cold_starts_are_in_the_status_once_a_pod_is_ready() -> None:
         "slmfleet.io/revision"
     ]
     pods = (_pod(rev, "2026-01-01T12:00:00Z", "2026-01-01T12:00:01Z", "2026-01-01T12:00:09Z"),)
+    pods[0]["status"]["startTime"] = "2026-01-01T12:00:03Z"  # taken up by its kubelet
     p = plan(b, dataclasses.replace(o, pods=pods))
     assert p.status["coldStarts"][0]["revision"] == rev
-    assert p.status["coldStarts"][0]["loadSeconds"] == 8.0
+    assert p.status["coldStarts"][0]["scheduleSeconds"] == 3.0
+    assert p.status["coldStarts"][0]["loadSeconds"] == 6.0

@@ -89,7 +89,7 @@ def pod(body: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "metadata": _meta(body),
         "spec": {"containers": _container_ports(body)},
-        "status": {**_pick(status, ("phase", "podIP")), "conditions": conditions},
+        "status": {**_pick(status, ("phase", "podIP", "startTime")), "conditions": conditions},
     }
 
 

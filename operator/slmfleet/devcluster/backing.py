@@ -65,6 +65,8 @@ class Backing:
     """The pod does not restart (restartPolicy Never): its process's exit ends it."""
     weights: tuple[str, str, str] | None = None
     """(repo, revision, cache path) of the snapshot a vLLM container loads offline."""
+    fetch: tuple[str, str] | None = None
+    """(repo, revision) a vLLM container without a weight cache downloads as it starts."""
 
 
 MULTI_VALUE_FLAGS = frozenset({"--lora-modules"})
@@ -155,17 +157,24 @@ def _claim_mounts(
     )
 
 
-def _offline_snapshot(vllm: Sequence[str], env: Mapping[str, str]) -> tuple[str, str, str] | None:
-    """(repo, revision, cache) when vLLM would load the model offline from HF_HUB_CACHE."""
-    cache = env.get("HF_HUB_CACHE")
-    if env.get("HF_HUB_OFFLINE") != "1" or not cache:
-        return None
+def _hub_model(vllm: Sequence[str]) -> tuple[str, str] | None:
+    """(repo, revision) when vLLM serves a Hub repo (not a path)."""
     positional, flags = _split_flags(vllm)
     if positional and positional[0] == "serve":
         positional = positional[1:]
     repo = dict(flags).get("--model") or (positional[0] if positional else None)
-    revision = dict(flags).get("--revision") or "main"
-    return (repo, revision, cache) if repo else None
+    if not repo or repo.startswith("/") or repo.count("/") != 1:
+        return None
+    return repo, dict(flags).get("--revision") or "main"
+
+
+def _offline_snapshot(vllm: Sequence[str], env: Mapping[str, str]) -> tuple[str, str, str] | None:
+    """(repo, revision, cache) when vLLM would load the model offline from HF_HUB_CACHE."""
+    cache = env.get("HF_HUB_CACHE")
+    model = _hub_model(vllm)
+    if env.get("HF_HUB_OFFLINE") != "1" or not cache or model is None:
+        return None
+    return (*model, cache)
 
 
 def backing_for(pod: Mapping[str, Any]) -> Backing | None:
@@ -189,5 +198,8 @@ def backing_for(pod: Mapping[str, Any]) -> Backing | None:
         if "vllm-openai" in image:
             vllm = [*(container.get("command") or [])[2:], *(container.get("args") or [])]
             weights = _offline_snapshot(vllm, env)
-            return Backing("sim", sim_args(vllm), ports or (8000,), (), mounts, weights=weights)
+            fetch = _hub_model(vllm) if weights is None else None
+            return Backing(
+                "sim", sim_args(vllm), ports or (8000,), (), mounts, weights=weights, fetch=fetch
+            )
     return None

@@ -53,7 +53,9 @@ class DevCluster:
         workdir: Path | None = None,
         prometheus: bool = True,
         keep_workdir: bool = False,
+        hub_endpoint: str | None = None,
     ) -> None:
+        self.hub_endpoint = hub_endpoint
         self.nodes = tuple(nodes)
         self._own_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="slmfleet-dev-"))
@@ -96,7 +98,9 @@ class DevCluster:
             targets = targets_path(self.workdir) if self.want_prometheus else None
             if targets is not None:
                 targets.parent.mkdir(parents=True, exist_ok=True)
-            self.backer = PodBacker(self.api_client(), self.workdir, self.kubeconfig, targets)
+            self.backer = PodBacker(
+                self.api_client(), self.workdir, self.kubeconfig, targets, self.hub_endpoint
+            )
             self.backer.start()
             self.volumes = VolumeProvisioner(self.api_client(), self.workdir / "volumes").start()
             if self.want_prometheus:

@@ -111,6 +111,7 @@ class HubStandIn:
         self.repos.update({(r.repo, r.sha): r for r in repos})
         self.bytes_per_second = bytes_per_second
         self.log: list[Logged] = []
+        self.bytes_served = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -228,7 +229,10 @@ class HubStandIn:
 
             def _send_slowly(self, data: bytes) -> None:
                 for offset in range(0, len(data), CHUNK):
-                    self.wfile.write(data[offset : offset + CHUNK])
+                    chunk = data[offset : offset + CHUNK]
+                    self.wfile.write(chunk)
+                    with hub._lock:
+                        hub.bytes_served += len(chunk)
                     rate = hub.bytes_per_second
                     if rate:
                         time.sleep(min(CHUNK, len(data) - offset) / rate)

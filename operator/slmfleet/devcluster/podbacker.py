@@ -32,7 +32,12 @@ from slmfleet.devcluster.kwok_stages import (
     SERVING_ANNOTATION,
     TERMINATED_ANNOTATION,
 )
-from slmfleet.devcluster.pod_volumes import finished_status, missing_snapshot, process_env
+from slmfleet.devcluster.pod_process import (
+    finished_status,
+    missing_snapshot,
+    process_env,
+    sim_argv,
+)
 from slmfleet.devcluster.processes import ManagedProcess, free_port
 from slmfleet.devcluster.prometheus import write_targets
 from slmfleet.devcluster.termination import Termination, termination_of
@@ -61,7 +66,10 @@ class PodBacker:
         workdir: Path,
         kubeconfig: Path,
         targets_file: Path | None = None,
+        hub_endpoint: str | None = None,
     ) -> None:
+        self.hub_endpoint = hub_endpoint
+        """With a Hub (stand-in), an engine without a weight cache downloads before it serves."""
         self._core = client.CoreV1Api(api)
         self._kube = Kube(api)
         self._targets_file = targets_file
@@ -224,7 +232,9 @@ class PodBacker:
     ) -> tuple[list[str], dict[str, str] | None]:
         if backing.kind == "sim":
             sim = str(tools.require("llm-d-inference-sim"))
-            return [sim, *backing.args, "--port", str(port)], None
+            scratch = self._workdir / "engine-caches" / f"{namespace}-{port}"
+            argv = sim_argv(backing, sim, port, self.hub_endpoint, scratch)
+            return argv, {**os.environ, "HF_HUB_OFFLINE": "0"} if argv[0] != sim else None
         env = dict(os.environ)
         env.update(process_env(self._kube, namespace, backing))
         env.update({"KUBECONFIG": str(self._kubeconfig), "SLMFLEET_LISTEN_PORT": str(port)})

@@ -1,7 +1,8 @@
 """How long a revision took to serve (pure): from its first pod's creation to Ready, by part.
 
 Recorded once per revision, when its first pod becomes Ready, from the pod's own timestamps
-(creation, the PodScheduled and Ready transitions) and, with a weight cache, the time the
+(creation; ``status.startTime``, when its node's kubelet took it up, else the PodScheduled
+transition; the Ready transition) and, with a weight cache, the time the
 revision waited for the cache's download (the download Job's start to completion, counted only
 for the revision that waited for it; a warm cache counts 0).
 """
@@ -62,7 +63,8 @@ def cold_start(
     if not ready:
         return None
     created, at, pod = min(ready, key=lambda r: r[0])
-    scheduled = _transition(pod, "PodScheduled")
+    started = _time((pod.get("status") or {}).get("startTime"))
+    scheduled = started or _transition(pod, "PodScheduled")
     download = download_seconds(cache, revision)
     total = (_seconds(created, at) or 0.0) + (download or 0.0)
     entry = {

@@ -8,6 +8,7 @@ a kubelet would write (Succeeded or Failed, the container terminated with its ex
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,20 @@ def process_env(kube: Kube, namespace: str, backing: Backing) -> dict[str, str]:
     """The backing's environment with paths on claims pointed at their directories."""
     mounts = claim_directories(kube, namespace, backing)
     return {k: mapped(v, mounts) for k, v in backing.env}
+
+
+def sim_argv(
+    backing: Backing, sim: str, port: int, hub_endpoint: str | None, scratch: Path
+) -> list[str]:
+    """The simulator's command line; with a Hub endpoint, an engine without a weight cache first
+    downloads its snapshot into ``scratch`` (its emptyDir), as vLLM does on start."""
+    argv = [sim, *backing.args, "--port", str(port)]
+    if hub_endpoint is None or backing.fetch is None:
+        return argv
+    repo, revision = backing.fetch
+    fetch = ["--endpoint", hub_endpoint, "--repo", repo, "--revision", revision]
+    return [sys.executable, "-m", "slmfleet.devcluster.engine_start", *fetch,
+            "--cache", str(scratch), "--", *argv]  # fmt: skip
 
 
 def missing_snapshot(kube: Kube, namespace: str, backing: Backing) -> str | None:
