@@ -1,4 +1,5 @@
-"""What a backed process sees of its pod's volumes and how a run-once pod ends (local cluster).
+"""A backed pod's process (local cluster): its command line and environment, what it sees of its
+pod's volumes, and how a run-once pod ends.
 
 A claim's directory (volumes.py) stands in for the mount: environment values under a mount path
 are pointed at it. A simulator standing in for vLLM that loads offline from a weight cache is
@@ -8,14 +9,17 @@ a kubelet would write (Succeeded or Failed, the container terminated with its ex
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from huggingface_hub import snapshot_download
 
+from slmfleet.devcluster import tools
 from slmfleet.devcluster.backing import Backing
 from slmfleet.devcluster.volumes import claim_host_path
 from slmfleet.k8s import Kube
@@ -61,6 +65,31 @@ def sim_argv(
             "--cache", str(scratch), "--", *argv]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Where:
+    """Where a backed process runs: its pod's namespace, its port and the cluster's files."""
+
+    namespace: str
+    port: int
+    kubeconfig: Path
+    workdir: Path
+    hub_endpoint: str | None = None
+
+
+def process_argv(
+    kube: Kube, backing: Backing, where: Where
+) -> tuple[list[str], dict[str, str] | None]:
+    """The command line and environment (None: the backer's own) of a pod's process."""
+    if backing.kind == "sim":
+        sim = str(tools.require("llm-d-inference-sim"))
+        scratch = where.workdir / "engine-caches" / f"{where.namespace}-{where.port}"
+        argv = sim_argv(backing, sim, where.port, where.hub_endpoint, scratch)
+        return argv, ({**os.environ, "HF_HUB_OFFLINE": "0"} if argv[0] != sim else None)
+    env = {**os.environ, **process_env(kube, where.namespace, backing)}
+    env.update({"KUBECONFIG": str(where.kubeconfig), "SLMFLEET_LISTEN_PORT": str(where.port)})
+    return [sys.executable, "-m", *backing.args, "--port", str(where.port)], env
+
+
 def missing_snapshot(kube: Kube, namespace: str, backing: Backing) -> str | None:
     """Why the offline snapshot the engine loads is not usable, or None when it is."""
     if backing.weights is None:
@@ -82,8 +111,10 @@ def missing_snapshot(kube: Kube, namespace: str, backing: Backing) -> str | None
     return None
 
 
-def finished_status(pod: Mapping[str, Any], exit_code: int) -> dict[str, Any]:
-    """The status patch of a pod whose only container exited with ``exit_code``."""
+def finished_status(pod: Mapping[str, Any], returncode: int) -> dict[str, Any]:
+    """The status patch of a pod whose only container exited with ``returncode`` (a signal's
+    negative number counts as a shell does, 128 + the signal)."""
+    exit_code = returncode if returncode >= 0 else 128 - returncode
     now = format_time(datetime.now(UTC), whole_seconds=True)
     containers = (pod.get("spec") or {}).get("containers") or []
     statuses = [

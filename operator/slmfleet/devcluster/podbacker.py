@@ -13,9 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import socket
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,7 +22,6 @@ from typing import Any
 
 from kubernetes import client
 
-from slmfleet.devcluster import tools
 from slmfleet.devcluster.backing import Backing, backing_for
 from slmfleet.devcluster.forwarding import forward_to
 from slmfleet.devcluster.kwok_stages import (
@@ -32,12 +29,7 @@ from slmfleet.devcluster.kwok_stages import (
     SERVING_ANNOTATION,
     TERMINATED_ANNOTATION,
 )
-from slmfleet.devcluster.pod_process import (
-    finished_status,
-    missing_snapshot,
-    process_env,
-    sim_argv,
-)
+from slmfleet.devcluster.pod_process import Where, finished_status, missing_snapshot, process_argv
 from slmfleet.devcluster.processes import ManagedProcess, free_port
 from slmfleet.devcluster.prometheus import write_targets
 from slmfleet.devcluster.termination import Termination, termination_of
@@ -227,19 +219,6 @@ class PodBacker:
         if self._targets_file is not None:
             write_targets(self._targets_file, self._seen.values())
 
-    def _argv(
-        self, backing: Backing, port: int, namespace: str
-    ) -> tuple[list[str], dict[str, str] | None]:
-        if backing.kind == "sim":
-            sim = str(tools.require("llm-d-inference-sim"))
-            scratch = self._workdir / "engine-caches" / f"{namespace}-{port}"
-            argv = sim_argv(backing, sim, port, self.hub_endpoint, scratch)
-            return argv, {**os.environ, "HF_HUB_OFFLINE": "0"} if argv[0] != sim else None
-        env = dict(os.environ)
-        env.update(process_env(self._kube, namespace, backing))
-        env.update({"KUBECONFIG": str(self._kubeconfig), "SLMFLEET_LISTEN_PORT": str(port)})
-        return [sys.executable, "-m", *backing.args, "--port", str(port)], env
-
     def _back(self, key: str, ip: str, backing: Backing) -> None:
         if self._stop.is_set():
             return
@@ -254,7 +233,8 @@ class PodBacker:
             log.warning("not starting %s: %s", key, problem)
             return
         port = free_port()
-        argv, env = self._argv(backing, port, namespace)
+        where = Where(namespace, port, self._kubeconfig, self._workdir, self.hub_endpoint)
+        argv, env = process_argv(self._kube, backing, where)
         logname = key.replace("/", "_") + ".log"
         proc = ManagedProcess(key, argv, self._workdir / "logs" / "pods" / logname, env).start()
         backed = BackedPod(key, ip, backing, proc, port)
@@ -279,14 +259,12 @@ class PodBacker:
         pod = self._seen.get(key)
         if self._stop.is_set() or not current or pod is None:
             return  # released: the pod was deleted, or the cluster is stopping
-        exit_code = code if code >= 0 else 128 - code
         namespace, name = key.split("/", 1)
+        ended = finished_status(pod, code)
         with contextlib.suppress(Exception):  # the pod may be gone already
-            self._kube.merge_patch(
-                "Pod", name, finished_status(pod, exit_code), namespace, "status"
-            )
+            self._kube.merge_patch("Pod", name, ended, namespace, "status")
         self._release(key)
-        log.info("pod %s ended: exit code %d", key, exit_code)
+        log.info("pod %s ended: %s", key, ended["status"]["phase"])
 
     def _listen(self, ip: str, container_port: int, port: int) -> asyncio.AbstractServer:
         """Listen on the pod's address; a just-deleted pod that had the same address may still
