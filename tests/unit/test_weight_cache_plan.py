@@ -14,7 +14,7 @@ import yaml
 from slmfleet.api.parse import parse_gpuclass, parse_smallmodel
 from slmfleet.builders.weight_cache import claim, download_job
 from slmfleet.planner import catalog_facts
-from slmfleet.reconcile.cold_start import record
+from slmfleet.reconcile.cold_start import expected_start, record
 from slmfleet.reconcile.model_plan import Analysis, ModelPlan, plan_model
 from slmfleet.reconcile.smallmodel import Observed, gpu_spec
 from slmfleet.reconcile.weight_cache import (
@@ -295,3 +295,15 @@ def test_cold_starts_are_in_the_status_once_a_pod_is_ready() -> None:
     assert p.status["coldStarts"][0]["revision"] == rev
     assert p.status["coldStarts"][0]["scheduleSeconds"] == 3.0
     assert p.status["coldStarts"][0]["loadSeconds"] == 6.0
+
+
+def test_scale_from_zero_expects_the_pod_part_of_the_last_cold_start() -> None:
+    starts = [
+        {"revision": "b", "downloadSeconds": 30.0, "totalSeconds": 41.0, "cached": True},
+        {"revision": "a", "totalSeconds": 75.0, "cached": False},
+    ]
+    assert expected_start(starts, "b") == "its last cold start took 11 s (weights cached)"
+    assert expected_start(starts, "a") == (
+        "its last cold start took 75 s (weights downloaded by the engine)"
+    )
+    assert expected_start(starts, "c") is None

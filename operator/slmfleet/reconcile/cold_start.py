@@ -91,3 +91,14 @@ def record(
         return out
     entry = cold_start(revision, pods, cache)
     return [entry, *out][:KEEP] if entry is not None else out
+
+
+def expected_start(starts: Sequence[Mapping[str, Any]], revision: str | None) -> str | None:
+    """What a new pod of ``revision`` is expected to take, from its recorded cold start: the pod
+    part only when its weights are cached (the cache stays warm), all of it otherwise."""
+    entry = next((s for s in starts if s.get("revision") == revision), None)
+    if entry is None or entry.get("totalSeconds") is None:
+        return None
+    seconds = float(entry["totalSeconds"]) - float(entry.get("downloadSeconds") or 0.0)
+    where = "weights cached" if entry.get("cached") else "weights downloaded by the engine"
+    return f"its last cold start took {seconds:g} s ({where})"
