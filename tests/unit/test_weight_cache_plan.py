@@ -307,3 +307,19 @@ def test_scale_from_zero_expects_the_pod_part_of_the_last_cold_start() -> None:
         "its last cold start took 75 s (weights downloaded by the engine)"
     )
     assert expected_start(starts, "c") is None
+
+
+def test_a_retried_download_says_which_attempt_it_is() -> None:
+    retried = job()
+    retried["status"]["failed"] = 1
+    progress = {"bytesDone": 5 * 1024**2, "bytesTotal": 10 * 1024**2}
+    view = cache_view(request(), BOUND, retried, progress, None, GIB)
+    assert view.status["progress"] == "50% of 10.0 MiB (attempt 2)"
+
+
+def test_dropping_the_cache_clears_its_status() -> None:
+    before = {"cache": {"name": NAME, "phase": "Complete", "progress": "complete"}}
+    b = body(status=before)
+    del b["spec"]["cache"]
+    p = plan(b, observed(None))
+    assert "cache" in p.status and p.status["cache"] is None

@@ -255,8 +255,8 @@ def finish(
         "servedModelName": spec.served_model_name or name,
         "templateHash": d.revision,
     }
-    if d.cache is not None:
-        status["cache"] = d.cache
+    if d.cache is not None or model.status.cache is not None:
+        status["cache"] = d.cache  # None removes the status of a cache the spec dropped
     starts = record(
         [c.to_body() for c in model.status.cold_starts], d.revision, observed.pods, d.cache
     )

@@ -93,11 +93,11 @@ def _condition(job: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
 
 def _progress_text(p: Mapping[str, Any]) -> str:
     done, total = p.get("bytesDone"), p.get("bytesTotal")
-    files = f"{p.get('filesDone') or 0}/{p.get('filesTotal')} files"
+    files = f"{p.get('filesDone') or 0}/{p['filesTotal']} files" if p.get("filesTotal") else ""
     if done is None or not total:
-        return f"downloading, {files}" if p.get("filesTotal") else "downloading"
+        return f"downloading, {files}" if files else "downloading"
     pct = 100 * done // total
-    return f"{pct}% of {total / MIB:.1f} MiB, {files}"
+    return f"{pct}% of {total / MIB:.1f} MiB" + (f", {files}" if files else "")
 
 
 def _bytes_fields(progress: Mapping[str, Any]) -> dict[str, Any]:
@@ -142,7 +142,10 @@ def cache_view(
     if job is None or not jstatus.get("startTime"):
         status = {**base, "phase": "Pending", "progress": "starting the download"}
         return CacheView(req.name, claim is not None, False, status)
-    status = {**base, **times, "phase": "Downloading", "progress": _progress_text(progress)}
+    text = _progress_text(progress)
+    if int(jstatus.get("failed") or 0):  # kept: a retry fetches only the files not complete
+        text += f" (attempt {int(jstatus['failed']) + 1})"
+    status = {**base, **times, "phase": "Downloading", "progress": text}
     return CacheView(req.name, True, False, status)
 
 
