@@ -231,6 +231,7 @@ def test_watch_namespaces_renders_a_role_per_namespace_and_cluster_reads_only(he
         "customresourcedefinitions",
         "namespaces",
         "smallmodels",
+        "storageclasses",  # the weight cache checks that a model's storage class exists
     }
     assert {v for _, r, v in cluster if r == "smallmodels"} == {"list"}
     for namespace, binding in bindings.items():
