@@ -24,6 +24,7 @@ from kubernetes import client
 from slmfleet.config import settings
 from slmfleet.devcluster import tools
 from slmfleet.devcluster.cluster import DevCluster
+from slmfleet.devcluster.hub import HubStandIn, stand_in
 from slmfleet.devcluster.manifests import apply_crds, apply_files, repo_root
 from slmfleet.devcluster.nodes import FakeGPUNode
 from slmfleet.devcluster.operator_process import OperatorProcess
@@ -106,7 +107,16 @@ def gpuclasses(k8s: Kube, crds: list[str]) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def operator_process(cluster: DevCluster, crds: list[str]) -> Iterator[OperatorProcess]:
+def hub() -> Iterator[HubStandIn]:
+    """The Hugging Face Hub stand-in the weight cache's download Jobs reach (SLMFLEET_HF_ENDPOINT)."""
+    with stand_in() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def operator_process(
+    cluster: DevCluster, crds: list[str], hub: HubStandIn
+) -> Iterator[OperatorProcess]:
     """The real operator (`slmfleet run`, every handler) in its own process, cluster-wide."""
     env = {
         "HF_HUB_OFFLINE": "1",  # nothing reaches the Hub here: facts come from the catalog
@@ -115,6 +125,7 @@ def operator_process(cluster: DevCluster, crds: list[str]) -> Iterator[OperatorP
         "SLMFLEET_PROMETHEUS_SCRAPE_SECONDS": "1",  # the dev Prometheus scrapes every 1 s
         "SLMFLEET_AUTOSCALE_INTERVAL_SECONDS": "1",
         "SLMFLEET_COST_STATUS_SECONDS": "2",
+        "SLMFLEET_HF_ENDPOINT": hub.url,  # the weight cache's downloads reach the stand-in
     }
     os.environ.update(env)  # the same settings for code the tests call in-process
     settings.cache_clear()

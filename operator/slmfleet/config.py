@@ -35,6 +35,10 @@ class Settings:
     """The NetworkPolicyPeer of Prometheus, allowed to scrape engine pods."""
     operator_namespace: str | None = None
     """Where the operator runs (the chart's downward API); its probe may reach engine pods."""
+    downloader_image: str = DEFAULT_ROUTER_IMAGE
+    """Image of the weight cache's download Jobs (the operator's own image)."""
+    hub_endpoint: str | None = None
+    """HF_ENDPOINT given to download Jobs (a Hub mirror); huggingface.co when unset."""
     """The routers' caps (body size and read time, concurrent and held requests, response size)."""
 
 
@@ -56,6 +60,9 @@ def settings() -> Settings:
         network_policy=os.environ.get("SLMFLEET_NETWORK_POLICY", "false").lower() == "true",
         prometheus_peer=json.loads(os.environ.get("SLMFLEET_PROMETHEUS_PEER") or "null"),
         operator_namespace=os.environ.get("SLMFLEET_OPERATOR_NAMESPACE") or None,
+        downloader_image=os.environ.get("SLMFLEET_DOWNLOADER_IMAGE")
+        or os.environ.get("SLMFLEET_ROUTER_IMAGE", DEFAULT_ROUTER_IMAGE),
+        hub_endpoint=os.environ.get("SLMFLEET_HF_ENDPOINT") or None,
     )
 
 

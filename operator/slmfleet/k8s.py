@@ -36,6 +36,8 @@ RESOURCES: dict[str, Resource] = {
         ("Secret", "v1", "secrets", True),
         ("PersistentVolume", "v1", "persistentvolumes", False),
         ("PersistentVolumeClaim", "v1", "persistentvolumeclaims", True),
+        ("StorageClass", "storage.k8s.io/v1", "storageclasses", False),
+        ("Job", "batch/v1", "jobs", True),
         ("ServiceAccount", "v1", "serviceaccounts", True),
         ("Event", "v1", "events", True),
         ("Deployment", "apps/v1", "deployments", True),
@@ -141,11 +143,19 @@ class Kube:
         return list(body.get("items") or [])
 
     def delete(
-        self, kind: str, name: str, namespace: str | None = None, uid: str | None = None
+        self,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        uid: str | None = None,
+        propagation: str | None = None,
     ) -> bool:
         """Delete with foreground-free defaults; False when it was already gone (or, with
-        ``uid``, replaced by another object of the same name since it was read)."""
-        body = {"preconditions": {"uid": uid}} if uid else None
+        ``uid``, replaced by another object of the same name since it was read). A Job needs
+        ``propagation="Background"``, or its pods are left behind."""
+        body: dict[str, Any] | None = {"preconditions": {"uid": uid}} if uid else None
+        if propagation is not None:
+            body = {**(body or {}), "propagationPolicy": propagation}
         try:
             self._call("DELETE", _path(kind, namespace, name), body)
         except ApiException as err:

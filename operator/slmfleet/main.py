@@ -22,6 +22,7 @@ from slmfleet.handlers import (
     gpuclass,
     modelroute,
     smallmodel,
+    weight_cache_events,
 )
 from slmfleet.handlers.analysis_runner import AnalysisRunner
 from slmfleet.handlers.apply import Applier
@@ -71,6 +72,7 @@ async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
         "routes": modelroute.handle_routes,
         "gpuclass": gpuclass.handle_gpuclass,
         "autoscale": autoscaling.handle_autoscale,
+        "weights": weight_cache_events.handle_weights,
     }
     timed_handlers = {kind: metrics.timed(kind, handler) for kind, handler in handlers.items()}
     scheduler = Scheduler(timed_handlers, workers=worker_count())

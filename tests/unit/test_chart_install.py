@@ -194,11 +194,12 @@ def test_settings_come_from_values() -> None:
 
 
 def _operator_settings_read() -> set[str]:
-    """SLMFLEET_* variables the operator process reads (devcluster/ and the router excluded)."""
+    """SLMFLEET_* variables the operator process reads (devcluster/, the router and the download
+    Job's process excluded)."""
     names: set[str] = set()
     package = REPO / "operator" / "slmfleet"
     for path in package.rglob("*.py"):
-        if {"devcluster", "router", "cli"} & set(path.relative_to(package).parts):
+        if {"devcluster", "router", "cli", "weights"} & set(path.relative_to(package).parts):
             continue
         names |= set(re.findall(r'environ\.get\(\s*"(SLMFLEET_[A-Z_]+)"', path.read_text()))
     return names

@@ -94,6 +94,19 @@ EXPECTED: dict[Triple, str] = {
     ("keda.sh", "scaledobjects", "delete"): "autoscaling.py leaves mode keda",
     ("apiextensions.k8s.io", "customresourcedefinitions", "list"): "kopf resource observer",
     ("apiextensions.k8s.io", "customresourcedefinitions", "watch"): "kopf resource observer",
+    ("", "persistentvolumeclaims", "get"): "ownership.py: is the weight cache's claim ours?",
+    ("", "persistentvolumeclaims", "list"): "kopf index of weight cache claims",
+    ("", "persistentvolumeclaims", "watch"): "kopf index of weight cache claims",
+    ("", "persistentvolumeclaims", "patch"): "server-side apply; the unused-since mark",
+    ("", "persistentvolumeclaims", "create"): "server-side apply of a missing object",
+    ("", "persistentvolumeclaims", "delete"): "weight_cache.py deletes unused caches",
+    ("batch", "jobs", "get"): "ownership.py: is the download Job ours?",
+    ("batch", "jobs", "list"): "kopf index of download Jobs",
+    ("batch", "jobs", "watch"): "kopf index of download Jobs",
+    ("batch", "jobs", "patch"): "server-side apply",
+    ("batch", "jobs", "create"): "server-side apply of a missing object",
+    ("batch", "jobs", "delete"): "weight_cache.py deletes unused caches",
+    ("storage.k8s.io", "storageclasses", "get"): "weight_observe.py: does the class exist?",
 }
 
 # Kube method -> the verbs the API server authorizes it as.

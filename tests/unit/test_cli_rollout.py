@@ -298,3 +298,20 @@ def test_completion_offers_subcommands_flags_and_model_names(
 def test_completion_prints_cobra_directive(capsys: pytest.CaptureFixture[str]) -> None:
     assert completion_main(["sta"]) == 0
     assert capsys.readouterr().out.splitlines() == ["status", ":4"]
+
+
+def test_status_shows_the_weight_cache_and_the_last_cold_start() -> None:
+    cached = {
+        "metadata": {"name": "m"},
+        "status": {
+            "templateHash": "r2",
+            "cache": {"name": "weights-1", "phase": "Downloading", "progress": "25% of 12.0 MiB, 2/7 files"},
+            "coldStarts": [
+                {"revision": "r2", "downloadSeconds": 0.0, "scheduleSeconds": 1.0,
+                 "loadSeconds": 3.5, "totalSeconds": 4.5},
+            ],
+        },
+    }  # fmt: skip
+    text = status_text(cached)
+    assert "cache    weights-1 Downloading: 25% of 12.0 MiB, 2/7 files" in text
+    assert "cold start r2: download 0s, schedule 1s, load 3.5s, total 4.5s" in text

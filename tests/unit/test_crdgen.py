@@ -136,6 +136,7 @@ def test_optional_fields_have_no_null_default_and_are_not_required() -> None:
                 ("FITS", ".status.plan.fits", 0),
                 ("PHASE", ".status.phase", 0),
                 ("$/1M TOK", ".status.cost.window.costPer1MTokens", 0),
+                ("CACHE", ".status.cache.progress", 0),
                 ("AGE", ".metadata.creationTimestamp", 0),
                 ("SERVED NAME", ".status.servedModelName", 1),
                 ("QUANTIZATION", ".spec.quantization", 1),

@@ -30,6 +30,10 @@ TEXT = "\n".join(p.read_text(encoding="utf-8") for p in DOCS)
 ENV_RE = re.compile(r"SLMFLEET_[A-Z0-9_]*[A-Z0-9]")
 INTERNAL_ENV = {
     "SLMFLEET_LISTEN_PORT": "set by the local cluster's pod backer for the processes it starts",
+    "SLMFLEET_WEIGHTS_REPO": "set by the operator on the weight cache's download Job",
+    "SLMFLEET_WEIGHTS_REVISION": "set by the operator on the weight cache's download Job",
+    "SLMFLEET_WEIGHTS_PATTERNS": "set by the operator on the weight cache's download Job",
+    "SLMFLEET_WEIGHTS_DIR": "set by the operator on the weight cache's download Job",
 }
 
 

@@ -20,6 +20,11 @@ Rules on cluster-scoped objects: always in the ClusterRole.
 - apiGroups: ["apiextensions.k8s.io"]
   resources: ["customresourcedefinitions"]
   verbs: ["list", "watch"]
+# handlers/weight_observe.py reads the StorageClass a SmallModel's spec.cache names, so a class
+# that does not exist is a clear condition instead of a claim that stays Pending.
+- apiGroups: ["storage.k8s.io"]
+  resources: ["storageclasses"]
+  verbs: ["get"]
 {{- end -}}
 
 {{/*
@@ -69,6 +74,16 @@ otherwise.
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
   verbs: ["get", "patch", "create"]
+# Weight caches (spec.cache): a claim and a download Job per (repo, revision), server-side
+# applied by handlers/model_sync.py when missing (get: ownership.py reads a name first); kopf
+# indexes of both (label slmfleet.io/weights-cache); handlers/weight_cache.py marks an unused
+# claim (patch) and deletes unused caches after their grace period.
+- apiGroups: [""]
+  resources: ["persistentvolumeclaims"]
+  verbs: ["get", "list", "watch", "patch", "create", "delete"]
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["get", "list", "watch", "patch", "create", "delete"]
 # The kopf index of engine pods (label slmfleet.io/model): readiness and addresses for the
 # router and the analysis, the scheduler's reason for an unschedulable pod. While a revision
 # drains, handlers/drain_observe.py lists the namespace's router pods (by label) to ask each

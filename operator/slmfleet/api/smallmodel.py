@@ -16,6 +16,7 @@ from slmfleet.api.engine import EngineSpec
 from slmfleet.api.model_source import LoraAdapter, ModelSource, ServedName
 from slmfleet.api.rollout import RolloutSpec, RolloutStrategy
 from slmfleet.api.smallmodel_status import SmallModelStatus
+from slmfleet.api.weight_cache import WeightCacheSpec
 
 Quantization = Literal["none", "awq", "gptq", "fp8", "compressed-tensors", "bitsandbytes", "gguf"]
 DType = Literal["auto", "float16", "bfloat16", "float32"]
@@ -64,6 +65,11 @@ class SmallModelSpec(SpecModel):
         ),
         SERVED_NAME_IMMUTABLE,
         SCALE_TO_ZERO_NEEDS_MIN_ZERO,
+        Cel(
+            "!has(self.cache) || has(self.source.huggingFace)",
+            "cache holds a Hugging Face snapshot: it needs source.huggingFace",
+            lambda s: s.cache is None or s.source.hugging_face is not None,
+        ),
     )
 
     source: ModelSource = Field(description="Where the base model's weights come from.")
@@ -170,6 +176,13 @@ class SmallModelSpec(SpecModel):
             "use or router in-flight requests; off unless enabled."
         ),
     )
+    cache: WeightCacheSpec | None = Field(
+        None,
+        description=(
+            "Keep the weights on a shared volume filled once per repo and revision (or mount "
+            "them from an OCI image): replicas and canaries start without downloading them."
+        ),
+    )
 
 
 class SmallModel(ApiModel):
@@ -210,6 +223,7 @@ SMALLMODEL_KIND = KindInfo(
         PrinterColumn(
             "$/1M TOK", "number", ".status.cost.window.costPer1MTokens", "Cost per 1M tokens"
         ),
+        PrinterColumn("CACHE", "string", ".status.cache.progress", "Weight cache download"),
         AGE_COLUMN,
         PrinterColumn("SERVED NAME", "string", ".status.servedModelName", priority=1),
         PrinterColumn("QUANTIZATION", "string", ".spec.quantization", priority=1),

@@ -12,6 +12,7 @@ from slmfleet.api.common import CONDITIONS_LIST, Condition
 from slmfleet.api.cost_status import CostStatus
 from slmfleet.api.drain_status import DrainStatus
 from slmfleet.api.rollout_status import HistoryEntry, RolloutStatus
+from slmfleet.api.weight_cache import ColdStart, WeightCacheStatus
 
 Phase = Literal["Pending", "Progressing", "Ready", "Stalled", "Degraded"]
 PHASES: tuple[Phase, ...] = ("Pending", "Progressing", "Ready", "Stalled", "Degraded")
@@ -112,4 +113,11 @@ class SmallModelStatus(StatusModel):
             "Revisions leaving (an old stable, a rolled-back canary) whose pods wait until no "
             "router sends to them and their requests finished, or the drain timeout passes."
         ),
+    )
+    cache: WeightCacheStatus | None = Field(
+        None, description="The weight cache of the spec's revision and its download progress."
+    )
+    cold_starts: list[ColdStart] = Field(
+        default_factory=list,
+        description="Time to the first Ready pod of the latest revisions, newest first.",
     )

@@ -14,6 +14,7 @@ from slmfleet.builders.engine import (
     engine_args,
     engine_env,
     engine_mounts,
+    fetch_env,
     termination,
 )
 from slmfleet.builders.labels import (
@@ -24,17 +25,18 @@ from slmfleet.builders.labels import (
     template_hash,
 )
 from slmfleet.builders.pod_security import (
+    GPU_TAINT_TOLERATION,
     container_security_context,
     engine_pod_security_context,
     gib,
 )
 from slmfleet.planner import MemoryPlan
+from slmfleet.weights.names import WEIGHTS_LABEL, cache_name
 
 # Weight loading can take many minutes on a cold cache; /health is not served until it is done.
 STARTUP_PROBE = {"periodSeconds": 10, "failureThreshold": 180, "timeoutSeconds": 5}
 READINESS_PROBE = {"periodSeconds": 5, "failureThreshold": 3, "timeoutSeconds": 5}
 LIVENESS_PROBE = {"periodSeconds": 10, "failureThreshold": 6, "timeoutSeconds": 10}
-GPU_TAINT_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def pod_template(
                 "name": "fetch-adapters",
                 "image": image,
                 "command": fetch,
-                "env": engine_env(spec),
+                "env": fetch_env(spec),
                 "volumeMounts": container["volumeMounts"],
                 "securityContext": container_security_context(),
             }
@@ -126,6 +128,14 @@ def pod_template(
         },
         "spec": pod_spec,
     }
+
+
+def cache_labels(spec: SmallModelSpec) -> dict[str, str]:
+    """The weight cache a revision mounts, on its Deployment: the cache stays while it is used."""
+    hf = spec.source.hugging_face
+    if spec.cache is None or spec.cache.image is not None or hf is None:
+        return {}
+    return {WEIGHTS_LABEL: cache_name(hf.repo, hf.revision)}
 
 
 def desired_replicas(spec: SmallModelSpec) -> int:
@@ -154,7 +164,7 @@ def deployment(
     template = pod_template(model, spec, gpu, plan, image)
     revision = template_hash(template)
     template["metadata"]["labels"][REVISION_LABEL] = revision
-    labels = {**common_labels(model.name), REVISION_LABEL: revision}
+    labels = {**common_labels(model.name), REVISION_LABEL: revision, **cache_labels(spec)}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

@@ -11,8 +11,10 @@ from typing import Any
 
 from slmfleet.api.model_source import ModelSource
 from slmfleet.api.smallmodel import SmallModelSpec
+from slmfleet.builders import weight_cache
 from slmfleet.builders.pod_security import ADAPTER_CACHE_BYTES, engine_cache_bytes, gib
 from slmfleet.planner import MemoryPlan
+from slmfleet.weights.names import MOUNT_PATH, cache_name
 
 PORT = 8000
 # On deletion the pod first waits this long (preStop) so that Services, gateways and routers stop
@@ -108,6 +110,8 @@ def engine_env(spec: SmallModelSpec) -> list[dict[str, Any]]:
         {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
         {"name": "DO_NOT_TRACK", "value": "1"},
     ]
+    if spec.cache is not None:
+        env += weight_cache.engine_env()
     hf = spec.source.hugging_face
     if hf is not None and hf.token_secret_ref is not None:
         ref = hf.token_secret_ref
@@ -118,13 +122,38 @@ def engine_env(spec: SmallModelSpec) -> list[dict[str, Any]]:
     return env
 
 
+def fetch_env(spec: SmallModelSpec) -> list[dict[str, Any]]:
+    """The adapter fetch step's environment: the engine's, but online (adapters are not cached)."""
+    cached = {e["name"] for e in weight_cache.engine_env()}
+    return [e for e in engine_env(spec) if e["name"] not in cached]
+
+
 def _hf_adapters(spec: SmallModelSpec) -> int:
     return sum(1 for a in spec.lora_adapters if a.source.hugging_face is not None)
 
 
+def _downloads_weights(spec: SmallModelSpec) -> bool:
+    """Whether the engine fetches the weights itself (into its emptyDir): not from a cache."""
+    return spec.source.hugging_face is not None and spec.cache is None
+
+
+def _weight_cache_mount(spec: SmallModelSpec) -> Mount | None:
+    """The shared weight cache, read-only: a download volume, or an OCI image volume."""
+    hf = spec.source.hugging_face
+    if spec.cache is None or hf is None:
+        return None
+    image = spec.cache.image
+    volume = (
+        weight_cache.image_volume(image.reference, image.pull_policy)
+        if image is not None
+        else weight_cache.engine_volume(cache_name(hf.repo, hf.revision))
+    )
+    return Mount(volume, MOUNT_PATH, read_only=True)
+
+
 def disk_bytes(spec: SmallModelSpec, weights_bytes: int) -> int:
     """What the engine's disk-backed emptyDirs may hold: its ephemeral-storage request."""
-    cache = engine_cache_bytes(weights_bytes, spec.source.hugging_face is not None)
+    cache = engine_cache_bytes(weights_bytes, _downloads_weights(spec))
     return cache + _hf_adapters(spec) * ADAPTER_CACHE_BYTES
 
 
@@ -134,7 +163,7 @@ def engine_mounts(spec: SmallModelSpec, shm_size: str, weights_bytes: int = 0) -
     Every emptyDir has a size limit: the cache holds the downloaded weights, so its limit
     follows the plan's weight bytes.
     """
-    cache = engine_cache_bytes(weights_bytes, spec.source.hugging_face is not None)
+    cache = engine_cache_bytes(weights_bytes, _downloads_weights(spec))
     mounts = [
         Mount({"name": "cache", "emptyDir": {"sizeLimit": gib(cache)}}, HOME_DIR),
         Mount(
@@ -145,6 +174,9 @@ def engine_mounts(spec: SmallModelSpec, shm_size: str, weights_bytes: int = 0) -
     claims += [a.source.pvc.claim_name for a in spec.lora_adapters if a.source.pvc is not None]
     for claim in dict.fromkeys(claims):
         mounts.append(Mount(_pvc_volume(claim), f"{MODELS_DIR}/{claim}", read_only=True))
+    shared = _weight_cache_mount(spec)
+    if shared is not None:
+        mounts.append(shared)
     adapters = _hf_adapters(spec)
     if adapters:
         limit = gib(adapters * ADAPTER_CACHE_BYTES)

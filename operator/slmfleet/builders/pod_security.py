@@ -18,6 +18,8 @@ GIB = 1024**3
 # What the engine's disk cache holds besides downloaded weights (vLLM's and torch's compile caches).
 ENGINE_CACHE_BASE_BYTES = 2 * GIB
 ADAPTER_CACHE_BYTES = GIB
+GPU_TAINT_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+"""The usual taint of GPU nodes: engine pods and download Jobs tolerate it."""
 
 
 def container_security_context() -> dict[str, Any]:

@@ -17,6 +17,7 @@ import kopf
 from slmfleet import GROUP, VERSION
 from slmfleet.builders.labels import MODEL_LABEL
 from slmfleet.cache import slim
+from slmfleet.weights.names import WEIGHTS_LABEL
 
 Key = tuple[str, str]
 
@@ -29,12 +30,19 @@ DEPLOYMENTS = "engine_deployments_index"
 PODS = "engine_pods_index"
 SLICES = "engine_slices_index"
 NODES = "nodes_index"
-ALL_INDEXES = (SMALLMODELS, GPUCLASSES, MODELROUTES, EVALSUITES, DEPLOYMENTS, PODS, SLICES, NODES)
+WEIGHT_CLAIMS = "weight_claims_index"
+WEIGHT_JOBS = "weight_jobs_index"
+ALL_INDEXES = (
+    SMALLMODELS, GPUCLASSES, MODELROUTES, EVALSUITES, DEPLOYMENTS, PODS, SLICES, NODES,
+    WEIGHT_CLAIMS, WEIGHT_JOBS,
+)  # fmt: skip
 
 SERVER_SIDE_SELECTORS = (
     (("apps", "deployments"), MODEL_LABEL),
     (("", "pods"), MODEL_LABEL),
     (("discovery.k8s.io", "endpointslices"), MODEL_LABEL),
+    (("", "persistentvolumeclaims"), WEIGHTS_LABEL),
+    (("batch", "jobs"), WEIGHTS_LABEL),
 )
 
 
@@ -92,3 +100,15 @@ def engine_slices_index(body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
 @kopf.index("", "v1", "nodes", id=NODES)
 def nodes_index(body: kopf.Body, **_: Any) -> dict[None, dict[str, Any]]:
     return {None: slim.node(body)}
+
+
+@kopf.index(
+    "", "v1", "persistentvolumeclaims", labels={WEIGHTS_LABEL: kopf.PRESENT}, id=WEIGHT_CLAIMS
+)
+def weight_claims_index(body: kopf.Body, **_: Any) -> dict[Key, dict[str, Any]]:
+    return {_own(body): slim.weight_claim(body)}
+
+
+@kopf.index("batch", "v1", "jobs", labels={WEIGHTS_LABEL: kopf.PRESENT}, id=WEIGHT_JOBS)
+def weight_jobs_index(body: kopf.Body, **_: Any) -> dict[Key, dict[str, Any]]:
+    return {_own(body): slim.weight_job(body)}

@@ -82,14 +82,14 @@ def _container_ports(body: Mapping[str, Any]) -> list[dict[str, Any]]:
 def pod(body: Mapping[str, Any]) -> dict[str, Any]:
     status = body.get("status") or {}
     conditions = [
-        _pick(c, ("type", "status", "reason", "message"))
+        _pick(c, ("type", "status", "reason", "message", "lastTransitionTime"))
         for c in status.get("conditions") or []
         if c.get("type") in ("Ready", "PodScheduled")
     ]
     return {
         "metadata": _meta(body),
         "spec": {"containers": _container_ports(body)},
-        "status": {**_pick(status, ("phase", "podIP")), "conditions": conditions},
+        "status": {**_pick(status, ("phase", "podIP", "startTime")), "conditions": conditions},
     }
 
 
@@ -112,3 +112,24 @@ def node(body: Mapping[str, Any]) -> dict[str, Any]:
         "spec": _pick(body.get("spec"), ("taints",)),
         "status": _pick(body.get("status"), ("allocatable",)),
     }
+
+
+def weight_claim(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A weight cache's claim: its phase and capacity, and the unused-since mark."""
+    meta = _meta(body)
+    meta["annotations"] = {
+        k: v
+        for k, v in ((body.get("metadata") or {}).get("annotations") or {}).items()
+        if k.startswith(f"{GROUP}/")
+    }
+    return {"metadata": meta, "status": _pick(body.get("status"), ("phase", "capacity"))}
+
+
+def weight_job(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A weight cache's download Job: its progress counters, times and conditions."""
+    status = body.get("status") or {}
+    keys = ("active", "succeeded", "failed", "startTime", "completionTime")
+    conditions = [
+        _pick(c, ("type", "status", "reason", "message")) for c in status.get("conditions") or []
+    ]
+    return {"metadata": _meta(body), "status": {**_pick(status, keys), "conditions": conditions}}

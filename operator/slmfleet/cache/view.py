@@ -78,3 +78,21 @@ class FleetCache:
 
     def nodes(self) -> list[Body]:
         return self._store(ix.NODES, None)
+
+    def weight_claim(self, namespace: str, name: str) -> Body | None:
+        found = self._store(ix.WEIGHT_CLAIMS, (namespace, name))
+        return found[0] if found else None
+
+    def weight_claims(self, namespace: str) -> list[Body]:
+        idx = self._indices[ix.WEIGHT_CLAIMS]
+        keys = [k for k in list(idx) if k[0] == namespace]
+        return [body for key in keys for body in self._store(ix.WEIGHT_CLAIMS, key)]
+
+    def weight_job(self, namespace: str, name: str) -> Body | None:
+        found = self._store(ix.WEIGHT_JOBS, (namespace, name))
+        return found[0] if found else None
+
+    def namespace_deployments(self, namespace: str) -> list[Body]:
+        idx = self._indices[ix.DEPLOYMENTS]
+        keys = [k for k in list(idx) if k[0] == namespace]
+        return [dep for key in keys for dep in self._store(ix.DEPLOYMENTS, key)]

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from slmfleet.cli.cache_text import cache_lines
 from slmfleet.cli.revisions import diff_text, history_rows, history_text
 from slmfleet.k8s import Kube
 from slmfleet.rollout.state import ABORT, PROMOTE, RETRY, ROLLBACK_TO
@@ -87,6 +88,7 @@ def status_text(body: Mapping[str, Any]) -> str:
             lines.append(f"    judge: {_value(ev.get('judgeScore'))} over {ev['judged']} cases")
         if ev.get("message"):
             lines.append(f"    {ev['message']}")
+    lines += cache_lines(status)
     return "\n".join(lines)
 
 

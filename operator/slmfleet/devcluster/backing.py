@@ -7,8 +7,15 @@ process and forwards the pod's IP and container port to it:
   simulator understands are passed on, the rest (dtype, quantization, ...) are dropped, and simulator
   knobs given as extra args (``--time-to-first-token``, ``--mode``, ``--failure-injection-rate``) work;
 - a container that runs one of slmfleet's own modules (command ``python -m``, first argument
-  ``slmfleet.*``, as the router Deployment does) is backed by ``python -m <args>``: production
-  manifests need nothing dev-only for it.
+  ``slmfleet.*``, as the router Deployment and the weight cache's download Job do) is backed by
+  ``python -m <args>``: production manifests need nothing dev-only for it. A pod that does not
+  restart (a Job's) ends when its process exits, Succeeded or Failed by the exit status.
+
+Volumes: each claim a container mounts is named with its mount path (``mounts``); the backer
+points environment values under a mount path at the claim's directory on this machine. A vLLM
+container that loads from a weight cache (``HF_HUB_OFFLINE=1``, ``HF_HUB_CACHE`` on a claim)
+names the snapshot it needs (``weights``): the backer starts the simulator only when that
+snapshot is complete in the cache, as vLLM would fail without it.
 """
 
 from __future__ import annotations
@@ -52,6 +59,14 @@ class Backing:
     args: tuple[str, ...]
     ports: tuple[int, ...]
     env: tuple[tuple[str, str], ...] = ()
+    mounts: tuple[tuple[str, str], ...] = ()
+    """(mount path, claim name) of each PersistentVolumeClaim the container mounts."""
+    runs_once: bool = False
+    """The pod does not restart (restartPolicy Never): its process's exit ends it."""
+    weights: tuple[str, str, str] | None = None
+    """(repo, revision, cache path) of the snapshot a vLLM container loads offline."""
+    fetch: tuple[str, str] | None = None
+    """(repo, revision) a vLLM container without a weight cache downloads as it starts."""
 
 
 MULTI_VALUE_FLAGS = frozenset({"--lora-modules"})
@@ -127,16 +142,64 @@ def _runs_slmfleet_module(container: Mapping[str, Any]) -> bool:
     return command == ["python", "-m"] and bool(args) and args[0].startswith("slmfleet.")
 
 
+def _claim_mounts(
+    pod: Mapping[str, Any], container: Mapping[str, Any]
+) -> tuple[tuple[str, str], ...]:
+    claims = {
+        v["name"]: v["persistentVolumeClaim"]["claimName"]
+        for v in (pod.get("spec") or {}).get("volumes") or []
+        if v.get("persistentVolumeClaim")
+    }
+    return tuple(
+        (str(m["mountPath"]), claims[m["name"]])
+        for m in container.get("volumeMounts") or []
+        if m.get("name") in claims
+    )
+
+
+def _hub_model(vllm: Sequence[str]) -> tuple[str, str] | None:
+    """(repo, revision) when vLLM serves a Hub repo (not a path)."""
+    positional, flags = _split_flags(vllm)
+    if positional and positional[0] == "serve":
+        positional = positional[1:]
+    repo = dict(flags).get("--model") or (positional[0] if positional else None)
+    if not repo or repo.startswith("/") or repo.count("/") != 1:
+        return None
+    return repo, dict(flags).get("--revision") or "main"
+
+
+def _offline_snapshot(vllm: Sequence[str], env: Mapping[str, str]) -> tuple[str, str, str] | None:
+    """(repo, revision, cache) when vLLM would load the model offline from HF_HUB_CACHE."""
+    cache = env.get("HF_HUB_CACHE")
+    model = _hub_model(vllm)
+    if env.get("HF_HUB_OFFLINE") != "1" or not cache or model is None:
+        return None
+    return (*model, cache)
+
+
 def backing_for(pod: Mapping[str, Any]) -> Backing | None:
     """The process that backs this pod, or None when the pod needs none."""
+    once = (pod.get("spec") or {}).get("restartPolicy") == "Never"
     for container in (pod.get("spec") or {}).get("containers") or []:
         image = str(container.get("image", ""))
         env = _env(container)
         ports = _ports(container)
+        mounts = _claim_mounts(pod, container)
         if _runs_slmfleet_module(container):
-            keep = tuple(sorted((k, v) for k, v in env.items() if k.startswith("SLMFLEET_")))
-            return Backing("python", tuple(container.get("args") or ()), ports, keep)
+            keep = tuple(
+                sorted(
+                    (k, v)
+                    for k, v in env.items()
+                    if k.startswith("SLMFLEET_") or (k.startswith("HF_") and v)
+                )
+            )
+            args = tuple(container.get("args") or ())
+            return Backing("python", args, ports, keep, mounts, runs_once=once)
         if "vllm-openai" in image:
             vllm = [*(container.get("command") or [])[2:], *(container.get("args") or [])]
-            return Backing("sim", sim_args(vllm), ports or (8000,))
+            weights = _offline_snapshot(vllm, env)
+            fetch = _hub_model(vllm) if weights is None else None
+            return Backing(
+                "sim", sim_args(vllm), ports or (8000,), (), mounts, weights=weights, fetch=fetch
+            )
     return None

@@ -19,6 +19,7 @@ from slmfleet.devcluster.nodes import DEMO_NODES, FakeGPUNode, node_manifest, po
 from slmfleet.devcluster.podbacker import PodBacker
 from slmfleet.devcluster.processes import ComponentDiedError, ProcessSet, wait_until
 from slmfleet.devcluster.prometheus import start_prometheus, targets_path
+from slmfleet.devcluster.volumes import VolumeProvisioner
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,9 @@ class DevCluster:
         workdir: Path | None = None,
         prometheus: bool = True,
         keep_workdir: bool = False,
+        hub_endpoint: str | None = None,
     ) -> None:
+        self.hub_endpoint = hub_endpoint
         self.nodes = tuple(nodes)
         self._own_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="slmfleet-dev-"))
@@ -62,6 +65,7 @@ class DevCluster:
         self.endpoints: Endpoints | None = None
         self.prometheus_url: str | None = None
         self.backer: PodBacker | None = None
+        self.volumes: VolumeProvisioner | None = None
         self._api: client.ApiClient | None = None
 
     @property
@@ -94,8 +98,11 @@ class DevCluster:
             targets = targets_path(self.workdir) if self.want_prometheus else None
             if targets is not None:
                 targets.parent.mkdir(parents=True, exist_ok=True)
-            self.backer = PodBacker(self.api_client(), self.workdir, self.kubeconfig, targets)
+            self.backer = PodBacker(
+                self.api_client(), self.workdir, self.kubeconfig, targets, self.hub_endpoint
+            )
             self.backer.start()
+            self.volumes = VolumeProvisioner(self.api_client(), self.workdir / "volumes").start()
             if self.want_prometheus:
                 self.prometheus_url = start_prometheus(self.workdir, self.procs)
         except BaseException:
@@ -125,6 +132,9 @@ class DevCluster:
         return self.procs.pids()
 
     def stop(self) -> None:
+        if self.volumes is not None:
+            self.volumes.stop()
+            self.volumes = None
         if self.backer is not None:
             self.backer.stop()
             self.backer = None

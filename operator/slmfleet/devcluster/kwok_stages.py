@@ -115,6 +115,7 @@ def pod_stages() -> list[dict[str, Any]]:
             [
                 NOT_DELETED,
                 {"key": ".status.podIP", "operator": "Exists"},
+                {"key": ".status.phase", "operator": "In", "values": ["Running"]},  # not ended
                 _annotation(SERVING_ANNOTATION, "In"),
                 {
                     "key": '.status.conditions.[] | select( .type == "Ready" ) | .status',

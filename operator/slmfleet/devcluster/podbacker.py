@@ -13,18 +13,15 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import socket
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client, watch
+from kubernetes import client
 
-from slmfleet.devcluster import tools
 from slmfleet.devcluster.backing import Backing, backing_for
 from slmfleet.devcluster.forwarding import forward_to
 from slmfleet.devcluster.kwok_stages import (
@@ -32,9 +29,12 @@ from slmfleet.devcluster.kwok_stages import (
     SERVING_ANNOTATION,
     TERMINATED_ANNOTATION,
 )
+from slmfleet.devcluster.pod_process import Where, finished_status, missing_snapshot, process_argv
 from slmfleet.devcluster.processes import ManagedProcess, free_port
 from slmfleet.devcluster.prometheus import write_targets
 from slmfleet.devcluster.termination import Termination, termination_of
+from slmfleet.devcluster.watching import watch_forever
+from slmfleet.k8s import Kube
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,12 @@ class PodBacker:
         workdir: Path,
         kubeconfig: Path,
         targets_file: Path | None = None,
+        hub_endpoint: str | None = None,
     ) -> None:
+        self.hub_endpoint = hub_endpoint
+        """With a Hub (stand-in), an engine without a weight cache downloads before it serves."""
         self._core = client.CoreV1Api(api)
+        self._kube = Kube(api)
         self._targets_file = targets_file
         self._seen: dict[str, dict[str, Any]] = {}
         self._workdir = workdir
@@ -81,11 +85,17 @@ class PodBacker:
         with self._lock:
             return dict(self._pods)
 
-    def kill(self, namespace: str, name: str) -> None:
-        """Crash a pod's backing process (fault injection): its address stops answering."""
+    def kill(self, namespace: str, name: str, hard: bool = False) -> None:
+        """Crash a pod's backing process (fault injection): its address stops answering.
+        ``hard``: SIGKILL at once, as the OOM killer or a lost node would."""
         with self._lock:
             pod = self._pods.get(f"{namespace}/{name}")
-        if pod is not None:
+        if pod is None:
+            return
+        if hard and pod.process.popen is not None:
+            pod.process.popen.kill()
+            pod.process.popen.wait()
+        else:
             pod.process.stop(grace=0.5)
 
     def _watch(self) -> None:
@@ -95,25 +105,9 @@ class PodBacker:
         so each round begins with a fresh list. Without it a stale forwarder would keep a deleted
         pod's address, and the pod that is given that address next could not be backed.
         """
-        while not self._stop.is_set():
-            stream = watch.Watch()
-            try:
-                version = self._resync()
-                for event in stream.stream(
-                    self._core.list_pod_for_all_namespaces,
-                    resource_version=version,
-                    timeout_seconds=30,
-                    _request_timeout=40,
-                ):
-                    if self._stop.is_set():
-                        break
-                    self._on_event(event["type"], event["raw_object"])
-            except Exception as err:
-                if not self._stop.is_set():
-                    log.debug("pod watch restarted: %s", err)
-                    self._stop.wait(0.5)
-            finally:
-                stream.stop()
+        watch_forever(
+            self._stop, self._resync, self._core.list_pod_for_all_namespaces, self._on_event, "pod"
+        )
 
     def _resync(self) -> str:
         """Apply a full pod list as events, release pods missing from it; return its version."""
@@ -225,15 +219,6 @@ class PodBacker:
         if self._targets_file is not None:
             write_targets(self._targets_file, self._seen.values())
 
-    def _argv(self, backing: Backing, port: int) -> tuple[list[str], dict[str, str] | None]:
-        if backing.kind == "sim":
-            sim = str(tools.require("llm-d-inference-sim"))
-            return [sim, *backing.args, "--port", str(port)], None
-        env = dict(os.environ)
-        env.update(dict(backing.env))
-        env.update({"KUBECONFIG": str(self._kubeconfig), "SLMFLEET_LISTEN_PORT": str(port)})
-        return [sys.executable, "-m", *backing.args, "--port", str(port)], env
-
     def _back(self, key: str, ip: str, backing: Backing) -> None:
         if self._stop.is_set():
             return
@@ -242,8 +227,14 @@ class PodBacker:
         for other, held in self.backed().items():
             if held.ip == ip and other != key:
                 self._release(other)
+        namespace = key.split("/", 1)[0]
+        problem = missing_snapshot(self._kube, namespace, backing)
+        if problem is not None:  # vLLM would exit; the pod stays unready
+            log.warning("not starting %s: %s", key, problem)
+            return
         port = free_port()
-        argv, env = self._argv(backing, port)
+        where = Where(namespace, port, self._kubeconfig, self._workdir, self.hub_endpoint)
+        argv, env = process_argv(self._kube, backing, where)
         logname = key.replace("/", "_") + ".log"
         proc = ManagedProcess(key, argv, self._workdir / "logs" / "pods" / logname, env).start()
         backed = BackedPod(key, ip, backing, proc, port)
@@ -256,6 +247,24 @@ class PodBacker:
         with self._lock:
             self._pods[key] = backed
         log.info("backed pod %s at %s with %s on port %d", key, ip, backing.kind, port)
+        if backing.runs_once:
+            threading.Thread(target=self._end_when_exited, args=(key, backed), daemon=True).start()
+
+    def _end_when_exited(self, key: str, backed: BackedPod) -> None:
+        """A run-once pod (a Job's) ends with its process: Succeeded or Failed by its exit."""
+        assert backed.process.popen is not None
+        code = backed.process.popen.wait()
+        with self._lock:
+            current = self._pods.get(key) is backed and key not in self._terminating
+        pod = self._seen.get(key)
+        if self._stop.is_set() or not current or pod is None:
+            return  # released: the pod was deleted, or the cluster is stopping
+        namespace, name = key.split("/", 1)
+        ended = finished_status(pod, code)
+        with contextlib.suppress(Exception):  # the pod may be gone already
+            self._kube.merge_patch("Pod", name, ended, namespace, "status")
+        self._release(key)
+        log.info("pod %s ended: %s", key, ended["status"]["phase"])
 
     def _listen(self, ip: str, container_port: int, port: int) -> asyncio.AbstractServer:
         """Listen on the pod's address; a just-deleted pod that had the same address may still

@@ -8,6 +8,7 @@ scaling to them. Switching modes or turning autoscaling off deletes what the old
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping
@@ -37,6 +38,7 @@ from slmfleet.handlers.runtime import runtime
 from slmfleet.k8s import Kube
 from slmfleet.observability.metrics import autoscaler_decision
 from slmfleet.ownership import NAME_CONFLICT, NameConflictError, delete_owned
+from slmfleet.reconcile.cold_start import expected_start
 from slmfleet.timefmt import parse_time
 from slmfleet.workqueue import Key
 
@@ -196,6 +198,10 @@ def autoscale(
         last_scale_time=memory.last_scale_time or _created(body),
         rollout_active=rollout_active(status),
     )
+    if decision.reason == "ScaleFromZero":  # say how long the held requests should expect
+        expected = expected_start(status.get("coldStarts") or [], status.get("templateHash"))
+        if expected:
+            decision = dataclasses.replace(decision, message=f"{decision.message}; {expected}")
     autoscaler_decision(decision.reason)
     name, namespace = model.metadata.name, model.metadata.namespace
     if decision.desired != current:

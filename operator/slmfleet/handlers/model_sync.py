@@ -47,6 +47,8 @@ from slmfleet.traffic.providers import provider_for
 log = logging.getLogger(__name__)
 
 CONFLICT_RETRY_SECONDS = 0.2
+WATCHED_KINDS = ("Deployment", "PersistentVolumeClaim", "Job")
+"""Kinds the cache watches: planned only when missing or changed, so applied whenever planned."""
 LEGACY_FINALIZER = f"{GROUP}/finalizer"
 """Set by earlier versions (kopf timers); nothing needs it now: children go by ownerReference."""
 
@@ -164,7 +166,7 @@ def execute(
     children = [*plan.apply, *network_policies(body, plan)]
     try:
         for obj in children:
-            watched = obj["kind"] == "Deployment"
+            watched = obj["kind"] in WATCHED_KINDS
             rt.applier.check(obj, cached.get(obj["metadata"]["name"]), watched)
     except NameConflictError as err:
         plan = name_conflict(plan, body, str(err), datetime.now(UTC))
@@ -184,7 +186,7 @@ def execute(
         if dep in cached and have != scale.replicas:
             rt.kube.merge_patch("Deployment", dep, {"spec": {"replicas": scale.replicas}}, ns)
     for obj in children:
-        watched = obj["kind"] == "Deployment"
+        watched = obj["kind"] in WATCHED_KINDS
         rt.applier.apply(obj, cached.get(obj["metadata"]["name"]), watched)
     for deletion in plan.deletions:
         _delete_revision(rt, model, deletion.revision)

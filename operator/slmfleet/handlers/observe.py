@@ -20,6 +20,7 @@ from slmfleet.api.parse import parse_gpuclass
 from slmfleet.api.smallmodel import SmallModel
 from slmfleet.builders.labels import REVISION_LABEL
 from slmfleet.cache.view import FleetCache
+from slmfleet.handlers.weight_observe import observe_weights
 from slmfleet.k8s import Kube
 from slmfleet.planner import FactsUnavailable, ModelFacts, resolve_facts
 from slmfleet.reconcile.smallmodel import DeploymentState, Observed, gpu_spec, token_problem
@@ -161,12 +162,15 @@ def observe(cache: FleetCache, kube: Kube, model: SmallModel) -> Observed:
         if parsed is not None:  # an invalid GPUClass is reported on itself
             others.append(gpu_spec(item["metadata"]["name"], parsed))
     facts = model_facts(kube, model)
+    pods = cache.pods(ns, name)
     return Observed(
         gpuclass=gpuclass,
         facts=facts.facts,
         facts_error=facts.error,
         token_error=facts.token_error,
         revisions=engine_deployments(cache.deployments(ns, name), model.metadata.uid),
-        unschedulable=unschedulable_message(cache.pods(ns, name)),
+        unschedulable=unschedulable_message(pods),
         other_gpuclasses=tuple(others),
+        weights=observe_weights(cache, kube, model),
+        pods=tuple(pods),
     )

@@ -152,7 +152,13 @@ def plan_model(
             (), decision.verdict, decision.status, body_status, generation, now
         )
         status = {**decision.status, "conditions": conditions, "observedGeneration": generation}
-        return ModelPlan(status=status, events=events, next_due=resync, verdict=decision.verdict)
+        return ModelPlan(
+            apply=decision.children,  # a model waiting for its weight cache creates the cache
+            status=status,
+            events=events,
+            next_due=resync,
+            verdict=decision.verdict,
+        )
     assert isinstance(d, EngineDraft)
     spec = model.spec
     ready = {rev: s.ready_replicas for rev, s in observed.revisions.items()}

@@ -30,7 +30,10 @@ from slmfleet.planner import (
     smallest_fitting,
 )
 from slmfleet.planner.compat import missing_plugin
+from slmfleet.reconcile.cold_start import record
 from slmfleet.reconcile.rollout_conditions import rollout_verdict
+from slmfleet.reconcile.weight_cache import WeightsObserved
+from slmfleet.reconcile.weight_gate import weights_gate
 from slmfleet.rollout.plan import replicas_of
 
 BATCHED_TOKENS_FLAG = "--max-num-batched-tokens"
@@ -82,6 +85,10 @@ class Observed:
     """Every engine Deployment of the model, by revision (one per revision)."""
     token_error: str | None = None
     """Why the Hub token Secret the model names cannot be used (see token_problem)."""
+    weights: WeightsObserved | None = None
+    """The weight cache of the spec's (repo, revision), when the model has spec.cache."""
+    pods: tuple[Mapping[str, Any], ...] = ()
+    """The model's engine pods (for the cold-start record)."""
 
 
 def token_problem(secret: str, key: str, exists: bool, has_key: bool) -> str | None:
@@ -192,6 +199,8 @@ class EngineDraft:
     revision: str
     plan: MemoryPlan
     image: str
+    cache: dict[str, Any] | None = None
+    """status.cache of a model with a weight cache (complete by then)."""
 
 
 def draft(model: SmallModel, observed: Observed, default_image: str) -> EngineDraft | Decision:
@@ -221,7 +230,14 @@ def draft(model: SmallModel, observed: Observed, default_image: str) -> EngineDr
     )
     image = spec.engine.image or default_image
     engine = deployment(ref, spec, observed.gpuclass, plan, image)
-    return EngineDraft(engine, engine["metadata"]["labels"][REVISION_LABEL], plan, image)
+    revision = engine["metadata"]["labels"][REVISION_LABEL]
+    gate = weights_gate(model, observed.weights, plan, observed.gpuclass, revision)
+    if gate.waiting:
+        assert gate.verdict is not None
+        phase = "Stalled" if gate.verdict.stalled else "Progressing"
+        status = {"phase": phase, "plan": plan.to_summary(), "cache": gate.status}
+        return Decision(gate.children, gate.verdict, status, plan)
+    return EngineDraft(engine, revision, plan, image, gate.status)
 
 
 def finish(
@@ -246,6 +262,13 @@ def finish(
         "servedModelName": spec.served_model_name or name,
         "templateHash": d.revision,
     }
+    if d.cache is not None or model.status.cache is not None:
+        status["cache"] = d.cache  # None removes the status of a cache the spec dropped
+    starts = record(
+        [c.to_body() for c in model.status.cold_starts], d.revision, observed.pods, d.cache
+    )
+    if starts:
+        status["coldStarts"] = starts
     ref = ModelRef(name, model.metadata.namespace or "default", model.metadata.uid or "")
     children = (engine, service(ref), pod_disruption_budget(ref))
     return Decision(children, verdict, status, d.plan)

@@ -1,0 +1,84 @@
+"""A weight cache's life on the real control plane: deleted once unused past its grace period,
+and a StorageClass that does not exist is a clear condition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import condition
+from slmfleet.devcluster.hub import STAND_IN_REPO, STAND_IN_REVISIONS, HubStandIn
+from slmfleet.devcluster.manifests import repo_root
+from slmfleet.devcluster.operator_process import OperatorProcess
+from slmfleet.devcluster.processes import poll
+from slmfleet.k8s import Kube
+from slmfleet.weights.names import UNUSED_SINCE_ANNOTATION, cache_name
+
+pytestmark = pytest.mark.integration
+
+
+def model(namespace: str, name: str, revision: str, cache: dict[str, Any]) -> dict[str, Any]:
+    body = yaml.safe_load(
+        (repo_root() / "manifests" / "examples" / "smallmodel-qwen3-0.6b-t4.yaml").read_text()
+    )
+    body["metadata"] = {"name": name, "namespace": namespace}
+    body["spec"].update(
+        gpuClassName="l4",
+        source={"huggingFace": {"repo": STAND_IN_REPO, "revision": revision}},
+        cache=cache,
+    )
+    return dict(body)
+
+
+def test_an_unused_cache_is_deleted_after_its_grace(
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str, hub: HubStandIn
+) -> None:
+    hub.bytes_per_second = None
+    revision = STAND_IN_REVISIONS[2]
+    name = cache_name(STAND_IN_REPO, revision)
+    k8s.apply(model(namespace, "gc", revision, {"unusedGraceSeconds": 3}))
+
+    def ready() -> bool:
+        obj = k8s.get("SmallModel", "gc", namespace)
+        return condition(obj, "Ready").get("status") == "True"
+
+    poll("the model serving from its cache", ready, timeout=120)
+    claim = k8s.get("PersistentVolumeClaim", name, namespace) or {}
+    assert claim["spec"]["storageClassName"] == "slmfleet-dev"  # the default class
+    assert UNUSED_SINCE_ANNOTATION not in (claim["metadata"].get("annotations") or {})
+
+    k8s.delete("SmallModel", "gc", namespace)
+    marked = poll(
+        "the claim marked unused",
+        lambda: UNUSED_SINCE_ANNOTATION
+        in (((k8s.get("PersistentVolumeClaim", name, namespace) or {}).get("metadata") or {})
+            .get("annotations") or {}),
+        timeout=60,
+    )  # fmt: skip
+    assert marked
+    poll(
+        "the cache deleted",
+        lambda: (
+            k8s.get("PersistentVolumeClaim", name, namespace) is None
+            and k8s.get("Job", name, namespace) is None
+        ),
+        timeout=60,
+    )
+
+
+def test_a_missing_storage_class_is_a_clear_condition(
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
+) -> None:
+    revision = STAND_IN_REVISIONS[3]
+    k8s.apply(model(namespace, "nosc", revision, {"storageClassName": "no-such-class"}))
+
+    def stalled() -> dict[str, Any] | None:
+        c = condition(k8s.get("SmallModel", "nosc", namespace), "Stalled")
+        return c if c.get("status") == "True" else None
+
+    c = poll("Stalled", stalled, timeout=60)
+    assert c["reason"] == "StorageClassNotFound" and "no-such-class" in c["message"]
+    assert k8s.get("PersistentVolumeClaim", cache_name(STAND_IN_REPO, revision), namespace) is None
+    assert not k8s.list("Deployment", namespace, "slmfleet.io/model=nosc")
