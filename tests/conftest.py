@@ -29,6 +29,7 @@ from slmfleet.devcluster.manifests import apply_crds, apply_files, repo_root
 from slmfleet.devcluster.nodes import FakeGPUNode
 from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.prometheus import operator_targets_path
+from slmfleet.devcluster.tool_pins import GATEWAY_API
 from slmfleet.k8s import Kube
 
 REPO = Path(__file__).resolve().parents[1]
@@ -96,7 +97,7 @@ def crds(k8s: Kube) -> list[str]:
 @pytest.fixture(scope="session")
 def gateway_api(k8s: Kube) -> list[str]:
     """The Gateway API's standard CRDs (HTTPRoute among them), from the pinned module."""
-    return apply_crds(k8s, tools.bundle_files(tools.GATEWAY_API)[0].parent)
+    return apply_crds(k8s, tools.bundle_files(GATEWAY_API)[0].parent)
 
 
 @pytest.fixture(scope="session")

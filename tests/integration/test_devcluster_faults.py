@@ -13,6 +13,7 @@ from slmfleet.devcluster import tools
 from slmfleet.devcluster.cluster import DevCluster
 from slmfleet.devcluster.nodes import FakeGPUNode
 from slmfleet.devcluster.processes import ComponentDiedError, ManagedProcess, wait_until
+from slmfleet.devcluster.tool_pins import GoModuleFiles, GoTool
 
 pytestmark = pytest.mark.integration
 
@@ -98,7 +99,7 @@ def test_a_failed_build_names_the_tool_and_the_retry(
     (module / "main.go").write_text("package main\n\nfunc main() { this is not go }\n")
     monkeypatch.setenv("SLMFLEET_HACK_DIR", str(tmp_path / "hack"))
     monkeypatch.setenv("SLMFLEET_TOOLS_DIR", str(tmp_path / "cache"))
-    broken = tools.GoTool("broken", "broken", "v0", (".",), ("broken",))
+    broken = GoTool("broken", "broken", "v0", (".",), ("broken",))
     with pytest.raises(tools.ToolError) as err:
         tools.build(broken, log=lambda _: None)
     assert "building broken v0 failed" in str(err.value)
@@ -115,7 +116,7 @@ def test_a_failed_fetch_names_the_bundle_and_the_retry(
     monkeypatch.setenv("SLMFLEET_HACK_DIR", str(tmp_path / "hack"))
     monkeypatch.setenv("SLMFLEET_TOOLS_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("GOPROXY", "off")  # nothing may be downloaded: the module is not cached
-    missing = tools.GoModuleFiles("missing", "missing", "v9.9.9", "example.com/nothing", "crds")
+    missing = GoModuleFiles("missing", "missing", "v9.9.9", "example.com/nothing", "crds")
     with pytest.raises(tools.ToolError) as err:
         tools.fetch(missing, log=lambda _: None)
     assert "fetching missing v9.9.9 failed" in str(err.value)

@@ -11,7 +11,8 @@ from slmfleet.api.parse import parse_smallmodel
 from slmfleet.builders import router as router_builder
 from slmfleet.handlers import drain_observe
 from slmfleet.handlers.drain_observe import observe_drains, revision_hosts
-from slmfleet.reconcile.modelroute import ModelTarget, plan_namespace
+from slmfleet.reconcile.modelroute import plan_namespace
+from slmfleet.reconcile.route_backends import ModelTarget
 from slmfleet.traffic.router_drain import RECENT
 from slmfleet.traffic.router_generation import RouterHealth
 

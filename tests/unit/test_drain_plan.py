@@ -26,7 +26,7 @@ from slmfleet.api.parse import parse_smallmodel
 from slmfleet.api.smallmodel_status import SmallModelStatus
 from slmfleet.reconcile.drain import DRAIN_RECHECK_SECONDS, DrainObservation, plan_drains
 from slmfleet.reconcile.model_plan import ModelPlan, plan_model
-from slmfleet.rollout.machine import stamp
+from slmfleet.rollout.transition_builder import stamp
 from slmfleet.traffic.gateway_api import revision_service_name
 
 pytestmark = pytest.mark.unit

@@ -16,7 +16,7 @@ from slmfleet.api.rollout_status import CheckResult, RolloutStatus
 from slmfleet.planner import catalog_facts
 from slmfleet.reconcile.model_plan import Analysis, ModelPlan, analysis_wanted, next_due, plan_model
 from slmfleet.reconcile.smallmodel import DeploymentState, Observed, gpu_spec
-from slmfleet.rollout.machine import stamp
+from slmfleet.rollout.transition_builder import stamp
 
 pytestmark = pytest.mark.unit
 

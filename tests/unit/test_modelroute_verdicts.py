@@ -13,7 +13,8 @@ from kstatus_rules import kstatus
 from slmfleet.api.modelroute import parse_modelroute
 from slmfleet.conditions import conditions_for
 from slmfleet.handlers.modelroute import model_target
-from slmfleet.reconcile.modelroute import ModelTarget, plan_namespace
+from slmfleet.reconcile.modelroute import plan_namespace
+from slmfleet.reconcile.route_backends import ModelTarget
 
 pytestmark = pytest.mark.unit
 

@@ -8,14 +8,10 @@ from typing import Any
 import pytest
 
 from slmfleet.api.modelroute import parse_modelroute
+from slmfleet.reconcile.backend_policy import key_env_name
 from slmfleet.reconcile.endpoints import merge_endpoints, ready_endpoints, ready_pod_endpoints
-from slmfleet.reconcile.modelroute import (
-    ModelTarget,
-    implicit_route,
-    key_env_name,
-    needs_router,
-    plan_namespace,
-)
+from slmfleet.reconcile.modelroute import implicit_route, needs_router, plan_namespace
+from slmfleet.reconcile.route_backends import ModelTarget
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,7 @@ import pytest
 
 from slmfleet.api.rollout import RolloutSpec
 from slmfleet.api.rollout_status import CheckResult, EvalResult, HistoryEntry, RolloutStatus
-from slmfleet.rollout.machine import next_state, stamp
+from slmfleet.rollout.machine import next_state
 from slmfleet.rollout.state import (
     ABORT,
     PROMOTE,
@@ -26,6 +26,7 @@ from slmfleet.rollout.state import (
     SetWeights,
     Transition,
 )
+from slmfleet.rollout.transition_builder import stamp
 
 pytestmark = pytest.mark.unit
 

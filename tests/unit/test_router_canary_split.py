@@ -6,7 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from slmfleet.reconcile.endpoints import endpoint_host, endpoint_revisions, revision_split
-from slmfleet.reconcile.modelroute import ModelTarget, plan_namespace
+from slmfleet.reconcile.modelroute import plan_namespace
+from slmfleet.reconcile.route_backends import ModelTarget
 from slmfleet.router.config import Backend, RevisionSplit
 from slmfleet.router.routing import revision_endpoints
 

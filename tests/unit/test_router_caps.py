@@ -20,7 +20,8 @@ from router_fakes import (
 )
 
 from slmfleet.config import settings
-from slmfleet.reconcile.modelroute import ModelTarget, plan_namespace
+from slmfleet.reconcile.modelroute import plan_namespace
+from slmfleet.reconcile.route_backends import ModelTarget
 from slmfleet.router.caps import BodyTooLargeError, read_body
 from slmfleet.router.config import RouterDefaults, parse_config
 

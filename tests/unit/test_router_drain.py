@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from slmfleet.reconcile.modelroute import ModelTarget, plan_namespace
+from slmfleet.reconcile.modelroute import plan_namespace
+from slmfleet.reconcile.route_backends import ModelTarget
 from slmfleet.router.config import RouterConfig
 from slmfleet.traffic.router_drain import (
     RecentConfigs,

@@ -15,8 +15,9 @@ from slmfleet.analysis.dataset import DatasetError, parse_jsonl
 from slmfleet.analysis.evalrunner import Target
 from slmfleet.api.errors import SpecError
 from slmfleet.api.evalsuite import EvalCase, EvalReference, EvalSuiteSpec
-from slmfleet.api.modelroute import RouteBackend, parse_modelroute
+from slmfleet.api.modelroute import parse_modelroute
 from slmfleet.api.parse import parse_smallmodel
+from slmfleet.api.route_backend import RouteBackend
 from slmfleet.cache.view import FleetCache
 from slmfleet.config import settings
 from slmfleet.reconcile.backend_policy import backend_refusal

@@ -44,12 +44,8 @@ from slmfleet.reconcile.endpoints import (
     ready_endpoints,
     ready_pod_endpoints,
 )
-from slmfleet.reconcile.modelroute import (
-    ModelTarget,
-    RouteOutcome,
-    needs_router,
-    plan_namespace,
-)
+from slmfleet.reconcile.modelroute import RouteOutcome, needs_router, plan_namespace
+from slmfleet.reconcile.route_backends import ModelTarget
 from slmfleet.rollout.plan import router_weights_of, shadow_of
 from slmfleet.traffic.gateway import httproute
 from slmfleet.traffic.router_drain import RECENT

@@ -25,8 +25,8 @@ from slmfleet.api.drain_status import DrainStage, DrainStatus
 from slmfleet.api.rollout_status import RolloutPhase as Phase
 from slmfleet.api.rollout_status import RolloutStatus
 from slmfleet.reconcile.smallmodel import DeploymentState
-from slmfleet.rollout.machine import seconds_since, stamp
 from slmfleet.rollout.state import Emit
+from slmfleet.rollout.transition_builder import seconds_since, stamp
 
 DRAIN_RECHECK_SECONDS = 1.0
 """How soon a model with a pending drain is planned again (nothing watched says when a router

@@ -24,7 +24,7 @@ from slmfleet.conditions import Verdict, conditions_for
 from slmfleet.ownership import NAME_CONFLICT
 from slmfleet.reconcile.drain import DrainObservation, DrainPlan, leaving_revisions, plan_drains
 from slmfleet.reconcile.smallmodel import Decision, EngineDraft, Observed, draft, finish
-from slmfleet.rollout.machine import analysis_due, annotations_to_clear, next_state, seconds_since
+from slmfleet.rollout.machine import analysis_due, annotations_to_clear, next_state
 from slmfleet.rollout.state import (
     DeleteRevision,
     Emit,
@@ -35,6 +35,7 @@ from slmfleet.rollout.state import (
     Scale,
     SetWeights,
 )
+from slmfleet.rollout.transition_builder import seconds_since
 from slmfleet.traffic.providers import provider_for
 
 MIN_DUE_SECONDS = 0.5

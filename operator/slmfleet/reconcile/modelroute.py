@@ -1,10 +1,11 @@
 """The router config of one namespace and the status of its ModelRoutes, decided purely.
 
 Inputs are the namespace's parsed ModelRoutes, its SmallModels (served name, Service, revision)
-and the ready endpoints of their Services (see endpoints.py). The output is the RouterConfig
-the router serves, one outcome (kstatus verdict and status fields) per ModelRoute, and the
-Secret keys the router needs as environment variables. A SmallModel that no ModelRoute claims
-is still served under its own name (an implicit route).
+and the ready endpoints of their Services (see endpoints.py; each backend is resolved in
+route_backends.py). The output is the RouterConfig the router serves, one outcome (kstatus
+verdict and status fields) per ModelRoute, and the Secret keys the router needs as environment
+variables. A SmallModel that no ModelRoute claims is still served under its own name (an
+implicit route).
 """
 
 from __future__ import annotations
@@ -13,21 +14,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from slmfleet.api.modelroute import ModelRoute, ModelRouteSpec, RouteBackend
+from slmfleet.api.modelroute import ModelRoute, ModelRouteSpec
 from slmfleet.conditions import Verdict
 from slmfleet.reconcile.backend_policy import (
     SecretEnv,
     SecretLabels,
     backend_refusal,
     client_keys_env_name,
-    key_env_name,
 )
-from slmfleet.reconcile.endpoints import endpoint_host, revision_split
+from slmfleet.reconcile.route_backends import ModelTarget, resolve_backend, target_split
 from slmfleet.redact import redact
 from slmfleet.router.config import (
     Backend,
     CascadePolicy,
-    RevisionSplit,
     Route,
     RouteMatch,
     RouterConfig,
@@ -35,22 +34,6 @@ from slmfleet.router.config import (
     ShadowPolicy,
 )
 from slmfleet.traffic.gateway import router_only_features
-
-
-@dataclass(frozen=True)
-class ModelTarget:
-    """What routing needs to know about one SmallModel."""
-
-    name: str
-    served_name: str
-    service: str
-    revision: str = ""
-    # The router's split while a canary runs (stable first); empty: every ready endpoint.
-    weights: tuple[tuple[str, int], ...] = ()
-    mirror: tuple[str, float] | None = None  # a shadow step: (canary revision, percent)
-    scaled_to_zero: bool = False  # no replicas on purpose: the first request wakes it
-    stalled: str | None = None  # the model's Stalled message: no replicas until someone acts
-    draining: tuple[str, ...] = ()  # revisions leaving (status.draining): no new requests
 
 
 @dataclass(frozen=True)
@@ -68,83 +51,6 @@ class NamespaceRouting:
     config: RouterConfig
     outcomes: dict[str, RouteOutcome]
     secrets: tuple[SecretEnv, ...]
-
-
-def target_split(
-    target: ModelTarget,
-    endpoints: Mapping[str, tuple[str, ...]],
-    revision_of: Mapping[str, str],
-) -> tuple[str, tuple[str, ...], tuple[RevisionSplit, ...]]:
-    """A SmallModel's revision, endpoints and canary split (see ``revision_split``); a draining
-    revision's endpoints get no new request while anything else can take it."""
-    live = endpoints.get(target.service, ())
-    staying = tuple(e for e in live if revision_of.get(endpoint_host(e)) not in target.draining)
-    return revision_split(
-        target.revision, target.weights, staying or live, revision_of, target.mirror
-    )
-
-
-def _backend(
-    route: str,
-    spec: RouteBackend,
-    models: Mapping[str, ModelTarget],
-    endpoints: Mapping[str, tuple[str, ...]],
-    revision_of: Mapping[str, str],
-) -> tuple[Backend | None, dict[str, Any]]:
-    """The router backend (None when unresolvable) and its status entry."""
-    if spec.url is not None:
-        env = key_env_name(route, spec.name) if spec.api_key_secret_ref else None
-        model = spec.model or ""
-        backend = Backend(
-            name=spec.name,
-            model=model,
-            weight=spec.weight,
-            timeout_seconds=spec.timeout_seconds,
-            url=spec.url,
-            api_key_env=env,
-        )
-        return backend, {
-            "name": spec.name,
-            "model": model,
-            "weight": spec.weight,
-            "readyEndpoints": 1,
-        }
-    ref = spec.small_model_ref.name if spec.small_model_ref else ""
-    target = models.get(ref)
-    if target is None:
-        return None, {
-            "name": spec.name,
-            "reason": "SmallModelNotFound",
-            "message": f"SmallModel {ref!r} does not exist in this namespace",
-        }
-    revision, ready, splits = target_split(target, endpoints, revision_of)
-    model = spec.model or target.served_name
-    backend = Backend(
-        name=spec.name,
-        model=model,
-        weight=spec.weight,
-        timeout_seconds=spec.timeout_seconds,
-        revision=revision,
-        endpoints=ready,
-        revisions=splits,
-    )
-    if not ready:
-        reason, why = "NoReadyEndpoints", "has no ready replicas"
-        if target.stalled is not None:
-            reason, why = "SmallModelStalled", f"is Stalled: {target.stalled}"
-        elif target.scaled_to_zero:
-            reason, why = "ScaledToZero", "is scaled to zero; the first request wakes it"
-        return backend, {
-            "name": spec.name,
-            "reason": reason,
-            "message": f"SmallModel {ref!r} {why}",
-        }
-    return backend, {
-        "name": spec.name,
-        "model": model,
-        "weight": spec.weight,
-        "readyEndpoints": len(ready),
-    }
 
 
 def _primaries(spec: ModelRouteSpec) -> set[str]:
@@ -210,7 +116,7 @@ def resolve_route(
     unavailable: list[dict[str, Any]] = []
     secrets: list[SecretEnv] = []
     for item in spec.backends:
-        backend, entry = _backend(name, item, models, endpoints, revision_of or {})
+        backend, entry = resolve_backend(name, item, models, endpoints, revision_of or {})
         (unavailable if "reason" in entry else resolved).append(entry)
         if backend is not None:
             backends.append(backend)

@@ -16,10 +16,10 @@ from typing import Any
 from slmfleet.analysis.shadow_checks import SHADOW_REQUESTS, pending
 from slmfleet.analysis.verdict import first_failure, inconclusive_reason, overall
 from slmfleet.api.rollout import RolloutSpec
-from slmfleet.api.rollout_status import HistoryEntry, RolloutStatus
 from slmfleet.api.rollout_status import RolloutPhase as Phase
-from slmfleet.rollout.history import push, resolve
-from slmfleet.rollout.plan import replicas_of, weights_of
+from slmfleet.api.rollout_status import RolloutStatus
+from slmfleet.rollout.history import resolve
+from slmfleet.rollout.plan import replicas_of
 from slmfleet.rollout.state import (
     ABORT,
     PROMOTE,
@@ -27,66 +27,17 @@ from slmfleet.rollout.state import (
     ROLLBACK_TO,
     Action,
     ClearAnnotation,
-    DeleteRevision,
-    Emit,
     Observations,
     RestoreSpec,
     RolloutState,
-    Scale,
-    SetWeights,
     Transition,
 )
-from slmfleet.timefmt import format_time, parse_time
+from slmfleet.rollout.transition_builder import TransitionBuilder, seconds_since, stamp
 
 TIME_SLACK_SECONDS = 0.5  # timers fire a little early; an analysis this close to due is due
 
 
-def stamp(now: datetime) -> str:
-    return format_time(now)
-
-
-def seconds_since(then: str | None, now: datetime) -> float | None:
-    if then is None:
-        return None
-    return (now - parse_time(then)).total_seconds()
-
-
-class _Builder:
-    """Collects the new status and actions of one call."""
-
-    def __init__(self, spec: RolloutSpec, state: RolloutState, obs: Observations) -> None:
-        self.spec, self.obs = spec, obs
-        self.rollout = state.rollout
-        self.history = state.history
-        self.actions: list[Action] = []
-
-    def set(self, **fields: Any) -> None:
-        base = self.rollout or RolloutStatus()
-        self.rollout = base.model_copy(update=fields)
-
-    def emit(self, type_: str, reason: str, message: str) -> None:
-        self.actions.append(Emit("Warning" if type_ == "Warning" else "Normal", reason, message))
-
-    def clear(self, key: str) -> None:
-        self.actions.append(ClearAnnotation(key))
-
-    def remember(self, revision: str, now: datetime) -> None:
-        entry = HistoryEntry(revision=revision, spec=dict(self.obs.spec), promoted_at=stamp(now))
-        self.history = push(self.history, entry, self.spec.history_limit)
-
-    def finish(self) -> Transition:
-        plan = replicas_of(self.spec, self.rollout, self.obs.revision, self.obs.total)
-        weights = weights_of(self.rollout, self.obs.revision)
-        keep = {*plan, self.obs.revision}  # the spec's revision is the reconcile's to apply
-        # scale-downs first, so a full cluster frees GPUs before new replicas ask for them
-        scales = sorted(plan.items(), key=lambda kv: kv[1] - self.obs.ready.get(kv[0], 0))
-        actions: list[Action] = [SetWeights(tuple(weights.items()))]
-        actions += [Scale(rev, n) for rev, n in scales]
-        actions += [DeleteRevision(rev) for rev in sorted(self.obs.ready) if rev not in keep]
-        return Transition(RolloutState(self.rollout, self.history), (*actions, *self.actions))
-
-
-def _start(b: _Builder, now: datetime) -> None:
+def _start(b: TransitionBuilder, now: datetime) -> None:
     obs, spec = b.obs, b.spec
     assert b.rollout is not None
     stable = b.rollout.stable_revision
@@ -114,7 +65,7 @@ def _start(b: _Builder, now: datetime) -> None:
     b.emit("Normal", "RolloutStarted", f"canary {obs.revision} beside {stable}: {message}")
 
 
-def _roll_back(b: _Builder, reason: str, why: str, now: datetime) -> None:
+def _roll_back(b: TransitionBuilder, reason: str, why: str, now: datetime) -> None:
     assert b.rollout is not None
     canary = b.rollout.canary_revision
     b.set(phase=Phase.ROLLING_BACK, weight=0, failed_revision=canary, message=f"rolled back: {why}")
@@ -123,7 +74,7 @@ def _roll_back(b: _Builder, reason: str, why: str, now: datetime) -> None:
     b.emit("Warning", reason, f"rolling back {canary} to {b.rollout.stable_revision}: {why}")
 
 
-def _advance(b: _Builder, now: datetime) -> None:
+def _advance(b: TransitionBuilder, now: datetime) -> None:
     assert b.rollout is not None
     step, steps = b.rollout.step, b.spec.steps
     if step + 1 >= len(steps):
@@ -143,7 +94,7 @@ def analysis_due(status: RolloutStatus | None, interval_seconds: int, now: datet
     return since is None or since + TIME_SLACK_SECONDS >= interval_seconds
 
 
-def _analyze(b: _Builder, now: datetime) -> None:
+def _analyze(b: TransitionBuilder, now: datetime) -> None:
     r, spec, obs = b.rollout, b.spec, b.obs
     assert r is not None
     at = obs.analysis_at or now
@@ -186,7 +137,7 @@ def _analyze(b: _Builder, now: datetime) -> None:
     _advance(b, now)
 
 
-def _in_flight(b: _Builder, now: datetime) -> None:
+def _in_flight(b: TransitionBuilder, now: datetime) -> None:
     r, obs = b.rollout, b.obs
     assert r is not None and r.canary_revision is not None
     if obs.requests.abort and r.phase is not Phase.ROLLING_BACK:
@@ -230,7 +181,7 @@ def _in_flight(b: _Builder, now: datetime) -> None:
     _analyze(b, now)
 
 
-def _rolling_back(b: _Builder, now: datetime) -> None:
+def _rolling_back(b: TransitionBuilder, now: datetime) -> None:
     """RolledBack once the stable revision is whole again; Failed (still trying) when it is not
     within the progress deadline, which needs a person: the stable revision cannot come back."""
     r, obs = b.rollout, b.obs
@@ -249,7 +200,7 @@ def _rolling_back(b: _Builder, now: datetime) -> None:
         b.emit("Warning", "RollbackStalled", why)
 
 
-def _rollback_to(b: _Builder, target: str) -> None:
+def _rollback_to(b: TransitionBuilder, target: str) -> None:
     b.clear(ROLLBACK_TO)
     entry = resolve(b.history, target)
     if entry is None:
@@ -269,7 +220,7 @@ def next_state(
     spec: RolloutSpec, state: RolloutState, obs: Observations, now: datetime
 ) -> Transition:
     """The rollout's next status and the actions that bring the cluster there."""
-    b = _Builder(spec, state, obs)
+    b = TransitionBuilder(spec, state, obs)
     if obs.requests.rollback_to is not None:
         _rollback_to(b, obs.requests.rollback_to)
     r = b.rollout

@@ -1,7 +1,7 @@
 """Send one client request upstream: attempt chain (retries, fallback), endpoint holds, in-flight.
 
 The order of attempts and the endpoint choice come from the pure functions in routing.py; this
-module only performs them with a shared aiohttp ClientSession. A failure that reached the client
+module only performs them with a shared aiohttp ClientSession (holds: see endpoint_hold.py). A failure that reached the client
 with nothing (connection refused or reset, 502 or 503, a stream closed before its first byte) is
 retried at once on another endpoint (see ``routing.retry_endpoints``), within the deadline, and
 counted as a retry; only what is left after that counts as an error.
@@ -9,22 +9,21 @@ counted as a retry; only what is left after that counts as an error.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
 
-from slmfleet.router.caps import BodyTooLargeError, Gate, read_response
+from slmfleet.router.caps import BodyTooLargeError, read_response
 from slmfleet.router.config import Backend, EndpointPolicy, Route, RouterConfig
 from slmfleet.router.config_source import ConfigSource
+from slmfleet.router.endpoint_hold import EndpointHold
 from slmfleet.router.errors import ErrorKind, classify_status
 from slmfleet.router.metrics import RouterMetrics
 from slmfleet.router.payload import forward_body
 from slmfleet.router.routing import (
-    find_backend,
     pick_endpoint,
     retry_endpoints,
     revision_endpoints,
@@ -37,8 +36,6 @@ from slmfleet.router.upstream import (
     target_url,
     upstream_headers,
 )
-
-HOLD_POLL_SECONDS = 0.05
 
 
 async def _first_chunk(
@@ -77,7 +74,7 @@ class Forwarder:
         self._metrics = metrics
         self._clock = clock
         self._env = env
-        self._held = Gate()
+        self._hold = EndpointHold(source, metrics, clock)
         self.in_flight: dict[str, int] = {}
         self._counters: dict[tuple[str, str], int] = {}
 
@@ -86,48 +83,6 @@ class Forwarder:
         value = self._counters.get(key, 0)
         self._counters[key] = value + 1
         return value
-
-    async def _hold(
-        self,
-        route: Route,
-        backend: Backend,
-        seconds: float,
-        most: int,
-        exclude: Collection[str] = (),
-    ) -> Backend | None:
-        """Wait up to `seconds` for the backend to get endpoints (other than `exclude`) in a
-        newer config snapshot; None at once when `most` requests are already held."""
-        if not self._held.enter(most):
-            return None
-        try:
-            return await self._wait_for_endpoints(route, backend, seconds, exclude)
-        finally:
-            self._held.leave()
-
-    async def _wait_for_endpoints(
-        self, route: Route, backend: Backend, seconds: float, exclude: Collection[str]
-    ) -> Backend | None:
-        started = self._clock()
-        found: Backend | None = None
-        waiting = self._metrics.held.labels(
-            route=route.name, backend=backend.name, model=backend.model
-        )
-        waiting.inc()
-        try:
-            while True:
-                latest = find_backend(self._source.current(), route.name, backend.name)
-                left = latest is not None and any(e not in exclude for e in latest.endpoints)
-                if latest is not None and (latest.url is not None or left):
-                    found = latest
-                    break
-                if self._clock() - started >= seconds:
-                    break
-                await asyncio.sleep(HOLD_POLL_SECONDS)
-        finally:
-            waiting.dec()
-        hold = self._metrics.cold_start_hold.labels(route=route.name, backend=backend.name)
-        hold.observe(self._clock() - started)
-        return found
 
     async def call(
         self,
@@ -156,7 +111,7 @@ class Forwarder:
                 hold = min(config.defaults.hold_when_no_endpoints_seconds, remaining)
                 most = config.defaults.max_held_requests
                 held = (
-                    await self._hold(route, backend, hold, most)
+                    await self._hold.hold(route, backend, hold, most)
                     if index == 0 and hold > 0
                     else None
                 )
@@ -252,7 +207,7 @@ class Forwarder:
             reason = reply.retry_reason
             after = retry_endpoints(backend, revision, failed) if backend.url is None else None
             if reason == "connect" and after is None and backend.url is None:
-                newer = await self._newer_endpoints(route, backend, failed, deadline)
+                newer = await self._hold.newer_endpoints(route, backend, failed, deadline)
                 if newer is not None:
                     backend = newer
                     after = revision_endpoints(backend, self._rand(), failed)
@@ -260,19 +215,6 @@ class Forwarder:
                 return reply
             self._metrics.count_retry(route.name, backend.name, reason)
             revision, endpoints = after
-
-    async def _newer_endpoints(
-        self, route: Route, backend: Backend, failed: set[str], deadline: float
-    ) -> Backend | None:
-        """Every endpoint this request's config listed is gone (refused or reset: pods going away
-        faster than the config that drops them, a scale to zero): hold the request, as for a
-        backend without endpoints, until a newer config lists another endpoint; None if none
-        comes in time. Endpoints that answer 502 or 503 are alive: no hold for them."""
-        defaults = self._source.current().defaults
-        seconds = min(defaults.hold_when_no_endpoints_seconds, deadline - self._clock())
-        if seconds <= 0:
-            return None
-        return await self._hold(route, backend, seconds, defaults.max_held_requests, failed)
 
     async def _attempt(
         self,

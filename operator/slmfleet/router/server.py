@@ -23,6 +23,14 @@ from slmfleet.router.forwarder import Forwarder
 from slmfleet.router.metrics import METRICS_CONTENT_TYPE, RouterMetrics
 from slmfleet.router.payload import CHAT_PATH, COMPLETIONS_PATH, BadRequestError, parse_request
 from slmfleet.router.payload import usage_tokens as usage_of
+from slmfleet.router.relay import (
+    CASCADE_HEADER,
+    ESCALATIONS_HEADER,
+    TIER_HEADER,
+    backend_headers,
+    relay_stream,
+    served_revision,
+)
 from slmfleet.router.routing import (
     NoBackendError,
     pick_backend,
@@ -31,13 +39,6 @@ from slmfleet.router.routing import (
     served_model_names,
 )
 from slmfleet.router.shadow import Shadower, mirror_targets
-from slmfleet.router.upstream import Reply
-
-BACKEND_HEADER = "x-slmfleet-backend"
-REVISION_HEADER = "x-slmfleet-revision"
-TIER_HEADER = "x-slmfleet-cascade-tier"
-ESCALATIONS_HEADER = "x-slmfleet-escalations"
-CASCADE_HEADER = "x-slmfleet-cascade"
 
 
 @dataclass
@@ -74,54 +75,6 @@ def _reject(state: RouterState, kind: ErrorKind, message: str, **extra: str) -> 
     status = failure_status(kind)
     state.metrics.count_request("", "", "", status)
     return web.json_response(openai_error(message, kind, **extra), status=status)
-
-
-def served_revision(reply: Reply) -> str:
-    """The revision that answered (or was picked), else the backend's own."""
-    if reply.revision:
-        return reply.revision
-    return reply.backend.revision if reply.backend is not None else ""
-
-
-def _backend_headers(reply: Reply) -> dict[str, str]:
-    if reply.backend is None:
-        return {}
-    headers = {BACKEND_HEADER: reply.backend.name}
-    revision = served_revision(reply)
-    if revision:
-        headers[REVISION_HEADER] = revision
-    return headers
-
-
-async def _relay_stream(
-    request: web.Request, reply: Reply, headers: dict[str, str], limit: int
-) -> web.StreamResponse:
-    """Pass an upstream SSE stream to the client chunk by chunk, as each chunk arrives; a stream
-    longer than ``limit`` bytes is cut off there."""
-    upstream = reply.stream
-    if upstream is None:
-        raise ValueError("reply has no stream")
-    response = web.StreamResponse(
-        status=reply.status,
-        headers={**headers, "Content-Type": reply.content_type, "Cache-Control": "no-cache"},
-    )
-    try:
-        await response.prepare(request)
-        sent = len(reply.body)
-        await response.write(reply.body)  # the first chunk, read before the reply was chosen
-        async for chunk in upstream.content.iter_any():
-            sent += len(chunk)
-            if sent > limit:
-                upstream.close()
-                break
-            await response.write(chunk)
-        await response.write_eof()
-    except (ConnectionError, aiohttp.ClientError, TimeoutError):
-        # The client went away or the backend broke mid-stream; the status is already sent.
-        upstream.close()
-    finally:
-        upstream.release()
-    return response
 
 
 async def _completions(request: web.Request) -> web.StreamResponse:
@@ -204,10 +157,10 @@ async def _serve(request: web.Request, state: RouterState) -> web.StreamResponse
             stream=parsed.stream,
             deadline=deadline,
         )
-    headers.update(_backend_headers(reply))
+    headers.update(backend_headers(reply))
     try:
         if reply.stream is not None:
-            response = await _relay_stream(request, reply, headers, defaults.max_response_bytes)
+            response = await relay_stream(request, reply, headers, defaults.max_response_bytes)
         else:
             headers["Content-Type"] = reply.content_type
             response = web.Response(status=reply.status, body=reply.body, headers=headers)
