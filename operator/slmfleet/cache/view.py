@@ -68,10 +68,13 @@ class FleetCache:
         """The engine pods labelled for ``model``."""
         return self._store(ix.PODS, (namespace, model))
 
+    def _in_namespace(self, index: str, namespace: str) -> list[Body]:
+        """Every object of an index keyed by (namespace, ...) that lies in ``namespace``."""
+        keys = [k for k in list(self._indices[index]) if k[0] == namespace]
+        return [body for key in keys for body in self._store(index, key)]
+
     def namespace_pods(self, namespace: str) -> list[Body]:
-        idx = self._indices[ix.PODS]
-        keys = [k for k in list(idx) if k[0] == namespace]
-        return [pod for key in keys for pod in self._store(ix.PODS, key)]
+        return self._in_namespace(ix.PODS, namespace)
 
     def endpoint_slices(self, namespace: str) -> list[Body]:
         return self._store(ix.SLICES, namespace)
@@ -84,15 +87,11 @@ class FleetCache:
         return found[0] if found else None
 
     def weight_claims(self, namespace: str) -> list[Body]:
-        idx = self._indices[ix.WEIGHT_CLAIMS]
-        keys = [k for k in list(idx) if k[0] == namespace]
-        return [body for key in keys for body in self._store(ix.WEIGHT_CLAIMS, key)]
+        return self._in_namespace(ix.WEIGHT_CLAIMS, namespace)
 
     def weight_job(self, namespace: str, name: str) -> Body | None:
         found = self._store(ix.WEIGHT_JOBS, (namespace, name))
         return found[0] if found else None
 
     def namespace_deployments(self, namespace: str) -> list[Body]:
-        idx = self._indices[ix.DEPLOYMENTS]
-        keys = [k for k in list(idx) if k[0] == namespace]
-        return [dep for key in keys for dep in self._store(ix.DEPLOYMENTS, key)]
+        return self._in_namespace(ix.DEPLOYMENTS, namespace)
