@@ -113,6 +113,8 @@ async def test_fallback_on_connection_refused() -> None:
             assert response.headers["x-slmfleet-backend"] == "b"
             text = await metrics_text(client)
     assert metric(text, "slmfleet_router_errors_total", kind="connect") == 1
+    # falls back at once: the lost backend's request is not held for a newer config
+    assert metric(text, "slmfleet_router_cold_start_hold_seconds_count", route="triage") == 0
 
 
 async def test_5xx_retries_another_endpoint_then_passes_upstream_error_when_all_fail() -> None:

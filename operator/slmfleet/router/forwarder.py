@@ -124,9 +124,11 @@ class Forwarder:
                 backend = held
             limit = backend.timeout_seconds or attempt_limit
             policy = config.defaults.endpoint_policy
+            last_choice = index == len(names) - 1  # a lost backend holds only with no fallback
             reply = await self._on_backend(
-                route, backend, failed, policy, limit, deadline, path=path, body=body, stream=stream
-            )
+                route, backend, failed, policy, limit, deadline,
+                path=path, body=body, stream=stream, hold=last_choice,
+            )  # fmt: skip
             if reply.error_kind is not None:
                 self._metrics.count_error(reply.error_kind)
             if reply.error_kind is None or reply.error_kind is ErrorKind.CLIENT:
@@ -160,9 +162,11 @@ class Forwarder:
         limit = backend.timeout_seconds or route.timeout_seconds
         limit = limit or config.defaults.request_timeout_seconds
         policy = config.defaults.endpoint_policy
+        # A mirror is never held: it must not take a held slot a client's request may need.
         reply = await self._on_backend(
-            route, backend, set(), policy, limit, deadline, path=path, body=body, stream=False
-        )
+            route, backend, set(), policy, limit, deadline,
+            path=path, body=body, stream=False, hold=False,
+        )  # fmt: skip
         return reply.body if reply.ok else None
 
     async def _on_backend(
@@ -177,8 +181,11 @@ class Forwarder:
         path: str,
         body: Mapping[str, Any],
         stream: bool,
+        hold: bool = True,
     ) -> Reply:
         """One attempt on ``backend``, moved to another endpoint while failures are safe to retry.
+        With ``hold``, a request whose every endpoint is lost waits for a newer config; without it
+        (a fallback backend comes next), the failure goes back to the chain at once.
 
         Endpoints that failed join ``failed``; the weighted revision draw comes first, then
         ``retry_endpoints`` keeps to the same revision before it tries the others.
@@ -206,7 +213,7 @@ class Forwarder:
             failed.add(endpoint or "")
             reason = reply.retry_reason
             after = retry_endpoints(backend, revision, failed) if backend.url is None else None
-            if reason == "connect" and after is None and backend.url is None:
+            if hold and reason == "connect" and after is None and backend.url is None:
                 newer = await self._hold.newer_endpoints(route, backend, failed, deadline)
                 if newer is not None:
                     backend = newer
