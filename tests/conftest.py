@@ -127,6 +127,7 @@ def operator_process(
         "SLMFLEET_COST_STATUS_SECONDS": "2",
         "SLMFLEET_HF_ENDPOINT": hub.url,  # the weight cache's downloads reach the stand-in
     }
+    before = {name: os.environ.get(name) for name in env}
     os.environ.update(env)  # the same settings for code the tests call in-process
     settings.cache_clear()
     targets = operator_targets_path(cluster.workdir) if cluster.prometheus_url else None
@@ -140,6 +141,12 @@ def operator_process(
         process.check()  # an operator that crashed during the session fails it
         process.stop()
         cluster.check()
+        for name, value in before.items():  # later tiers see the environment they started with
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
