@@ -83,7 +83,7 @@ def candidate_rollout(k8s: Kube, namespace: str) -> str:
         "steps": [{"weight": 50}],
         "failureLimit": 0,
         "inconclusiveLimit": 1,
-        "analysisIntervalSeconds": 5,
+        "analysisIntervalSeconds": 10,  # the deadline (8 s) leaves a busy machine room
         "evalSuiteRef": "vs-reference",
     }
     body = echo_model(namespace, "candidate", rollout)

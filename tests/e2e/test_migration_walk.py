@@ -222,7 +222,7 @@ def test_migration_walk(
     )
     changed = copy.deepcopy(small)
     changed["spec"]["rollout"] = {"steps": [{"weight": 50}], "failureLimit": 0,
-                                  "evalSuiteRef": "vs-hosted", "analysisIntervalSeconds": 5}  # fmt: skip
+                                  "evalSuiteRef": "vs-hosted", "analysisIntervalSeconds": 10}  # fmt: skip
     changed["spec"]["engine"]["extraArgs"] = ["--mode=echo", "--inter-token-latency=1ms"]
     k8s.apply(changed)
     try:

@@ -45,6 +45,12 @@ def test_no_request_fails_across_rollouts_scaling_and_a_restart(
     try:
 
         def mark(phase: str) -> None:
+            if phase == "restart":  # the held requests end the scale-up; wait for fresh ones
+                poll(
+                    "a request sent after the scale-up answered",
+                    lambda: merged(loops).get("scale-up", Tally()).total > 0,
+                    timeout=120,
+                )
             for loop in loops:
                 loop.mark(phase)
 

@@ -18,10 +18,12 @@ def _some(names: Iterable[str]) -> list[str]:
 def gap_result(
     against: str, canary: EvalRun, other: EvalRun, max_gap: float, confidence: float
 ) -> GapResult:
-    """The canary against ``other`` over the same cases; inconclusive when ``other`` has no
-    complete run."""
-    if other.score is None:
-        return GapResult(against=against, max_gap=max_gap, verdict="inconclusive")
+    """The canary against ``other`` over the same cases; inconclusive when either side has no
+    complete run (unanswered cases would read as lost ones: a difference nobody measured)."""
+    if other.score is None or canary.score is None:
+        return GapResult(
+            against=against, score=other.score, max_gap=max_gap, verdict="inconclusive"
+        )
     gap = within(pair(canary.results, other.results), max_gap, confidence)
     theirs = {n: ok for n, ok in other.results.items() if ok is not None}
     return GapResult(
