@@ -83,14 +83,20 @@ class FakeBackend:
 class BrokenBackend:
     """A backend that fails every request one way: ``status`` (an HTTP status), ``drop`` (the
     connection closes before any answer) or ``empty-stream`` (200 and SSE headers, then the
-    connection closes before the first byte). ``on_request`` runs as each request arrives."""
+    connection closes before the first byte). ``on_request`` runs as each request arrives;
+    ``headers`` go with a ``status`` answer."""
 
     def __init__(
-        self, how: str, status: int = 503, on_request: Callable[[], None] | None = None
+        self,
+        how: str,
+        status: int = 503,
+        on_request: Callable[[], None] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.how = how
         self.status = status
         self.on_request = on_request
+        self.headers = headers or {}
         self.requests = 0
 
     def app(self) -> web.Application:
@@ -104,7 +110,8 @@ class BrokenBackend:
         if self.on_request is not None:
             self.on_request()
         if self.how == "status":
-            return web.json_response({"error": {"message": "broken"}}, status=self.status)
+            body = {"error": {"message": "broken"}}
+            return web.json_response(body, status=self.status, headers=self.headers)
         if self.how == "empty-stream":
             response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
             await response.prepare(request)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from slmfleet.devcluster.backing import backing_for, sim_args
+from slmfleet.devcluster.backing import SIM_WAITING_QUEUE_LENGTH, backing_for, sim_args
 from slmfleet.devcluster.nodes import FakeGPUNode, node_manifest, pod_cidr
 from slmfleet.devcluster.prometheus import scrape_config, scrape_targets
 
@@ -87,7 +87,21 @@ def test_pod_cidr_range_is_bounded(index: int, block: int) -> None:
     ],
 )
 def test_sim_args_keep_what_the_simulator_understands(vllm: list[str], expected: list[str]) -> None:
-    assert list(sim_args(vllm)) == [*expected, "--force-dummy-tokenizer"]
+    assert list(sim_args(vllm)) == [*expected, *LONG_QUEUE, "--force-dummy-tokenizer"]
+
+
+LONG_QUEUE = ["--max-waiting-queue-length", str(SIM_WAITING_QUEUE_LENGTH)]
+
+
+def test_the_simulator_queues_like_vllm_unless_told_otherwise() -> None:
+    # vLLM queues without a limit; the simulator's default queue (1,000) answers 429 beyond it.
+    assert SIM_WAITING_QUEUE_LENGTH >= 20_000 * 2  # every request two bench routers can hold
+    args = sim_args(["serve", "m", "--max-num-seqs", "64"])
+    assert args[args.index("--max-waiting-queue-length") + 1] == str(SIM_WAITING_QUEUE_LENGTH)
+    # An engine's extra args may still ask for a short queue (to see the simulator's 429).
+    short = sim_args(["m", "--max-waiting-queue-length=3"])
+    assert short.count("--max-waiting-queue-length") == 1
+    assert short[short.index("--max-waiting-queue-length") + 1] == "3"
 
 
 def pod(
@@ -110,6 +124,7 @@ def pod(
 def test_backing_for_pods() -> None:
     sim = backing_for(pod("vllm/vllm-openai:v0.11.0", args=["m"]))
     assert sim is not None and sim.kind == "sim" and sim.ports == (8000,)
+    assert sim.args[-3:] == (*LONG_QUEUE, "--force-dummy-tokenizer")
     py = backing_for(
         pod("ghcr.io/x/slmfleet:1", command=["python", "-m"], args=["slmfleet.router"])
     )

@@ -73,6 +73,23 @@ async def test_a_500_is_not_retried_on_another_endpoint() -> None:
     assert metric(text, "slmfleet_router_errors_total", kind="5xx") == 1
 
 
+async def test_an_engine_429_goes_back_as_is_and_is_not_retried() -> None:
+    # A 429 is a live backend's answer (a rate limit; vLLM queues rather than refuse): the client
+    # gets it with the backend's body and Retry-After, counted as a 4xx, never moved elsewhere.
+    broken = BrokenBackend("status", 429, headers={"Retry-After": "2"})
+    live = FakeBackend("a")
+    async with triage_router(broken, live) as (client, _):
+        response = await client.post("/v1/chat/completions", json=chat("hi"))
+        assert response.status == 429
+        assert response.headers["Retry-After"] == "2"
+        assert await response.json() == {"error": {"message": "broken"}}
+        text = await metrics_text(client)
+    assert (broken.requests, live.requests) == (1, [])
+    assert metric(text, "slmfleet_router_retries_total") == 0
+    assert metric(text, "slmfleet_router_errors_total", kind="4xx") == 1
+    assert metric(text, "slmfleet_router_requests_total", code="429") == 1
+
+
 async def test_when_every_endpoint_is_lost_the_client_gets_one_error() -> None:
     routes = triage_routes([closed_port(), closed_port()])
     async with router(config(routes, holdWhenNoEndpointsSeconds=0)) as (client, _):

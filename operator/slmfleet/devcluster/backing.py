@@ -6,6 +6,7 @@ process and forwards the pod's IP and container port to it:
 - a vLLM container (image ``*vllm-openai*``) is backed by llm-d-inference-sim: the vLLM arguments the
   simulator understands are passed on, the rest (dtype, quantization, ...) are dropped, and simulator
   knobs given as extra args (``--time-to-first-token``, ``--mode``, ``--failure-injection-rate``) work;
+  the simulator's waiting queue is made as long as vLLM's (unbounded, see SIM_WAITING_QUEUE_LENGTH);
 - a container that runs one of slmfleet's own modules (command ``python -m``, first argument
   ``slmfleet.*``, as the router Deployment and the weight cache's download Job do) is backed by
   ``python -m <args>``: production manifests need nothing dev-only for it. A pod that does not
@@ -46,9 +47,21 @@ SIM_VALUE_FLAGS = frozenset(
         "--failure-types",
         "--kv-cache-size",
         "--block-size",
+        "--max-waiting-queue-length",
     }
 )
 SIM_BOOL_FLAGS = frozenset({"--enable-kvcache"})
+
+# vLLM has no limit on its waiting queue: a request it cannot schedule yet waits (its time shows
+# in vllm:num_requests_waiting and vllm:request_queue_time_seconds); vLLM never answers 429 for
+# queueing. The simulator caps its queue (1,000 by default) and answers 429 "waiting requests
+# queue is full" beyond it, so a slow canary under load failed requests here that vLLM would have
+# served late. As the stand-in for vLLM, every simulator gets a queue longer than all the requests
+# the routers can have in flight (their caps: 512 per router pod by default, 20,000 in the
+# zero-loss bench); the simulator sizes buffers by it, about 1 MiB more per process. A dev-cluster
+# choice only: the engine args the operator renders are vLLM's and carry no such flag. An engine's
+# extra args may still set --max-waiting-queue-length (a test that wants the simulator's 429).
+SIM_WAITING_QUEUE_LENGTH = 100_000
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,8 @@ def sim_args(vllm_args: Sequence[str]) -> tuple[str, ...]:
             out.append(name)
     if loras:
         out += ["--lora-modules", *loras]
+    if not any(name == "--max-waiting-queue-length" for name, _ in flags):
+        out += ["--max-waiting-queue-length", str(SIM_WAITING_QUEUE_LENGTH)]
     # No tokenizer can be downloaded here: the simulator must use its dummy tokenizer.
     out.append("--force-dummy-tokenizer")
     return tuple(out)

@@ -282,6 +282,7 @@ class Forwarder:
         kind = classify_status(response.status)
         content_type = response.headers.get("Content-Type", "application/json")
         reply = Reply(response.status, raw, backend, content_type, kind)
+        reply.retry_after = response.headers.get("Retry-After", "")
         if response.status in SAFE_RETRY_STATUSES:
             reply.retry_reason = str(response.status)
         return reply

@@ -26,10 +26,13 @@ def served_revision(reply: Reply) -> str:
 
 
 def backend_headers(reply: Reply) -> dict[str, str]:
-    """The headers naming the backend (and revision) that answered; none without a backend."""
+    """The headers naming the backend (and revision) that answered, and its Retry-After (an
+    upstream 429 goes back with when to try again); none without a backend."""
     if reply.backend is None:
         return {}
     headers = {BACKEND_HEADER: reply.backend.name}
+    if reply.retry_after:
+        headers["Retry-After"] = reply.retry_after
     revision = served_revision(reply)
     if revision:
         headers[REVISION_HEADER] = revision

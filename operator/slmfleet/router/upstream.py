@@ -27,6 +27,8 @@ class Reply:
     For an open stream, ``body`` holds the first chunk (already read, so a backend that fails
     before its first byte can still be retried elsewhere). ``retry_reason`` is set on failures
     that reached the client with nothing, so another endpoint may safely take the request.
+    ``retry_after`` is the upstream's Retry-After header (a 429 or 503 saying when to come
+    back), passed on to the client with the answer.
     """
 
     status: int
@@ -38,6 +40,7 @@ class Reply:
     finish: Callable[[], None] = field(default=_noop)
     revision: str = ""
     retry_reason: str | None = None
+    retry_after: str = ""
 
     @property
     def ok(self) -> bool:
