@@ -28,6 +28,8 @@ class Verdict:
     message: str
     stalled: bool = False
     reconciling: bool = False
+    warning: bool = False
+    """Post Ready's transition to False as a Warning Event, though not Stalled (it may clear)."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def conditions_for(
         )
         if changed and (value or before or ctype == READY):
             warning = (ctype == STALLED and value) or (
-                ctype == READY and not value and verdict.stalled
+                ctype == READY and not value and (verdict.stalled or verdict.warning)
             )
             transitions.append(Transition(ctype, status, reason, message, warning))
     return out, transitions

@@ -201,11 +201,29 @@ def router_routes(ip: str) -> int:
         return 0
 
 
-def router_endpoints(k8s: Kube, namespace: str) -> list[str]:
-    """Endpoints of every backend in the router's config (the operator's ConfigMap)."""
+def router_backends(k8s: Kube, namespace: str) -> list[dict[str, Any]]:
+    """Every backend in the router's config (the operator's ConfigMap)."""
     cm = k8s.get("ConfigMap", "slmfleet-router", namespace) or {}
     config = json.loads((cm.get("data") or {}).get("config.json") or "{}")
-    return [e for r in config.get("routes", []) for b in r["backends"] for e in b["endpoints"]]
+    return [b for r in config.get("routes", []) for b in r["backends"]]
+
+
+def router_endpoints(k8s: Kube, namespace: str) -> list[str]:
+    """Endpoints of every backend in the router's config."""
+    return [e for b in router_backends(k8s, namespace) for e in b["endpoints"]]
+
+
+def hold_follows_cold_start(k8s: Kube, name: str, namespace: str, seconds: float) -> Any:
+    """Set the serving revision's recorded cold start to ``seconds`` (again, should a status
+    write from an older read have replaced it); the router backend's holdSeconds, if any."""
+    status = (k8s.get("SmallModel", name, namespace) or {}).get("status") or {}
+    starts = [s for s in status.get("coldStarts") or [] if s["revision"] == status["templateHash"]]
+    if not starts:
+        return None  # not measured yet
+    if starts[0].get("totalSeconds") != seconds:
+        patch = {"status": {"coldStarts": [{**starts[0], "totalSeconds": seconds}]}}
+        k8s.merge_patch("SmallModel", name, patch, namespace, "status")
+    return next((b.get("holdSeconds") for b in router_backends(k8s, namespace)), None)
 
 
 def metric_total(ip: str, name: str) -> float:
@@ -233,6 +251,14 @@ def test_scale_to_zero_and_back_with_held_requests_served(
         lambda: [ip for ip in router_ips(k8s, namespace) if router_routes(ip) >= 1],
         90,
     )
+    # The router holds requests for the model as long as its measured cold start says: a
+    # recorded 100 s (the local cluster's pods start in seconds) is held 1.5 x 100 = 150 s.
+    hold = poll(
+        "the router's hold sized from status.coldStarts",
+        lambda: hold_follows_cold_start(k8s, name, namespace, 100.0),
+        60,
+    )
+    assert hold == 150.0
     wait_replicas(k8s, name, namespace, lambda r: r == 0, timeout=60)
     poll("no engine pods", lambda: not ready_pod_ips(k8s, name, namespace) or None, 60)
     poll("router config without endpoints", lambda: not router_endpoints(k8s, namespace), 30)

@@ -14,7 +14,12 @@ from slmfleet.devcluster.manifests import repo_root
 from slmfleet.devcluster.operator_process import OperatorProcess
 from slmfleet.devcluster.processes import poll
 from slmfleet.k8s import Kube
-from slmfleet.weights.names import UNUSED_SINCE_ANNOTATION, cache_name
+from slmfleet.weights.names import (
+    CACHE_NODE_ANNOTATION,
+    UNUSED_SINCE_ANNOTATION,
+    WEIGHTS_LABEL,
+    cache_name,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -82,3 +87,34 @@ def test_a_missing_storage_class_is_a_clear_condition(
     assert c["reason"] == "StorageClassNotFound" and "no-such-class" in c["message"]
     assert k8s.get("PersistentVolumeClaim", cache_name(STAND_IN_REPO, revision), namespace) is None
     assert not k8s.list("Deployment", namespace, "slmfleet.io/model=nosc")
+
+
+def test_a_read_write_once_cache_pins_the_engine_to_its_node(
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str, hub: HubStandIn
+) -> None:
+    """The dev class binds at once (no selected-node): the operator records the node the
+    download ran on, and the engine's pods are required there."""
+    hub.bytes_per_second = None
+    revision = STAND_IN_REVISIONS[1]
+    name = cache_name(STAND_IN_REPO, revision)
+    k8s.apply(model(namespace, "rwo", revision, {"accessMode": "ReadWriteOnce"}))
+
+    def ready() -> dict[str, Any] | None:
+        obj = k8s.get("SmallModel", "rwo", namespace)
+        return obj if condition(obj, "Ready").get("status") == "True" else None
+
+    obj = poll("the model serving from its ReadWriteOnce cache", ready, timeout=120)
+    claim = k8s.get("PersistentVolumeClaim", name, namespace) or {}
+    node = (claim["metadata"].get("annotations") or {}).get(CACHE_NODE_ANNOTATION)
+    downloads = k8s.list("Pod", namespace, f"{WEIGHTS_LABEL}={name}")
+    assert node and node in {p["spec"].get("nodeName") for p in downloads}
+    assert obj["status"]["cache"]["node"] == node
+    assert f"node {node}" in condition(obj, "Ready")["message"]
+    engines = [
+        p for p in k8s.list("Pod", namespace, "slmfleet.io/model=rwo") if p["spec"].get("nodeName")
+    ]
+    assert engines and {p["spec"]["nodeName"] for p in engines} == {node}
+    terms = engines[0]["spec"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]["nodeSelectorTerms"]
+    assert terms[0]["matchFields"][0]["values"] == [node]

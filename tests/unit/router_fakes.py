@@ -120,6 +120,16 @@ class BrokenBackend:
         raise ConnectionResetError("dropped on purpose")
 
 
+class Clock:
+    """A clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @asynccontextmanager
 async def serving(*backends: FakeBackend | BrokenBackend) -> AsyncIterator[list[str]]:
     """Run fake backends on loopback; yields their "127.0.0.1:port" endpoints."""

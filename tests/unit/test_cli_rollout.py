@@ -315,3 +315,6 @@ def test_status_shows_the_weight_cache_and_the_last_cold_start() -> None:
     text = status_text(cached)
     assert "cache    weights-1 Downloading: 25% of 12.0 MiB, 2/7 files" in text
     assert "cold start r2: download 0s, schedule 1s, load 3.5s, total 4.5s" in text
+    assert "node" not in text
+    cached["status"]["cache"]["node"] = "gpu-a"  # a ReadWriteOnce cache
+    assert "ReadWriteOnce: replicas run on node gpu-a only" in status_text(cached)

@@ -105,6 +105,14 @@ def test_defaults_apply_when_omitted() -> None:
             _route(backends=[{"name": "a", "model": "m", "apiKeyEnv": "KEY", "endpoints": []}]),
             "apiKeyEnv only applies",
         ),
+        (
+            _route(backends=[{"name": "a", "model": "m", "url": "http://x", "holdSeconds": 60}]),
+            "holdSeconds only applies",
+        ),
+        (
+            _route(backends=[{"name": "a", "model": "m", "holdSeconds": -1}]),
+            "greater than or equal",
+        ),
         (_route(bogus=1), "Extra inputs are not permitted"),
     ],
 )

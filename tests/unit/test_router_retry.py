@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from router_fakes import (
     BrokenBackend,
+    Clock,
     FakeBackend,
     chat,
     closed_port,
@@ -144,16 +145,6 @@ def test_a_revision_without_weight_is_the_last_resort() -> None:
     plain = Backend(name="a", model="m", revision="r", endpoints=("e1:1", "e2:1"))
     assert retry_endpoints(plain, "r", {"e1:1"}) == ("r", ("e2:1",))
     assert retry_endpoints(plain, "r", {"e1:1", "e2:1"}) is None
-
-
-class Clock:
-    """A clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def forward(

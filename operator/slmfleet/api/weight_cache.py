@@ -58,8 +58,9 @@ class WeightCacheSpec(SpecModel):
     access_mode: Literal["ReadWriteMany", "ReadWriteOnce"] = Field(
         "ReadWriteMany",
         description=(
-            "ReadWriteMany lets replicas on every node mount the cache; ReadWriteOnce only "
-            "suits storage whose volumes all pods of one node share (one node's replicas)."
+            "ReadWriteMany lets replicas on every node mount the cache; with ReadWriteOnce "
+            "the engine pods run on the node the cache's volume is on (status.cache.node), so "
+            "replicas are limited to that node's GPUs."
         ),
     )
     size: Quantity | None = Field(
@@ -106,6 +107,13 @@ class WeightCacheStatus(StatusModel):
     message: str | None = Field(None, description="Why the cache is not complete, if it failed.")
     waiting_revision: str | None = Field(
         None, description="The engine revision that waited for this download (cold start)."
+    )
+    node: str | None = Field(
+        None,
+        description=(
+            "The node a ReadWriteOnce cache's volume is on: the engine pods of every revision "
+            "that mounts it run on this node only (its GPUs bound the replicas)."
+        ),
     )
 
 

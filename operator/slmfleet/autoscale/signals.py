@@ -5,8 +5,8 @@ The engine pods are scraped with the labels ``namespace`` and ``slmfleet_io_mode
 
 - ``slmfleet_router_held_requests{model=<served name>}``: requests the router holds because the
   model has no ready endpoint. This is the scale-from-zero signal: a request for a model at zero
-  replicas waits in the router (up to ``holdWhenNoEndpointsSeconds``) while the autoscaler, which
-  sees the gauge above zero, brings one replica up; the router then forwards it.
+  replicas waits in the router (up to its backend's hold, sized from its cold start) while the
+  autoscaler, which sees the gauge above zero, brings one replica up; the router forwards it.
 - ``slmfleet_router_in_flight_requests{route=<served name>}``: requests being served on the
   model's own route, for the routerInFlight target (requests reaching the model through another
   route's alias are not counted).

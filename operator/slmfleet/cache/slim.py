@@ -11,6 +11,7 @@ from typing import Any
 
 from slmfleet import GROUP
 from slmfleet.rollout.state import ANNOTATIONS
+from slmfleet.weights.names import SELECTED_NODE_ANNOTATION
 
 APPLIED_HASH = f"{GROUP}/applied-hash"
 READ_ANNOTATIONS = frozenset((*ANNOTATIONS, APPLIED_HASH))
@@ -115,14 +116,19 @@ def node(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def weight_claim(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A weight cache's claim: its phase and capacity, and the unused-since mark."""
+    """A weight cache's claim: its access mode, phase and capacity, the unused-since mark and
+    the node a ReadWriteOnce volume is on."""
     meta = _meta(body)
     meta["annotations"] = {
         k: v
         for k, v in ((body.get("metadata") or {}).get("annotations") or {}).items()
-        if k.startswith(f"{GROUP}/")
+        if k.startswith(f"{GROUP}/") or k == SELECTED_NODE_ANNOTATION
     }
-    return {"metadata": meta, "status": _pick(body.get("status"), ("phase", "capacity"))}
+    return {
+        "metadata": meta,
+        "spec": _pick(body.get("spec"), ("accessModes",)),
+        "status": _pick(body.get("status"), ("phase", "capacity")),
+    }
 
 
 def weight_job(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,8 @@ def cache_lines(status: Mapping[str, Any]) -> list[str]:
     if cache:
         what = cache.get("progress") or cache.get("phase") or "-"
         lines.append(f"  cache    {cache.get('name', '-')} {cache.get('phase', '-')}: {what}")
+        if cache.get("node"):
+            lines.append(f"           ReadWriteOnce: replicas run on node {cache['node']} only")
         if cache.get("message"):
             lines.append(f"           {cache['message']}")
     starts = status.get("coldStarts") or []

@@ -37,6 +37,7 @@ from slmfleet.handlers.events import post_transitions
 from slmfleet.handlers.runtime import Runtime, runtime
 from slmfleet.ownership import NAME_CONFLICT, NameConflictError
 from slmfleet.reconcile.backend_policy import secret_names
+from slmfleet.reconcile.cold_start import expected_seconds
 from slmfleet.reconcile.endpoints import (
     SERVICE_NAME_LABEL,
     endpoint_revisions,
@@ -106,9 +107,10 @@ def model_target(body: Mapping[str, Any]) -> ModelTarget:
     meta = body.get("metadata") or {}
     name = str(meta.get("name"))
     served = (body.get("spec") or {}).get("servedModelName") or name
-    revision = str((body.get("status") or {}).get("templateHash") or "")
+    status = body.get("status") or {}
+    revision = str(status.get("templateHash") or "")
     weights, mirror = _router_weights(body, revision)
-    conditions = {c.get("type"): c for c in (body.get("status") or {}).get("conditions") or []}
+    conditions = {c.get("type"): c for c in status.get("conditions") or []}
     ready, stalled = conditions.get("Ready") or {}, conditions.get("Stalled") or {}
     return ModelTarget(
         name,
@@ -119,9 +121,8 @@ def model_target(body: Mapping[str, Any]) -> ModelTarget:
         mirror=mirror,
         scaled_to_zero=ready.get("reason") == "ScaledToZero",
         stalled=str(stalled.get("message") or "") if stalled.get("status") == "True" else None,
-        draining=tuple(
-            str(d.get("revision")) for d in (body.get("status") or {}).get("draining") or []
-        ),
+        draining=tuple(str(d.get("revision")) for d in status.get("draining") or []),
+        cold_start_seconds=expected_seconds(status.get("coldStarts") or [], revision),
     )
 
 

@@ -5,6 +5,7 @@ While a download Job runs, its pod's GET /progress is read every PROGRESS_POLL_S
 model that uses the cache is enqueued when it changed (its plan writes status.cache). A cache no
 SmallModel asks for and no engine Deployment mounts is marked with the time it went unused and
 deleted (Job, then claim) once its grace period is over; used again before that, the mark goes.
+A ReadWriteOnce claim gets the node its download ran on (reconcile/cache_node.py).
 """
 
 from __future__ import annotations
@@ -19,8 +20,15 @@ from typing import Any
 
 from slmfleet.builders.labels import label_selector
 from slmfleet.handlers.runtime import Runtime, model_key
+from slmfleet.reconcile.cache_node import claim_node, node_to_record, read_write_once
 from slmfleet.reconcile.weight_cache import plan_unused
-from slmfleet.weights.names import PROGRESS_PORT, UNUSED_SINCE_ANNOTATION, WEIGHTS_LABEL, cache_name
+from slmfleet.weights.names import (
+    CACHE_NODE_ANNOTATION,
+    PROGRESS_PORT,
+    UNUSED_SINCE_ANNOTATION,
+    WEIGHTS_LABEL,
+    cache_name,
+)
 from slmfleet.workqueue import Key
 
 log = logging.getLogger(__name__)
@@ -112,13 +120,28 @@ def _delete(rt: Runtime, namespace: str, name: str) -> None:
         _progress.pop((namespace, name), None)
 
 
+def _record_node(rt: Runtime, namespace: str, claim: Mapping[str, Any]) -> None:
+    """Write on a ReadWriteOnce claim the node its download ran on (cache_node.py), unless the
+    scheduler's selected-node or an earlier pass already says."""
+    if not read_write_once(claim) or claim_node(claim) is not None:
+        return
+    name = str(claim["metadata"]["name"])
+    pods = rt.kube.list("Pod", namespace, label_selector({WEIGHTS_LABEL: name}))
+    node = node_to_record(claim, rt.cache.weight_job(namespace, name), pods)
+    if node is not None:
+        patch = {"metadata": {"annotations": {CACHE_NODE_ANNOTATION: node}}}
+        rt.kube.merge_patch("PersistentVolumeClaim", name, patch, namespace)
+
+
 def sync_weights(rt: Runtime, namespace: str) -> float | None:
-    """Poll running downloads, mark and delete unused caches; seconds until due again."""
+    """Poll running downloads, record where ReadWriteOnce caches are, mark and delete unused
+    caches; seconds until due again."""
     wanted = models_by_cache(rt.cache.smallmodels(namespace))
     claims = rt.cache.weight_claims(namespace)
     due: float | None = None
     for claim in claims:
         name = str(claim["metadata"]["name"])
+        _record_node(rt, namespace, claim)
         if _active(rt.cache.weight_job(namespace, name)):
             _poll(rt, namespace, name, wanted.get(name, []))
             due = PROGRESS_POLL_SECONDS

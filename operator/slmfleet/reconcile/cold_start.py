@@ -93,12 +93,25 @@ def record(
     return [entry, *out][:KEEP] if entry is not None else out
 
 
-def expected_start(starts: Sequence[Mapping[str, Any]], revision: str | None) -> str | None:
-    """What a new pod of ``revision`` is expected to take, from its recorded cold start: the pod
-    part only when its weights are cached (the cache stays warm), all of it otherwise."""
+def _entry(starts: Sequence[Mapping[str, Any]], revision: str | None) -> Mapping[str, Any] | None:
     entry = next((s for s in starts if s.get("revision") == revision), None)
-    if entry is None or entry.get("totalSeconds") is None:
+    return entry if entry is not None and entry.get("totalSeconds") is not None else None
+
+
+def expected_seconds(starts: Sequence[Mapping[str, Any]], revision: str | None) -> float | None:
+    """Seconds a new pod of ``revision`` is expected to take, from its recorded cold start: the
+    pod part only when its weights are cached (the cache stays warm), all of it otherwise."""
+    entry = _entry(starts, revision)
+    if entry is None:
         return None
-    seconds = float(entry["totalSeconds"]) - float(entry.get("downloadSeconds") or 0.0)
+    return float(entry["totalSeconds"]) - float(entry.get("downloadSeconds") or 0.0)
+
+
+def expected_start(starts: Sequence[Mapping[str, Any]], revision: str | None) -> str | None:
+    """``expected_seconds`` in words, for the autoscaler's ScaleFromZero message."""
+    seconds = expected_seconds(starts, revision)
+    entry = _entry(starts, revision)
+    if seconds is None or entry is None:
+        return None
     where = "weights cached" if entry.get("cached") else "weights downloaded by the engine"
     return f"its last cold start took {seconds:g} s ({where})"

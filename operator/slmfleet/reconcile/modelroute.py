@@ -1,7 +1,7 @@
 """The router config of one namespace and the status of its ModelRoutes, decided purely.
 
-Inputs are the namespace's parsed ModelRoutes, its SmallModels (served name, Service, revision)
-and the ready endpoints of their Services (see endpoints.py; each backend is resolved in
+Inputs are the namespace's parsed ModelRoutes, its SmallModels (served name, Service, revision,
+last cold start) and the ready endpoints of their Services (see endpoints.py; each backend is resolved in
 route_backends.py). The output is the RouterConfig the router serves, one outcome (kstatus
 verdict and status fields) per ModelRoute, and the Secret keys the router needs as environment
 variables. A SmallModel that no ModelRoute claims is still served under its own name (an
@@ -23,6 +23,7 @@ from slmfleet.reconcile.backend_policy import (
     client_keys_env_name,
 )
 from slmfleet.reconcile.route_backends import ModelTarget, resolve_backend, target_split
+from slmfleet.reconcile.route_hold import backend_hold
 from slmfleet.redact import redact
 from slmfleet.router.config import (
     Backend,
@@ -102,6 +103,7 @@ def resolve_route(
     revision_of: Mapping[str, str] | None = None,
     secret_labels: SecretLabels | None = None,
     allowed_hosts: Sequence[str] = (),
+    defaults: RouterDefaults | None = None,
 ) -> tuple[Route | None, RouteOutcome, tuple[SecretEnv, ...]]:
     """One ModelRoute: its router Route (None for gateway-api or a route that must not start),
     outcome and key Secrets. ``secret_labels`` holds the labels of the Secrets its backends name."""
@@ -116,7 +118,7 @@ def resolve_route(
     unavailable: list[dict[str, Any]] = []
     secrets: list[SecretEnv] = []
     for item in spec.backends:
-        backend, entry = resolve_backend(name, item, models, endpoints, revision_of or {})
+        backend, entry = resolve_backend(name, item, models, endpoints, revision_of or {}, defaults)
         (unavailable if "reason" in entry else resolved).append(entry)
         if backend is not None:
             backends.append(backend)
@@ -188,6 +190,7 @@ def implicit_route(
     target: ModelTarget,
     endpoints: Mapping[str, tuple[str, ...]],
     revision_of: Mapping[str, str] | None = None,
+    defaults: RouterDefaults | None = None,
 ) -> Route:
     """The route of a SmallModel no ModelRoute claims: its served name to its Service."""
     revision, ready, splits = target_split(target, endpoints, revision_of or {})
@@ -197,6 +200,7 @@ def implicit_route(
         revision=revision,
         endpoints=ready,
         revisions=splits,
+        hold_seconds=backend_hold(target.cold_start_seconds, defaults or RouterDefaults()),
     )
     return Route(name=target.served_name, backends=(backend,))
 
@@ -216,6 +220,7 @@ def plan_namespace(
     ``secret_labels`` the labels of the Secrets url backends name (see backend_policy.py). A route
     that cannot be resolved is left out with a Stalled outcome; the others are still served.
     """
+    defaults = defaults or RouterDefaults()
     by_name = {m.name: m for m in models}
     served: list[Route] = []
     outcomes: dict[str, RouteOutcome] = {}
@@ -223,7 +228,7 @@ def plan_namespace(
     for route in sorted(routes, key=lambda r: r.metadata.name):
         try:
             routed, outcome, keys = resolve_route(
-                route, by_name, endpoints, revision_of, secret_labels, allowed_hosts
+                route, by_name, endpoints, revision_of, secret_labels, allowed_hosts, defaults
             )
         except ValueError as err:  # pydantic's ValidationError included
             verdict = Verdict(False, "InvalidRoute", redact(str(err)), stalled=True)
@@ -235,9 +240,9 @@ def plan_namespace(
     claimed = _claimed(served)
     for target in sorted(models, key=lambda m: m.served_name):
         if target.served_name not in claimed:
-            served.append(implicit_route(target, endpoints, revision_of))
+            served.append(implicit_route(target, endpoints, revision_of, defaults))
             claimed.add(target.served_name)
-    config = RouterConfig(defaults=defaults or RouterDefaults(), routes=tuple(served))
+    config = RouterConfig(defaults=defaults, routes=tuple(served))
     return NamespaceRouting(config, outcomes, tuple(secrets))
 
 

@@ -1,8 +1,8 @@
 """The backends of a ModelRoute resolved against the namespace's SmallModels, purely.
 
 A url backend becomes a router Backend as written; a SmallModel backend gets the model's ready
-endpoints and canary split (see endpoints.py), or a status entry saying why it cannot take
-traffic (not found, no ready replicas, scaled to zero, Stalled).
+endpoints and canary split (see endpoints.py) and its hold (see route_hold.py), or a status entry
+saying why it cannot take traffic (not found, no ready replicas, scaled to zero, Stalled).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 from slmfleet.api.route_backend import RouteBackend
 from slmfleet.reconcile.backend_policy import key_env_name
 from slmfleet.reconcile.endpoints import endpoint_host, revision_split
-from slmfleet.router.config import Backend, RevisionSplit
+from slmfleet.reconcile.route_hold import backend_hold
+from slmfleet.router.config import Backend, RevisionSplit, RouterDefaults
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ModelTarget:
     scaled_to_zero: bool = False  # no replicas on purpose: the first request wakes it
     stalled: str | None = None  # the model's Stalled message: no replicas until someone acts
     draining: tuple[str, ...] = ()  # revisions leaving (status.draining): no new requests
+    cold_start_seconds: float | None = None  # what the revision's last cold start took
 
 
 def target_split(
@@ -53,8 +55,10 @@ def resolve_backend(
     models: Mapping[str, ModelTarget],
     endpoints: Mapping[str, tuple[str, ...]],
     revision_of: Mapping[str, str],
+    defaults: RouterDefaults | None = None,
 ) -> tuple[Backend | None, dict[str, Any]]:
-    """The router backend (None when unresolvable) and its status entry."""
+    """The router backend (None when unresolvable) and its status entry; a SmallModel backend
+    holds requests while it has no endpoint for as long as its cold start takes (route_hold.py)."""
     if spec.url is not None:
         env = key_env_name(route, spec.name) if spec.api_key_secret_ref else None
         model = spec.model or ""
@@ -90,6 +94,7 @@ def resolve_backend(
         revision=revision,
         endpoints=ready,
         revisions=splits,
+        hold_seconds=backend_hold(target.cold_start_seconds, defaults or RouterDefaults()),
     )
     if not ready:
         reason, why = "NoReadyEndpoints", "has no ready replicas"

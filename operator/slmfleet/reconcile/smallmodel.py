@@ -30,6 +30,7 @@ from slmfleet.planner import (
     smallest_fitting,
 )
 from slmfleet.planner.compat import missing_plugin
+from slmfleet.reconcile.cache_node import pin, pinned_verdict
 from slmfleet.reconcile.cold_start import record
 from slmfleet.reconcile.rollout_conditions import rollout_verdict
 from slmfleet.reconcile.weight_cache import WeightsObserved
@@ -201,6 +202,8 @@ class EngineDraft:
     image: str
     cache: dict[str, Any] | None = None
     """status.cache of a model with a weight cache (complete by then)."""
+    node: str | None = None
+    """The node a ReadWriteOnce weight cache pins the engine's pods to."""
 
 
 def draft(model: SmallModel, observed: Observed, default_image: str) -> EngineDraft | Decision:
@@ -237,7 +240,9 @@ def draft(model: SmallModel, observed: Observed, default_image: str) -> EngineDr
         phase = "Stalled" if gate.verdict.stalled else "Progressing"
         status = {"phase": phase, "plan": plan.to_summary(), "cache": gate.status}
         return Decision(gate.children, gate.verdict, status, plan)
-    return EngineDraft(engine, revision, plan, image, gate.status)
+    if gate.node is not None:
+        engine = pin(engine, gate.node)
+    return EngineDraft(engine, revision, plan, image, gate.status, gate.node)
 
 
 def finish(
@@ -250,6 +255,8 @@ def finish(
     engine["spec"]["replicas"] = planned.get(d.revision, 0)
     state = observed.revisions.get(d.revision) if observed.revisions else observed.deployment
     verdict, phase = _progress(model, rollout, state, d.revision, observed.unschedulable)
+    if d.node is not None and d.cache is not None:
+        verdict = pinned_verdict(verdict, str(d.cache.get("name")), d.node)
     every = list(observed.revisions.values()) or ([state] if state else [])
     status = {
         "phase": phase,

@@ -4,7 +4,8 @@ once it is complete.
 While the cache of the spec's (repo, revision) is not complete, the model's plan creates the
 cache's claim and download Job (when missing) and nothing else: running revisions are left as
 they are, and the new revision's Deployment (which would hold GPUs) comes once the weights are
-there. A cache that cannot become complete makes the model Stalled with the reason.
+there. A cache that cannot become complete makes the model Stalled with the reason. A
+ReadWriteOnce cache also needs the node it is on (cache_node.py) before the engine may go on.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from slmfleet.api.smallmodel import SmallModel
 from slmfleet.builders.weight_cache import claim, download_job
 from slmfleet.conditions import Verdict
 from slmfleet.planner import MemoryPlan
+from slmfleet.reconcile.cache_node import claim_node, read_write_once
 from slmfleet.reconcile.weight_cache import CacheView, WeightsObserved, cache_request, cache_view
 
 DOWNLOADING = "DownloadingWeights"
@@ -31,6 +33,8 @@ class Gate:
     verdict: Verdict | None = None
     status: dict[str, Any] | None = None
     """status.cache (also set once complete)."""
+    node: str | None = None
+    """The node a complete ReadWriteOnce cache is on: the engine's pods run there only."""
 
 
 def _sticky_waiting(model: SmallModel, view: CacheView, revision: str | None) -> dict[str, Any]:
@@ -57,8 +61,17 @@ def weights_gate(
         plan.weights_bytes,
     )  # fmt: skip
     status = {**view.status, **_sticky_waiting(model, view, revision)}
+    node = claim_node(weights.claim) if read_write_once(weights.claim) else ""
+    if node:
+        status["node"] = node
+    if view.complete and node is None:
+        message = (
+            f"weights of {req.repo}@{req.revision} are in {view.name}; waiting for the node its "
+            "ReadWriteOnce volume is on to be recorded"
+        )
+        return Gate(True, (), Verdict(False, DOWNLOADING, message, reconciling=True), status)
     if view.complete:
-        return Gate(False, status=status)
+        return Gate(False, status=status, node=node or None)
     if view.problem is not None:
         message = (
             f"weight cache {view.name}: {view.problem}. Running replicas are left as they are."

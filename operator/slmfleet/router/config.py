@@ -84,6 +84,8 @@ class Backend(_CamelModel):
     api_key_env: str | None = None
     timeout_seconds: float | None = Field(default=None, gt=0)
     revisions: tuple[RevisionSplit, ...] = ()
+    hold_seconds: float | None = Field(default=None, ge=0)
+    """How long a request waits for this backend's first endpoint; unset: the defaults' hold."""
 
     _endpoints_are_host_port = field_validator("endpoints")(_check_endpoints)
 
@@ -97,6 +99,10 @@ class Backend(_CamelModel):
             raise ValueError(f"backend {self.name!r}: apiKeyEnv only applies to url backends")
         if self.revisions and self.url is not None:
             raise ValueError(f"backend {self.name!r}: revisions only apply to in-cluster backends")
+        if self.hold_seconds is not None and self.url is not None:
+            raise ValueError(
+                f"backend {self.name!r}: holdSeconds only applies to in-cluster backends"
+            )
         names = [split.revision for split in self.revisions]
         if len(set(names)) != len(names):
             raise ValueError(f"backend {self.name!r}: revision names must be unique")
@@ -208,6 +214,12 @@ class RouterConfig(_CamelModel):
         if len(set(names)) != len(names):
             raise ValueError("route names must be unique")
         return self
+
+    def hold_seconds(self, backend: Backend) -> float:
+        """How long a request waits for ``backend`` to list an endpoint (within its deadline)."""
+        if backend.hold_seconds is not None:
+            return backend.hold_seconds
+        return self.defaults.hold_when_no_endpoints_seconds
 
     def route(self, name: str) -> Route | None:
         """The route called `name`, if any."""

@@ -1,6 +1,8 @@
 """Hold a request until its backend has endpoints: a cold start, or every endpoint gone.
 
-A request whose backend lists no ready endpoint waits, up to its deadline and with at most
+A request whose backend lists no ready endpoint waits, for the backend's ``holdSeconds`` (the
+operator sizes it from the model's measured cold start) or else the defaults'
+``holdWhenNoEndpointsSeconds``, up to its deadline and with at most
 ``max_held_requests`` waiting at once, for a newer config snapshot that lists one; the config
 source is polled every ``HOLD_POLL_SECONDS``. The wait shows in the held gauge and the
 cold-start histogram.
@@ -80,8 +82,8 @@ class EndpointHold:
         faster than the config that drops them, a scale to zero): hold the request, as for a
         backend without endpoints, until a newer config lists another endpoint; None if none
         comes in time. Endpoints that answer 502 or 503 are alive: no hold for them."""
-        defaults = self._source.current().defaults
-        seconds = min(defaults.hold_when_no_endpoints_seconds, deadline - self._clock())
+        config = self._source.current()
+        seconds = min(config.hold_seconds(backend), deadline - self._clock())
         if seconds <= 0:
             return None
-        return await self.hold(route, backend, seconds, defaults.max_held_requests, failed)
+        return await self.hold(route, backend, seconds, config.defaults.max_held_requests, failed)

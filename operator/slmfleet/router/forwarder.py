@@ -108,7 +108,7 @@ class Forwarder:
             if backend is None or name in empty:
                 continue
             if backend.url is None and not backend.endpoints:
-                hold = min(config.defaults.hold_when_no_endpoints_seconds, remaining)
+                hold = min(config.hold_seconds(backend), remaining)
                 most = config.defaults.max_held_requests
                 held = (
                     await self._hold.hold(route, backend, hold, most)
