@@ -8,9 +8,16 @@ no Prometheus. The models' engine image is not the simulator's, so their pods ne
 the operator and the control plane do all the work. For each N, in a fresh cluster:
 
 - converge: N SmallModels created at once (8 client threads) -> every one Ready=True.
-- idle: 15 s after convergence, over 30 s: the operator's CPU share of one core
-  (/proc/PID/stat) and its largest RSS; the API server's request count over the same window
-  with the operator running, then with it stopped: the difference is the operator's requests/s.
+- writes: the operator's own count of its API writes (its metric slmfleet_api_calls_total, by
+  verb and resource), per model, from before the models are created to all Ready ("converge"),
+  then until the fleet pass has seen every model Ready ("settle": every model's status.cost
+  counts its replica's GPU), then over the idle window; beside it the API server's count of
+  SmallModel writes by every client (less the bench's creates), which would show writes the
+  operator's metric misses (kopf's own). Counts, unlike timings, do not depend on the machine.
+- idle: 15 s after the fleet pass has seen every model Ready, over 30 s: the operator's CPU
+  share of one core (/proc/PID/stat) and its largest RSS; the API server's request count over
+  the same window with the operator running, then with it stopped: the difference is the
+  operator's requests/s.
 - react: 40 (``--react-samples``) more SmallModels created one after the other with the fleet present: create ->
   its first engine Deployment seen by a watch (p50/p99), and that Deployment ready -> the
   SmallModel Ready=True (status lag, p50/p99).
@@ -39,13 +46,15 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import yaml
 from kubernetes import client, watch
+from prometheus_client.parser import text_string_to_metric_families
 from urllib3.exceptions import ProtocolError
 
 from slmfleet.devcluster.cluster import DevCluster
@@ -59,6 +68,9 @@ NAMESPACE = "fleet"
 REACT_SAMPLES = 40
 IDLE_SETTLE_SECONDS = 15.0
 IDLE_WINDOW_SECONDS = 30.0
+SETTLE_TIMEOUT_SECONDS = 600.0
+WRITE_VERBS = ("apply", "patch", "create", "update", "delete")  # the operator's metric's names
+APISERVER_WRITE_VERBS = ("POST", "PUT", "PATCH", "APPLY", "DELETE")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -160,19 +172,88 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def apiserver_requests(api: client.ApiClient) -> float:
-    """The API server's apiserver_request_total, summed over every label set."""
+def apiserver_metrics(api: client.ApiClient) -> str:
     method, url, headers, body, post = api.param_serialize(
         method="GET", resource_path="/metrics", header_params={"Accept": "text/plain"},
         auth_settings=["BearerToken"],
     )  # fmt: skip
     resp = api.call_api(method, url, header_params=headers, body=body, post_params=post)
     resp.read()
+    return str(resp.data.decode())
+
+
+def apiserver_requests(api: client.ApiClient) -> float:
+    """The API server's apiserver_request_total, summed over every label set."""
     total = 0.0
-    for line in resp.data.decode().splitlines():
+    for line in apiserver_metrics(api).splitlines():
         if line.startswith("apiserver_request_total{"):
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+def _samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
+    return [
+        (dict(sample.labels), float(sample.value))
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    ]
+
+
+def apiserver_model_writes(api: client.ApiClient) -> float:
+    """Write requests to SmallModels (and their status) the API server counted, every client."""
+    return sum(
+        value
+        for labels, value in _samples(apiserver_metrics(api), "apiserver_request_total")
+        if labels.get("resource") == "smallmodels" and labels.get("verb") in APISERVER_WRITE_VERBS
+    )
+
+
+def operator_writes(address: str | None) -> dict[str, float]:
+    """The operator's API writes so far, by ``resource verb`` (its slmfleet_api_calls_total);
+    empty when it serves no metrics or does not label calls by resource (the baseline)."""
+    if not address:
+        return {}
+    with urllib.request.urlopen(f"http://{address}/metrics", timeout=30) as resp:  # loopback
+        text = resp.read().decode()
+    out: dict[str, float] = {}
+    for labels, value in _samples(text, "slmfleet_api_calls_total"):
+        if labels.get("verb") in WRITE_VERBS and "resource" in labels:
+            key = f"{labels['resource']} {labels['verb']}"
+            out[key] = out.get(key, 0.0) + value
+    return out
+
+
+def writes_between(before: Mapping[str, float], after: Mapping[str, float]) -> dict[str, float]:
+    return {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0) > 0}
+
+
+class WriteMarks:
+    """The operator's writes by resource and the API server's SmallModel writes, at marks."""
+
+    def __init__(self, api: client.ApiClient, address: str | None) -> None:
+        self.api, self.address = api, address
+        self.marks: dict[str, tuple[dict[str, float], float]] = {}
+
+    def mark(self, name: str) -> None:
+        self.marks[name] = (operator_writes(self.address), apiserver_model_writes(self.api))
+
+    def phases(self, created: int) -> dict[str, Any]:
+        """Writes in each phase: the operator's by resource, and every client's SmallModel
+        writes less the ``created`` models the bench created."""
+        spans = {"converge": ("start", "ready"), "settle": ("ready", "settled"),
+                 "idle": ("idle", "idle end")}  # fmt: skip
+        ours, every = {}, {}
+        for phase, (first, last) in spans.items():
+            (ours0, all0), (ours1, all1) = self.marks[first], self.marks[last]
+            ours[phase] = writes_between(ours0, ours1)
+            every[phase] = all1 - all0 - (created if phase == "converge" else 0)
+        return {"operator_writes": ours, "apiserver_smallmodel_writes": every}
+
+
+def counted_gpus(body: Mapping[str, Any]) -> bool:
+    """The fleet pass has seen this model's replica: its status.cost counts a GPU."""
+    return int(((body.get("status") or {}).get("cost") or {}).get("gpus") or 0) >= 1
 
 
 def idle_window(api: client.ApiClient, pid: int | None) -> dict[str, float]:
@@ -222,6 +303,24 @@ def profile_idle(pid: int, out: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def react(k8s: Kube, watcher: Watcher, samples: int) -> tuple[list[float], list[float]]:
+    """``samples`` more models one after the other: create -> Deployment seen, and Deployment
+    ready -> model Ready, each."""
+    seen: list[float] = []
+    lag: list[float] = []
+    for i in range(samples):
+        name = f"extra{i:03d}"
+        start = time.monotonic()
+        k8s.create(model(name))
+        wait_for(f"{name}'s Deployment", lambda n=name: n in watcher.deployment_seen, 300, 0.01)
+        seen.append(watcher.deployment_seen[name] - start)
+        wait_for(f"{name} Ready", lambda n=name: n in watcher.model_ready, 300, 0.05)
+        # the Deployments' watch may see its readiness after the models' (a stream restart)
+        wait_for(f"{name}'s replica", lambda n=name: n in watcher.deployment_ready, 60, 0.05)
+        lag.append(max(0.0, watcher.model_ready[name] - watcher.deployment_ready[name]))
+    return seen, lag
+
+
 def run(
     size: int,
     src: str | None,
@@ -238,9 +337,13 @@ def run(
         apply_crds(k8s, Path(src) / "crds" if src else None)  # the baseline's own schema
         apply_files(k8s, [EXAMPLES / "gpuclasses.yaml"])
         k8s.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
-        operator = OperatorProcess(cluster.kubeconfig, logs / "logs", env)
+        # The operator serves its metrics (the file is the scrape target nobody reads here).
+        targets = logs / "operator-targets.json"
+        operator = OperatorProcess(cluster.kubeconfig, logs / "logs", env, metrics_target=targets)
         process = operator.start()
         watcher = Watcher(api).start()
+        marks = WriteMarks(api, operator.metrics_address)
+        marks.mark("start")
         t0 = time.monotonic()
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda i: k8s.create(model(f"m{i:04d}")), range(size)))
@@ -250,24 +353,26 @@ def run(
             return sum(ready(b) for b in k8s.list("SmallModel", NAMESPACE)) >= size
 
         converge = created + wait_for(f"{size} models Ready", all_ready, timeout=1800, every=2.0)
+        marks.mark("ready")
+
+        def pass_saw_all() -> bool:
+            return sum(counted_gpus(b) for b in k8s.list("SmallModel", NAMESPACE)) >= size
+
+        settle = None
+        if not src:  # the baseline keeps no cost
+            settle = wait_for("the fleet pass", pass_saw_all, SETTLE_TIMEOUT_SECONDS, every=2.0)
+        marks.mark("settled")
         time.sleep(IDLE_SETTLE_SECONDS)
         spy = profile_idle(process.pid, profile / f"idle-{size}.txt") if profile else None
+        marks.mark("idle")
         idle_from, idle_wall = time.monotonic(), time.time()
         idle = idle_window(api, process.pid)
         writes = sum(idle_from <= t for t in list(watcher.model_writes))
+        marks.mark("idle end")
         reasons = idle_events(k8s, idle_wall)
         if spy is not None:
             spy.wait()
-        seen: list[float] = []
-        lag: list[float] = []
-        for i in range(samples):
-            name = f"extra{i:03d}"
-            start = time.monotonic()
-            k8s.create(model(name))
-            wait_for(f"{name}'s Deployment", lambda n=name: n in watcher.deployment_seen, 300, 0.01)
-            seen.append(watcher.deployment_seen[name] - start)
-            wait_for(f"{name} Ready", lambda n=name: n in watcher.model_ready, 300, 0.05)
-            lag.append(max(0.0, watcher.model_ready[name] - watcher.deployment_ready[name]))
+        seen, lag = react(k8s, watcher, samples)
         operator.check()
         operator.stop()
         without = idle_window(api, None)
@@ -285,6 +390,8 @@ def run(
             "status_lag_p99_s": percentile(lag, 0.99),
             "idle_model_writes": writes,
             "idle_events": reasons,
+            "settle_s": settle,
+            **marks.phases(size),
         }
 
 
@@ -355,6 +462,31 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def writes_table(rows: list[dict[str, Any]]) -> str:
+    """The operator's API writes per model in each phase, by resource and verb."""
+    lines = ["| operator | N | writes (resource verb) | create->all Ready | all Ready->pass saw "
+             "all | idle window |", "|---|---:|---|---:|---:|---:|"]  # fmt: skip
+    for r in rows:
+        phases = r.get("operator_writes")
+        if not phases:
+            continue
+        n, keys = r["models"], sorted({k for counts in phases.values() for k in counts})
+        per = {p: {k: v / n for k, v in counts.items()} for p, counts in phases.items()}
+        for key in [*keys, "all"]:
+            cells = [
+                sum(per[p].values()) if key == "all" else per[p].get(key, 0.0)
+                for p in ("converge", "settle", "idle")
+            ]
+            lines.append(
+                f"| {r['operator']} | {n} | {key} | " + " | ".join(f"{c:.2f}" for c in cells) + " |"
+            )
+        every = r["apiserver_smallmodel_writes"]
+        cells = [every[p] / n for p in ("converge", "settle", "idle")]
+        lines.append(f"| {r['operator']} | {n} | smallmodels, every client (API server) | "
+                     + " | ".join(f"{c:.2f}" for c in cells) + " |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[100, 500, 1000])
@@ -388,7 +520,7 @@ def main() -> int:
         if args.json:
             with args.json.open("a") as f:
                 f.write(json.dumps(row) + "\n")
-    text = table(rows)
+    text = table(rows) + "\n\nAPI writes per model:\n\n" + writes_table(rows)
     print(text)
     if args.out:
         machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"

@@ -1,7 +1,8 @@
 """kstatus conditions (Ready, Reconciling, Stalled), computed purely from what was observed.
 
 A condition keeps its lastTransitionTime while its status stays the same; every change of a
-condition's status or reason is reported as a transition, so the handler can emit one Event each.
+condition's status or reason is reported as a transition, and ``reported`` makes one Event of
+the transitions of one reconcile (Ready's, naming the others that changed with it).
 """
 
 from __future__ import annotations
@@ -93,3 +94,29 @@ def conditions_for(
             )
             transitions.append(Transition(ctype, status, reason, message, warning))
     return out, transitions
+
+
+@dataclass(frozen=True)
+class Report:
+    """One Event about the transitions of one reconcile."""
+
+    reason: str
+    message: str
+    warning: bool
+
+
+def _said(t: Transition) -> str:
+    return f"{t.type}={t.status}: {t.message}" if t.message else f"{t.type}={t.status}"
+
+
+def reported(transitions: Sequence[Transition]) -> list[Report]:
+    """The Events of one reconcile's transitions. Reconciling and Stalled change with Ready
+    (True with Ready's reason, or back to Idle/Healthy when it becomes True): when Ready
+    changed, its one Event names the others (``Ready=True: 1/1 replicas ready; Reconciling=
+    False``) and is a Warning when any of them is; alone, each is its own Event."""
+    ready = next((t for t in transitions if t.type == READY), None)
+    if ready is None:
+        return [Report(t.reason, _said(t), t.warning) for t in transitions]
+    others = [f"{t.type}={t.status}" for t in transitions if t is not ready]
+    message = "; ".join([_said(ready), *others])
+    return [Report(ready.reason, message, any(t.warning for t in transitions))]

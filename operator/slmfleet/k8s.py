@@ -69,6 +69,12 @@ def resource_for(kind: str) -> Resource:
         raise KeyError(f"slmfleet.k8s does not know the kind {kind!r}") from None
 
 
+def resource_label(kind: str, sub: str = "") -> str:
+    """What the API call metric calls the resource of a call: ``deployments``,
+    ``smallmodels/status``."""
+    return f"{resource_for(kind).plural}{'/' + sub if sub else ''}"
+
+
 def _path(kind: str, namespace: str | None, name: str | None = None, sub: str = "") -> str:
     res = resource_for(kind)
     prefix = "/api/v1" if res.api_version == "v1" else f"/apis/{res.api_version}"
@@ -95,6 +101,7 @@ class Kube:
         query: list[tuple[str, Any]] | None = None,
         content_type: str = "application/json",
         verb: str = "",
+        resource: str = "",
     ) -> dict[str, Any]:
         headers = {"Accept": "application/json", "Content-Type": content_type}
         method, url, headers, payload, post = self.api.param_serialize(
@@ -113,9 +120,9 @@ class Kube:
             )  # fmt: skip
             resp.read()
         except Exception:
-            api_call(verb, None)
+            api_call(verb, None, resource)
             raise
-        api_call(verb, resp.status)
+        api_call(verb, resp.status, resource)
         if not 200 <= resp.status <= 299:
             raise ApiException(http_resp=resp)
         return dict(json.loads(resp.data)) if resp.data else {}
@@ -125,11 +132,14 @@ class Kube:
         meta = obj["metadata"]
         path = _path(obj["kind"], meta.get("namespace"), meta["name"], subresource)
         query = [("fieldManager", self.field_manager), ("force", "true")]
-        return self._call("PATCH", path, json.dumps(obj), query, "application/apply-patch+yaml")
+        return self._call(
+            "PATCH", path, json.dumps(obj), query, "application/apply-patch+yaml",
+            resource=resource_label(obj["kind"], subresource),
+        )  # fmt: skip
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         try:
-            return self._call("GET", _path(kind, namespace, name))
+            return self._call("GET", _path(kind, namespace, name), resource=resource_label(kind))
         except ApiException as err:
             if err.status == 404:
                 return None
@@ -139,7 +149,8 @@ class Kube:
         self, kind: str, namespace: str | None = None, label_selector: str | None = None
     ) -> list[dict[str, Any]]:
         query = [("labelSelector", label_selector)] if label_selector else []
-        body = self._call("GET", _path(kind, namespace), query=query, verb="list")
+        path = _path(kind, namespace)
+        body = self._call("GET", path, query=query, verb="list", resource=resource_label(kind))
         return list(body.get("items") or [])
 
     def delete(
@@ -157,7 +168,7 @@ class Kube:
         if propagation is not None:
             body = {**(body or {}), "propagationPolicy": propagation}
         try:
-            self._call("DELETE", _path(kind, namespace, name), body)
+            self._call("DELETE", _path(kind, namespace, name), body, resource=resource_label(kind))
         except ApiException as err:
             if err.status == 404 or (uid and err.status == 409):
                 return False
@@ -173,8 +184,12 @@ class Kube:
         subresource: str = "",
     ) -> dict[str, Any]:
         path = _path(kind, namespace, name, subresource)
-        return self._call("PATCH", path, dict(patch), content_type="application/merge-patch+json")
+        return self._call(
+            "PATCH", path, dict(patch), content_type="application/merge-patch+json",
+            resource=resource_label(kind, subresource),
+        )  # fmt: skip
 
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         meta = obj["metadata"]
-        return self._call("POST", _path(obj["kind"], meta.get("namespace")), dict(obj))
+        path = _path(obj["kind"], meta.get("namespace"))
+        return self._call("POST", path, dict(obj), resource=resource_label(obj["kind"]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slmfleet.cache.seen import Inputs, Seen
+from slmfleet.cache.seen import Inputs, Seen, node_inputs
 
 pytestmark = pytest.mark.unit
 
@@ -41,3 +41,17 @@ def test_a_status_cost_write_changes_no_plan_input() -> None:
     annotated = {**edited, "metadata": {**edited["metadata"], "annotations": {"a": "b"}}}
     assert inputs.changed(annotated, "MODIFIED")  # rollout commands are annotations
     assert inputs.changed(annotated, "DELETED") and len(inputs) == 0
+
+
+def test_a_node_heartbeat_changes_nothing_a_gpuclass_reads() -> None:
+    nodes = Inputs(node_inputs)
+    node = {"metadata": {"uid": "n", "name": "gpu-0", "resourceVersion": "1",
+                         "labels": {"nvidia.com/gpu.product": "Tesla-T4"}},
+            "status": {"allocatable": {"nvidia.com/gpu": "4"},
+                       "conditions": [{"type": "Ready", "lastHeartbeatTime": "t1"}]}}  # fmt: skip
+    assert nodes.changed(node, "ADDED")
+    beat = {**node, "metadata": {**node["metadata"], "resourceVersion": "2"},
+            "status": {**node["status"], "conditions": [{"type": "Ready", "lastHeartbeatTime": "t2"}]}}  # fmt: skip
+    assert not nodes.changed(beat, "MODIFIED")
+    drained = {**beat, "spec": {"taints": [{"key": "k", "effect": "NoSchedule"}]}}
+    assert nodes.changed(drained, "MODIFIED")  # a taint decides where replicas fit

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from slmfleet.conditions import Verdict, conditions_for
+from slmfleet.conditions import Report, Transition, Verdict, conditions_for, reported
 
 pytestmark = pytest.mark.unit
 
@@ -70,3 +70,25 @@ def test_first_reconcile_reports_only_true_conditions_and_ready() -> None:
         ("Ready", "False"),
         ("Reconciling", "True"),
     }
+
+
+def test_one_event_for_the_transitions_of_one_reconcile() -> None:
+    first, transitions = conditions_for(Verdict(False, "Creating", "no Deployment yet",
+                                                reconciling=True), [], 1, T0)  # fmt: skip
+    assert len(transitions) == 2  # Ready and Reconciling both changed
+    (event,) = reported(transitions)
+    assert event.reason == "Creating" and not event.warning
+    assert event.message == "Ready=False: no Deployment yet; Reconciling=True"
+    _, transitions = conditions_for(Verdict(True, "Available", "1/1"), first, 1, T1)
+    (event,) = reported(transitions)
+    assert (event.reason, event.message) == ("Available", "Ready=True: 1/1; Reconciling=False")
+
+
+def test_a_stalled_model_is_one_warning_and_a_lone_transition_its_own_event() -> None:
+    _, transitions = conditions_for(
+        Verdict(False, "DoesNotFit", "too big", stalled=True), [], 1, T0
+    )
+    (event,) = reported(transitions)
+    assert event.reason == "DoesNotFit" and event.warning and "Stalled=True" in event.message
+    lone = Transition("Reconciling", "True", "Progressing", "rolling out", False)
+    assert reported([lone]) == [Report("Progressing", "Reconciling=True: rolling out", False)]

@@ -120,5 +120,35 @@ def test_an_idle_model_is_written_on_a_replica_change_and_then_left_alone() -> N
         if written is not None:
             body["status"]["cost"] = written  # what the watch brings back
             writes.append(step)
-    assert writes[0] == 0 and 30 in writes
-    assert len(writes) <= 3, writes  # the first pass, the figures once known, the scale
+    assert writes == [0, 30]  # the first pass and the scale; tokens/s None -> 0 is no news
+
+
+def test_a_new_model_is_written_once_its_first_replica_runs() -> None:
+    kube = FakeKube()
+    rt: Any = SimpleNamespace(cache=FakeCache(), kube=kube)
+    body = model()
+    body["status"]["replicas"] = 0  # created, its replica not up yet
+    assert cost.account_model(rt, body, None, 1000.0) is None  # nothing to report
+    assert cost.account_model(rt, body, None, 1010.0) is None
+    body["status"]["replicas"] = 1
+    written = cost.account_model(rt, body, None, 1020.0)
+    assert written is not None and written["gpus"] == 1 and len(kube.patches) == 1
+    assert written["ledger"]["started"] == 1000.0  # the ledger ran from the first pass
+    body["status"]["cost"] = written
+    for t in range(1030, 1400, 10):
+        assert cost.account_model(rt, body, None, float(t)) is None  # then left alone
+    cost._ledgers.clear()  # an operator restart resumes from what status keeps
+    later = cost.account_model(rt, body, None, 1000.0 + 3600)
+    assert later is None  # nothing moved but what accrues
+    ledger = cost._ledgers["u1"]
+    assert ledger.started == 1000.0 and ledger.total.gpu_hours == pytest.approx(3580 / 3600)
+
+
+def test_a_model_that_never_ran_a_replica_has_no_cost_in_status() -> None:
+    kube = FakeKube()
+    rt: Any = SimpleNamespace(cache=FakeCache(), kube=kube)
+    body = model()
+    body["status"]["replicas"] = 0
+    for t in range(0, 600, 10):
+        assert cost.account_model(rt, body, None, float(t)) is None
+    assert kube.patches == []

@@ -55,6 +55,22 @@ def test_worth_writing(before_t: float | None, after_t: float, gpus: int, writte
     assert worth_writing(before, after, 60.0) is written
 
 
+def test_nothing_to_report_is_not_written_until_gpus_run() -> None:
+    ledger = start(0.0, 0, 0.35, 300)
+    empty = cost_status(advance(ledger, 30.0, 0, 0.35, {}), 3600, 1, None, True)
+    assert worth_writing(None, empty, 60.0) is False  # a model whose replica is not up yet
+    running = cost_status(advance(ledger, 40.0, 1, 0.35, {}), 3600, 1, None, True)
+    assert worth_writing(None, running, 60.0) is True
+
+
+def test_a_message_that_quotes_accruing_hours_is_no_news() -> None:
+    ledger = start(0.0, 1, None, 300)  # no price: the message counts unpriced GPU-hours
+    before = cost_status(advance(ledger, 600.0, 1, None, {}), 3600, 1, None, True)
+    after = cost_status(advance(ledger, 1800.0, 1, None, {}), 3600, 1, None, True)
+    assert before["message"] != after["message"] and before["reason"] == "NoPrice"
+    assert worth_writing(before, after, 60.0) is False
+
+
 def test_idle_unchanged_model_is_not_written() -> None:
     ledger = start(0.0, 0, 0.35, 300)
     before = cost_status(advance(ledger, 100.0, 0, 0.35, {}), 3600, 1, None, True)

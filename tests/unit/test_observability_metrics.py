@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from slmfleet.api.rollout_status import CheckResult, EvalResult
 from slmfleet.conditions import Verdict
+from slmfleet.k8s import resource_label
 from slmfleet.observability import metrics
 from slmfleet.observability.fleet import FleetCollector
 from slmfleet.observability.plan_record import record_plan
@@ -37,13 +38,19 @@ def test_api_verbs(method: str, content_type: str, verb: str) -> None:
     assert metrics.api_verb(method, content_type) == verb
 
 
-def test_api_calls_count_by_verb_and_result() -> None:
-    before = value("slmfleet_api_calls_total", verb="get", result="404")
-    errors = value("slmfleet_api_calls_total", verb="get", result="error")
-    metrics.api_call("get", 404)
-    metrics.api_call("get", None)
-    assert value("slmfleet_api_calls_total", verb="get", result="404") == before + 1
-    assert value("slmfleet_api_calls_total", verb="get", result="error") == errors + 1
+def test_api_calls_count_by_verb_resource_and_result() -> None:
+    labels = {"verb": "get", "resource": "deployments"}
+    before = value("slmfleet_api_calls_total", **labels, result="404")
+    errors = value("slmfleet_api_calls_total", **labels, result="error")
+    metrics.api_call("get", 404, "deployments")
+    metrics.api_call("get", None, "deployments")
+    assert value("slmfleet_api_calls_total", **labels, result="404") == before + 1
+    assert value("slmfleet_api_calls_total", **labels, result="error") == errors + 1
+
+
+def test_a_call_is_counted_under_its_resource_and_subresource() -> None:
+    assert resource_label("SmallModel", "status") == "smallmodels/status"
+    assert resource_label("Event") == "events"
 
 
 def test_a_timed_handler_counts_results_and_durations() -> None:

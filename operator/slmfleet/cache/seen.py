@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from slmfleet.cache import slim
 
 
 class Seen:
@@ -42,22 +44,32 @@ UNPLANNED_STATUS = ("cost",)
 """Status fields the plan never reads: written by the fleet pass on its own cadence."""
 
 
+def _digest(view: Any) -> str:
+    canonical = json.dumps(view, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(canonical.encode(), digest_size=12).hexdigest()
+
+
 def plan_inputs(body: Mapping[str, Any]) -> str:
     """A digest of what a SmallModel's plan and routing read: the object without its
     resourceVersion, managedFields and the status fields no plan reads."""
     meta = {k: v for k, v in (body.get("metadata") or {}).items()
             if k not in ("resourceVersion", "managedFields")}  # fmt: skip
     status = {k: v for k, v in (body.get("status") or {}).items() if k not in UNPLANNED_STATUS}
-    view = {"metadata": meta, "spec": body.get("spec"), "status": status}
-    canonical = json.dumps(view, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.blake2b(canonical.encode(), digest_size=12).hexdigest()
+    return _digest({"metadata": meta, "spec": body.get("spec"), "status": status})
+
+
+def node_inputs(body: Mapping[str, Any]) -> str:
+    """A digest of what GPUClasses read of a node (its cached view: labels, taints,
+    allocatable); not its heartbeats, which change its status every few seconds."""
+    return _digest(slim.node(body))
 
 
 class Inputs:
-    """The last plan-input digest per object: an event that changed only what no plan reads
-    (a status.cost write) enqueues no plan."""
+    """The last input digest per object: an event that changed only what nothing reads (a
+    status.cost write, a node's heartbeat) enqueues nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, inputs: Callable[[Mapping[str, Any]], str] = plan_inputs) -> None:
+        self._inputs = inputs
         self._digests: dict[str, str] = {}
 
     def __len__(self) -> int:
@@ -69,7 +81,7 @@ class Inputs:
         if event == "DELETED":
             self._digests.pop(key, None)
             return True
-        digest = plan_inputs(body)
+        digest = self._inputs(body)
         if self._digests.get(key) == digest:
             return False
         self._digests[key] = digest
@@ -77,3 +89,4 @@ class Inputs:
 
 
 MODEL_INPUTS = Inputs()
+NODE_INPUTS = Inputs(node_inputs)

@@ -196,6 +196,11 @@ def start_control_plane(workdir: Path, procs: ProcessSet, timeout: float = 60.0)
                 "--node-ip=127.0.0.1",
                 f"--server-address=127.0.0.1:{free_port()}",
                 "--cidr=127.250.0.1/16",
+                # Heartbeats through node Leases, as kubelets send them. Without, kwok's status
+                # heartbeat came every ~55 s, past the node lifecycle controller's 50 s grace:
+                # every node went NotReady each minute, every pod with it, and every model
+                # went Progressing and back (two status writes and four Events per model).
+                "--node-lease-duration-seconds=40",
             ],
             logs / "kwok.log",
         )

@@ -42,6 +42,7 @@ class OperatorProcess:
         self.scope = list(scope)  # `--all-namespaces`, or `--namespace=NS` options
         self.process: ManagedProcess | None = None
         self.starts = 0
+        self.metrics_address: str | None = None  # host:port of /metrics, with metrics_target
 
     def start(self, timeout: float = 60.0) -> ManagedProcess:
         if self.process is not None and self.process.alive():
@@ -61,6 +62,7 @@ class OperatorProcess:
             address = f"127.0.0.1:{free_port()}"
             argv += ["--metrics", address]
             write_operator_target(self.metrics_target, address)
+            self.metrics_address = address
         log = self.logs / f"operator-{self.starts}.log"
         self.process = ManagedProcess("slmfleet-operator", argv, log, env).start()
         wait_until("the operator's liveness endpoint", lambda: _live(liveness), timeout,

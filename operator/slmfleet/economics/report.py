@@ -47,31 +47,51 @@ are compared instead."""
 
 
 def _figures_only(cost: Mapping[str, Any]) -> dict[str, Any]:
-    """What a reader compares: the figures to 2 significant digits, without the ledger and
-    what only accrues (GPU-hours, cost, and the capacity of the window's mean replicas, which
-    moves for a window after each replica change)."""
+    """What a reader compares: the figures to 2 significant digits, without the ledger, the
+    message (it quotes the accruing figures and says what the reason says) and what only
+    accrues (GPU-hours, cost, and the capacity of the window's mean replicas, which moves for a
+    window after each replica change); a period without tokens has no tokens/s (nor the window
+    a utilization) to compare: unset while the period has no seconds yet, then 0."""
 
     def rough(value: Any) -> Any:
         return sig(value, 2) if isinstance(value, float) else value
 
-    skipped = {"ledger", "capacityTokensPerSecond"}  # capacity follows the mean replicas
+    def idle(period: Mapping[str, Any]) -> bool:
+        return not (period.get("promptTokens") or period.get("generationTokens"))
+
+    skipped = {"ledger", "message", "capacityTokensPerSecond"}
+    if idle(cost.get("window") or {}):
+        skipped.add("utilization")
     out = {k: rough(v) for k, v in cost.items() if k not in skipped and v is not None}
     for key in ("window", "sinceCreation"):
         period = cost.get(key) or {}
-        out[key] = {k: rough(v) for k, v in period.items() if k not in ACCRUING and v is not None}
+        out[key] = {
+            k: rough(v)
+            for k, v in period.items()
+            if k not in ACCRUING and v is not None and not (idle(period) and k == "tokensPerSecond")
+        }
     return out
+
+
+def reportable(cost: Mapping[str, Any]) -> bool:
+    """Whether status.cost has anything to say: GPUs run now, or the ledger counted GPU time,
+    tokens or requests. A model that never ran a replica has nothing: its ledger (kept in
+    memory from the first pass that saw it) is first written when it first has GPUs."""
+    ledger = cost["ledger"]
+    return bool(ledger["gpus"]) or any(ledger["total"].values())
 
 
 def worth_writing(
     before: Mapping[str, Any] | None, after: Mapping[str, Any], every_seconds: float
 ) -> bool:
-    """Write status.cost when there is none, when the GPUs or the price changed (the ledger
-    integrates from them after a restart), or when a figure moved (tokens, $/1M, tokens/s,
-    utilization, the reason: not the GPU-hours that accrue between changes) and the last write
-    is at least ``every_seconds`` old. A model without traffic at a steady replica count is
-    written rarely."""
+    """Write status.cost when there is none and it has something to say (``reportable``), when
+    the GPUs or the price changed (the ledger integrates from them after a restart), or when a
+    figure moved (tokens, $/1M, tokens/s, utilization, the reason: not the GPU-hours that accrue
+    between changes) and the last write is at least ``every_seconds`` old. A model without
+    traffic at a steady replica count is written rarely: a new model once, when its first
+    replica runs."""
     if not before or not before.get("ledger"):
-        return True
+        return reportable(after)
     old, new = before.get("ledger") or {}, after["ledger"]
     if (old.get("gpus"), old.get("pricePerGPUHour")) != (new["gpus"], new["pricePerGPUHour"]):
         return True

@@ -2,8 +2,8 @@
 economics, from one batch of Prometheus queries (economics/queries.py).
 
 Ledgers are kept in memory between passes and written to status.cost when report.worth_writing
-says so (at most every ``SLMFLEET_COST_STATUS_SECONDS`` when only the figures moved); a restarted
-operator resumes from status. Without Prometheus, GPU-hours and cost still accrue; tokens do not.
+says so (at most every ``SLMFLEET_COST_STATUS_SECONDS`` when only the figures moved; a new
+model's first once its first replica runs); a restarted operator resumes from status. Without Prometheus, GPU-hours and cost still accrue; tokens do not.
 """
 
 from __future__ import annotations

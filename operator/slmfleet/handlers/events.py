@@ -18,13 +18,13 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from slmfleet.conditions import Transition
+from slmfleet.conditions import Transition, reported
 from slmfleet.k8s import Kube
 from slmfleet.redact import redact
 from slmfleet.timefmt import format_time
@@ -126,12 +126,9 @@ class EventPoster:
             log.log(level, "event %s on %s not posted: %s", reason, meta.get("name"), err.reason)
 
 
-def transition_message(t: Transition) -> str:
-    return f"{t.type}={t.status}: {t.message}" if t.message else f"{t.type}={t.status}"
-
-
 def post_transitions(
-    body: Mapping[str, Any], transitions: Iterable[Transition], poster: EventPoster
+    body: Mapping[str, Any], transitions: Sequence[Transition], poster: EventPoster
 ) -> None:
-    for t in transitions:
-        poster.post(body, "Warning" if t.warning else "Normal", t.reason, transition_message(t))
+    """One Event for the transitions of one reconcile (``conditions.reported``)."""
+    for r in reported(transitions):
+        poster.post(body, "Warning" if r.warning else "Normal", r.reason, r.message)

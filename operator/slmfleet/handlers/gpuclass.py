@@ -2,7 +2,8 @@
 
 A GPUClass event enqueues the class and every SmallModel that names it (a deleted class leaves
 its models GPUClassNotFound, their replicas alone; watching DELETED needs no finalizer); a node
-event enqueues every class, whose matching-node count may have changed. All reads come from the
+event that changed what classes match on (labels, taints, allocatable; not a heartbeat) enqueues
+every class, whose matching-node count may have changed. All reads come from the
 cache; the status is patched only when it changed.
 """
 
@@ -19,7 +20,7 @@ from slmfleet import GROUP, VERSION
 from slmfleet.api.errors import SpecError
 from slmfleet.api.gpuclass import GPUClassStatus
 from slmfleet.api.parse import parse_gpuclass, plain
-from slmfleet.cache.seen import SEEN
+from slmfleet.cache.seen import NODE_INPUTS, SEEN
 from slmfleet.conditions import conditions_for
 from slmfleet.config import settings, watched
 from slmfleet.handlers.events import post_transitions
@@ -113,8 +114,8 @@ async def on_event(name: str | None, body: kopf.Body, type: str | None, **_: Any
 
 @kopf.on.event("", "v1", "nodes")
 async def on_node_event(body: kopf.Body, type: str | None, **_: Any) -> None:
-    """Nodes coming and going change how many nodes each class matches."""
-    if not SEEN.changed("Node", body, type):
+    """Nodes coming and going change how many nodes each class matches (a heartbeat does not)."""
+    if not SEEN.changed("Node", body, type) or not NODE_INPUTS.changed(body, type):
         return
     rt = runtime()
     for gpuclass in rt.cache.gpuclasses():

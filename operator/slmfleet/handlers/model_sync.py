@@ -28,6 +28,7 @@ from slmfleet.builders.router import router_selector
 from slmfleet.conditions import Verdict, conditions_for
 from slmfleet.config import settings
 from slmfleet.handlers.drain_observe import observe_drains
+from slmfleet.handlers.events import post_transitions
 from slmfleet.handlers.observe import observe, owned_by
 from slmfleet.handlers.rollout_analysis import start_gather
 from slmfleet.handlers.runtime import Runtime, model_key
@@ -86,10 +87,7 @@ def _invalid(rt: Runtime, body: Mapping[str, Any], err: SpecError) -> None:
     conditions, transitions = conditions_for(verdict, previous, generation, datetime.now(UTC))
     status = {"phase": "Stalled", "conditions": conditions, "observedGeneration": generation}
     write_status(rt, body, status)
-    for t in transitions:
-        rt.events.post(
-            body, "Warning" if t.warning else "Normal", t.reason, t.message, limited=True
-        )
+    post_transitions(body, transitions, rt.events)
 
 
 def _delete_revision(rt: Runtime, model: SmallModel, revision: str) -> None:

@@ -49,8 +49,9 @@ PLAN_SECONDS = Histogram(
 API_CALLS = Counter(
     "slmfleet_api_calls",
     "Kubernetes API calls the operator made, by verb (get, list, apply, patch, create, "
-    "delete) and result (the HTTP status code, or error when no answer came).",
-    ["verb", "result"],
+    "delete), resource (the plural, with /status for the status subresource) and result (the "
+    "HTTP status code, or error when no answer came).",
+    ["verb", "resource", "result"],
     registry=REGISTRY,
 )
 ROLLOUT_TRANSITIONS = Counter(
@@ -116,9 +117,11 @@ def api_verb(method: str, content_type: str) -> str:
     return {"POST": "create", "DELETE": "delete", "PUT": "update"}.get(method, method.lower())
 
 
-def api_call(verb: str, status: int | None) -> None:
-    """Count one API call; ``status`` None when no answer came (connection error, timeout)."""
-    API_CALLS.labels(verb=verb, result="error" if status is None else str(status)).inc()
+def api_call(verb: str, status: int | None, resource: str = "") -> None:
+    """Count one API call; ``status`` None when no answer came (connection error, timeout);
+    ``resource`` as ``plural`` or ``plural/subresource`` (kinds the operator knows: bounded)."""
+    result = "error" if status is None else str(status)
+    API_CALLS.labels(verb=verb, resource=resource, result=result).inc()
 
 
 def timed(kind: str, handler: Callable[[Any], float | None]) -> Callable[[Any], float | None]:

@@ -20,7 +20,7 @@ from slmfleet.api.rollout_status import CheckResult, EvalResult, RolloutStatus
 from slmfleet.api.rollout_status import RolloutPhase as Phase
 from slmfleet.api.smallmodel import SmallModel
 from slmfleet.builders.deployment import ModelRef, desired_replicas
-from slmfleet.conditions import Verdict, conditions_for
+from slmfleet.conditions import Verdict, conditions_for, reported
 from slmfleet.ownership import NAME_CONFLICT
 from slmfleet.reconcile.drain import DrainObservation, DrainPlan, leaving_revisions, plan_drains
 from slmfleet.reconcile.smallmodel import Decision, EngineDraft, Observed, draft, finish
@@ -122,9 +122,8 @@ def _events(
         verdict, body_status.get("conditions") or [], generation, now
     )
     out = list(emits)
-    for t in transitions:
-        message = f"{t.type}={t.status}: {t.message}" if t.message else f"{t.type}={t.status}"
-        out.append(Emit("Warning" if t.warning else "Normal", t.reason, message, transition=True))
+    for r in reported(transitions):
+        out.append(Emit("Warning" if r.warning else "Normal", r.reason, r.message, transition=True))
     return conditions, tuple(out)
 
 
