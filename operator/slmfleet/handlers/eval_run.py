@@ -10,6 +10,7 @@ from functools import partial
 from typing import Any
 
 from slmfleet.analysis.eval_gate import eval_result, gap_result
+from slmfleet.analysis.eval_progress import ProgressTracker
 from slmfleet.analysis.evalrunner import NO_RUN, EvalRun, Post, Target, http_post, run_suite
 from slmfleet.api.errors import SpecError
 from slmfleet.api.evalsuite import EvalReference, parse_evalsuite
@@ -53,10 +54,12 @@ def run_eval(
     deadline: float | None = None,
     get: Get = _kube_get,
     post: Post = http_post,
+    progress: ProgressTracker | None = None,
 ) -> EvalResult:
     """Run the suite on the canary, and on stable and the reference when the suite compares
     with them (the same cases, each side ``suite.concurrency`` requests at a time, all sides at
-    once), by ``deadline`` (a ``time.monotonic()`` instant) or the suite's own, if sooner."""
+    once), by ``deadline`` (a ``time.monotonic()`` instant) or the suite's own, if sooner.
+    ``progress`` counts each side's cases as they end."""
     namespace = model.metadata.namespace or ""
     body = cache.evalsuite(namespace, suite_name)
     if body is None:
@@ -85,11 +88,15 @@ def run_eval(
     plain = [c for c in cases if c.checker != "judge"]  # the judge grades the canary only
     judge = sides.get("reference")
 
+    runs_of = {side: cases if side == "canary" else plain for side in sides}
+    counters = {s: progress.begin(s, len(c)) if progress else None for s, c in runs_of.items()}
+
     def run(side: str) -> EvalRun:
         timeout, target = float(suite.timeout_seconds), sides[side]
-        if side == "canary":
-            return run_suite(cases, target, timeout, post, suite.concurrency, until, judge)
-        return run_suite(plain, target, timeout, post, suite.concurrency, until)
+        grader = judge if side == "canary" else None
+        return run_suite(
+            runs_of[side], target, timeout, post, suite.concurrency, until, grader, counters[side]
+        )
 
     with ThreadPoolExecutor(max_workers=len(sides)) as pool:
         runs = dict(zip(sides, pool.map(run, sides), strict=True))
