@@ -155,6 +155,55 @@ def test_eval_gate_against_a_reference(
     print(f"\n{cases} cases, {long} lost: {json.dumps(gap)}")  # the numbers docs/migration.md cites
 
 
+SLOW_CASES = 24  # one at a time, each answered after 500 ms: an eval of 12 s or more
+
+
+def test_a_long_eval_shows_its_progress_until_its_result(
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
+) -> None:
+    cases = [{"name": f"c{i}", "prompt": f"case {i}", "expected": f"case {i}", "maxTokens": 8}
+             for i in range(SLOW_CASES)]  # fmt: skip
+    k8s.apply(
+        {
+            "apiVersion": "slmfleet.io/v1alpha1",
+            "kind": "EvalSuite",
+            "metadata": {"name": "slow", "namespace": namespace},
+            "spec": {"cases": cases, "passThreshold": 0.9, "concurrency": 1},
+        }
+    )
+    # an analysis every 60 s: its deadline (48 s) leaves the eval time to finish
+    rollout = {"steps": [{"weight": 50}], "failureLimit": 0, "evalSuiteRef": "slow",
+               "analysisIntervalSeconds": 60}  # fmt: skip
+    body = echo_model(namespace, "slow", rollout)
+    k8s.apply(body)
+    stable = str(wait_serving(k8s, "slow", namespace)["status"]["templateHash"])
+    k8s.apply(with_args(body, ECHO, "--time-to-first-token=500ms"))
+    seen: list[dict[str, Any]] = []
+
+    def promoted() -> dict[str, Any] | None:
+        status = (k8s.get("SmallModel", "slow", namespace) or {}).get("status") or {}
+        seen.append(status)
+        r = status.get("rollout") or {}
+        return status if r.get("phase") == "Succeeded" and r["stableRevision"] != stable else None
+
+    try:
+        done = poll("the slow canary promoted", promoted, 240, interval=0.5)
+    except TimeoutError as err:
+        raise AssertionError(f"{err}; {describe(k8s, 'slow', namespace)}") from None
+    shown = [s["evalProgress"] for s in seen if s.get("evalProgress")]
+    assert shown, "no progress was shown while the eval ran"
+    sides = shown[0]["sides"]
+    assert shown[0]["suite"] == "slow" and shown[0]["startedAt"]
+    assert [(x["side"], x["total"]) for x in sides] == [("canary", SLOW_CASES)]
+    assert 0 < sides[0]["done"] < SLOW_CASES, shown  # part of the cases, never per case
+    # removed by the write that recorded the result: never beside a lastEval of this rollout
+    assert not any(s.get("evalProgress") and (s.get("rollout") or {}).get("lastEval")
+                   for s in seen)  # fmt: skip
+    assert done["rollout"]["lastEval"]["score"] == 1.0 and "evalProgress" not in done
+    writes = [x for i, x in enumerate(shown) if i == 0 or x != shown[i - 1]]
+    print(f"\nprogress written: {json.dumps([x['sides'] for x in writes])}")
+
+
 def ask(urls: list[str], model: str, prompts: list[str]) -> list[tuple[int, str, str]]:
     """(status, revision header, answer) of each prompt, sent one by one through the routers."""
     out = []
