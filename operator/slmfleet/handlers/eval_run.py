@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -13,7 +14,7 @@ from slmfleet.analysis.eval_gate import eval_result, gap_result
 from slmfleet.analysis.eval_progress import ProgressTracker
 from slmfleet.analysis.evalrunner import NO_RUN, EvalRun, Post, Target, http_post, run_suite
 from slmfleet.api.errors import SpecError
-from slmfleet.api.evalsuite import EvalReference, parse_evalsuite
+from slmfleet.api.evalsuite import EvalCase, EvalReference, parse_evalsuite
 from slmfleet.api.parse import parse_smallmodel
 from slmfleet.api.rollout_status import EvalResult
 from slmfleet.api.smallmodel import SmallModel
@@ -21,6 +22,7 @@ from slmfleet.builders.engine import PORT
 from slmfleet.builders.labels import REVISION_LABEL
 from slmfleet.cache.view import FleetCache
 from slmfleet.handlers.clients import kube_client
+from slmfleet.handlers.eval_datasets import DATASETS
 from slmfleet.handlers.eval_sources import Get, reference_target, suite_cases
 from slmfleet.reconcile.endpoints import pod_ready
 
@@ -55,6 +57,7 @@ def run_eval(
     get: Get = _kube_get,
     post: Post = http_post,
     progress: ProgressTracker | None = None,
+    from_claim: Callable[..., list[EvalCase] | str] = DATASETS.cases,
 ) -> EvalResult:
     """Run the suite on the canary, and on stable and the reference when the suite compares
     with them (the same cases, each side ``suite.concurrency`` requests at a time, all sides at
@@ -69,11 +72,12 @@ def run_eval(
     except SpecError as err:
         log.warning("EvalSuite %s is invalid: %s", suite_name, err)
         return EvalResult(suite=suite_name, verdict="inconclusive", message="invalid EvalSuite")
-    cases = suite_cases(suite, namespace, get)
-    if isinstance(cases, str):
-        return EvalResult(suite=suite_name, verdict="inconclusive", message=cases[:500])
     own = time.monotonic() + suite.deadline_seconds
     until = own if deadline is None else min(deadline, own)
+    fetch_timeout = max(0.001, min(float(suite.timeout_seconds), until - time.monotonic()))
+    cases = suite_cases(suite, namespace, get, partial(from_claim, body, timeout=fetch_timeout))
+    if isinstance(cases, str):
+        return EvalResult(suite=suite_name, verdict="inconclusive", message=cases[:500])
     sides: dict[str, Target] = {"canary": Target.pods(canary, model.served_model_name)}
     if suite.max_drop_vs_stable is not None and stable:
         sides["stable"] = Target.pods(stable, model.served_model_name)
