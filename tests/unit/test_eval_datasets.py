@@ -134,6 +134,17 @@ def test_a_dataset_is_loading_until_its_loader_runs_then_kept_in_memory() -> Non
     assert sorted(kube.jobs) == sorted([job, job[:-1] + "1"])
 
 
+def test_a_dataset_no_eval_asks_for_is_forgotten() -> None:
+    datasets, kube, clock, _ = loads((200, dataset(10, 0).encode()))
+    datasets.cases(SUITE, PVC, 5.0)
+    kube.run(next(iter(kube.jobs)))
+    assert isinstance(datasets.cases(SUITE, PVC, 5.0), list)
+    other = {**SUITE, "metadata": {**SUITE["metadata"], "name": "other", "uid": "u-2"}}
+    clock.now += 2 * LOAD_TTL_SECONDS + 1
+    datasets.cases(other, PVC, 5.0)  # the first suite (deleted, say) is dropped from memory
+    assert len(datasets) == 1
+
+
 def test_a_changed_suite_loads_anew() -> None:
     datasets, kube, _, _ = loads((200, dataset(10, 0).encode()))
     datasets.cases(SUITE, PVC, 5.0)

@@ -52,6 +52,7 @@ class _Load:
     cases: list[EvalCase] | None = None
     error: str | None = None
     at: float = 0.0
+    used: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -88,9 +89,11 @@ class DatasetLoads:
         ident = (str(meta.get("uid") or ""), int(meta.get("generation") or 0), pvc.claim_name,
                  pvc.path)  # fmt: skip
         with self._lock:
+            self._forget_unused()
             load = self._loads.get(key)
             if load is None or load.ident != ident:
                 load = self._loads[key] = _Load(ident)
+            load.used = self._clock()
         with load.lock:  # one loader per suite, however many models evaluate with it
             now = self._clock()
             if load.cases is not None and now - load.at < LOAD_TTL_SECONDS:
@@ -98,6 +101,12 @@ class DatasetLoads:
             if load.error is not None and now - load.at < RETRY_SECONDS:
                 return load.error
             return self._load(load, suite, pvc, timeout)
+
+    def _forget_unused(self) -> None:
+        """Drop the datasets no eval asked for in two load periods (deleted suites')."""
+        now = self._clock()
+        for key in [k for k, x in self._loads.items() if now - x.used > 2 * LOAD_TTL_SECONDS]:
+            del self._loads[key]
 
     def _load(
         self, load: _Load, suite: Mapping[str, Any], pvc: PvcFile, timeout: float
