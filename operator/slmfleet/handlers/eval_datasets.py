@@ -82,6 +82,9 @@ class DatasetLoads:
         self._loads: dict[tuple[str, str], _Load] = {}
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        return len(self._loads)
+
     def cases(self, suite: Mapping[str, Any], pvc: PvcFile, timeout: float) -> list[EvalCase] | str:
         """The suite's cases from ``pvc``, or why there are none yet (loading, refused)."""
         meta = suite["metadata"]
