@@ -35,6 +35,7 @@ pytestmark = pytest.mark.e2e
 
 API = "slmfleet.io/v1alpha1"
 LONG_EVERY = 20  # one request in 20 is too long for the small model's context: 5 %
+HOSTED_PRICE = 5.0  # $ per 1M tokens of the hosted model (its backend's pricePer1MTokens)
 
 
 def prompts(n: int) -> list[str]:
@@ -138,6 +139,7 @@ def stage(
         "lost": lost,
         "wrong": wrong,
         "backends": dict(collections.Counter(b for _, b, _, _ in results)),
+        "answered": dict(collections.Counter(b for s, b, _, _ in results if s == 200)),
         "tiers": dict(collections.Counter(t for _, _, t, _ in results if t)),
         "before": baseline,
     }
@@ -172,6 +174,7 @@ def test_migration_walk(
         "insecure": True,
         "model": "hosted-large",
         "apiKeySecretRef": {"name": "hosted-key", "key": "token"},
+        "pricePer1MTokens": HOSTED_PRICE,
     }
     all_hosted = stage(
         k8s, namespace, route(namespace, [url_backend]),
@@ -221,8 +224,9 @@ def test_migration_walk(
         }
     )
     changed = copy.deepcopy(small)
+    # the first analysis is due at once; an interval of 30 s gives its eval a 24 s deadline
     changed["spec"]["rollout"] = {"steps": [{"weight": 50}], "failureLimit": 0,
-                                  "evalSuiteRef": "vs-hosted", "analysisIntervalSeconds": 10}  # fmt: skip
+                                  "evalSuiteRef": "vs-hosted", "analysisIntervalSeconds": 30}  # fmt: skip
     changed["spec"]["engine"]["extraArgs"] = ["--mode=echo", "--inter-token-latency=1ms"]
     k8s.apply(changed)
     try:
@@ -255,3 +259,55 @@ def test_migration_walk(
     )  # fmt: skip
     assert served["lost"] == 0 and served["wrong"] == 0
     assert served["backends"] == {"small": 950, "hosted": 50}  # the 5 % long prompts escalated
+
+    # 6. what it costs: status.cascade prices each tier and the saving against the hosted model
+    small_answers = weighted["answered"].get("small", 0) + served["answered"]["small"]
+    cascade_status, small_cost = economics(k8s, namespace, small_answers, 50)
+    tiers = {t["name"]: t for t in cascade_status["tiers"]}
+    assert list(tiers) == ["small", "hosted"]
+    assert tiers["hosted"]["costPer1MTokens"] == HOSTED_PRICE
+    assert (tiers["small"]["costPer1MTokens"] or 0) > 0  # the SmallModel's own $/1M tokens
+    for tier in tiers.values():
+        assert tier["tokens"] > 0
+        price = tier["costPer1MTokens"]
+        assert tier["cost"] == pytest.approx(tier["tokens"] * price / 1e6, rel=1e-3)
+    tokens = sum(t["tokens"] for t in tiers.values())
+    assert cascade_status["cost"] == pytest.approx(sum(t["cost"] for t in tiers.values()), rel=1e-3)
+    assert cascade_status["costAllOnLastTier"] == pytest.approx(
+        tokens * HOSTED_PRICE / 1e6, rel=1e-3
+    )
+    saving = cascade_status["costAllOnLastTier"] - cascade_status["cost"]
+    assert cascade_status["saving"] == pytest.approx(saving, rel=1e-3, abs=1e-6)
+    print(f"\ncascade {json.dumps(cascade_status)}")
+    print(f"\nsmall cost {json.dumps(small_cost)}")
+
+
+def economics(
+    k8s: Kube, namespace: str, small: int, hosted: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The route's status.cascade, priced, once each tier counts at least the answers the test
+    saw it give (the probes come on top) and two reads 3 s apart count the same requests and
+    tokens (the prices move on: the small model's GPU-hours accrue); and the small model's
+    status.cost beside it."""
+    last: dict[str, Any] = {}
+    counts: list[tuple[str, int, int]] = []
+
+    def probe() -> dict[str, Any] | None:
+        nonlocal last, counts
+        body = k8s.get("ModelRoute", "assistant", namespace) or {}
+        last = dict((body.get("status") or {}).get("cascade") or {})
+        now, before = (
+            [(t["name"], t["requests"], t["tokens"]) for t in last.get("tiers") or []],
+            counts,
+        )
+        counts = now
+        answered = {name: n for name, n, _ in now}
+        seen = answered.get("small", 0) >= small and answered.get("hosted", 0) >= hosted
+        return last if now == before and last.get("reason") == "Priced" and seen else None
+
+    try:
+        found = poll("status.cascade priced with the walk's answers", probe, 240, interval=3)
+    except TimeoutError as err:
+        raise AssertionError(f"{err}; status.cascade: {last}") from None
+    model = k8s.get("SmallModel", "small", namespace) or {}
+    return found, dict((model.get("status") or {}).get("cost") or {})

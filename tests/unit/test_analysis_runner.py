@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from slmfleet.analysis.deadline import Deadline, deadline_seconds
+from slmfleet.analysis.eval_progress import ProgressTracker
 from slmfleet.api.rollout_status import CheckResult
 from slmfleet.handlers.analysis_runner import AnalysisRunner
 from slmfleet.handlers.rollout_analysis import Part
@@ -59,6 +60,7 @@ class Parts:
 
     parts: dict[str, Part]
     seconds: float = 4.0
+    progress: ProgressTracker | None = None
     given: list[tuple[dict[str, object], dict[str, str]]] = field(default_factory=list)
 
     def finish(self, answers: Mapping[str, object], missed: Mapping[str, str]) -> Analysis:

@@ -34,6 +34,7 @@ INTERNAL_ENV = {
     "SLMFLEET_WEIGHTS_REVISION": "set by the operator on the weight cache's download Job",
     "SLMFLEET_WEIGHTS_PATTERNS": "set by the operator on the weight cache's download Job",
     "SLMFLEET_WEIGHTS_DIR": "set by the operator on the weight cache's download Job",
+    "SLMFLEET_DATASET_FILE": "set by the operator on an EvalSuite's dataset loader Job",
 }
 
 

@@ -119,13 +119,22 @@ def run_suite(
     concurrency: int = DEFAULT_CONCURRENCY,
     deadline: float | None = None,
     judge: Target | None = None,
+    counted: Callable[[], None] | None = None,
 ) -> EvalRun:
     """Run every case once against ``target``, at most ``concurrency`` at a time; ``judge``
-    grades the answers of judge cases (ungraded without one)."""
+    grades the answers of judge cases (ungraded without one); ``counted`` is called as each
+    case ends (answered, failed or not sent)."""
     if not target.bases or not cases:
         return EvalRun({c.name: None for c in cases}, len(cases), 0, 0)
 
     def one(index: int) -> tuple[bool, bool | None]:
+        try:
+            return case_outcome(index)
+        finally:
+            if counted is not None:
+                counted()
+
+    def case_outcome(index: int) -> tuple[bool, bool | None]:
         """(sent, passed) of one case."""
         case = cases[index]
         left = timeout if deadline is None else min(timeout, deadline - time.monotonic())

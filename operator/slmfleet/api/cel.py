@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.alias_generators import to_snake
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
@@ -65,6 +66,16 @@ class Cel:
         if self.check is not None and not self.check(value):
             raise cel_error((self.message,))
         return value
+
+
+def exactly_one(first: str, second: str, message: str) -> Cel:
+    """The rule that an object sets exactly one of two fields (camelCase names)."""
+    names = (to_snake(first), to_snake(second))
+    return Cel(
+        f"has(self.{first}) != has(self.{second})",
+        message,
+        lambda s: (getattr(s, names[0]) is None) != (getattr(s, names[1]) is None),
+    )
 
 
 def cel_error(messages: Iterable[str]) -> PydanticCustomError:

@@ -11,6 +11,7 @@ from slmfleet.api.base import StatusModel
 from slmfleet.api.common import CONDITIONS_LIST, Condition
 from slmfleet.api.cost_status import CostStatus
 from slmfleet.api.drain_status import DrainStatus
+from slmfleet.api.eval_progress import EvalProgress
 from slmfleet.api.rollout_status import HistoryEntry, RolloutStatus
 from slmfleet.api.weight_cache import ColdStart, WeightCacheStatus
 
@@ -103,6 +104,13 @@ class SmallModelStatus(StatusModel):
     )
     history: list[HistoryEntry] = Field(
         default_factory=list, description="Revisions that served, newest first, for rollback."
+    )
+    eval_progress: EvalProgress | None = Field(
+        None,
+        description=(
+            "The eval of the analysis in flight, cases done per side: written every few seconds "
+            "while a long eval runs, removed when its result is in rollout.lastEval."
+        ),
     )
     cost: CostStatus | None = Field(
         None, description="GPU-hours, tokens and cost per token, over a window and since creation."

@@ -40,8 +40,9 @@ class Seen:
 SEEN = Seen()
 """Shared by the watch handlers, which all run on kopf's event loop."""
 
-UNPLANNED_STATUS = ("cost",)
-"""Status fields the plan never reads: written by the fleet pass on its own cadence."""
+UNPLANNED_STATUS = ("cost", "evalProgress")
+"""Status fields the plan never reads: written by the fleet pass on its own cadence (cost), or
+by the actor while an eval runs, which it is due again for anyway (evalProgress)."""
 
 
 def _digest(view: Any) -> str:

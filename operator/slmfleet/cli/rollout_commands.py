@@ -69,6 +69,16 @@ def status_text(body: Mapping[str, Any]) -> str:
                 f"    {c.get('name', ''):<16} {_value(c.get('value')):>10}  "
                 f"{c.get('threshold', ''):<10} {c.get('verdict', '')}"
             )
+    running = status.get("evalProgress")
+    if running:  # written every few seconds while a long eval runs
+        sides = ", ".join(
+            f"{x.get('side')} {x.get('done', 0)}/{x.get('total', 0)}"
+            for x in running.get("sides") or []
+        )
+        lines.append(
+            f"  eval {running.get('suite')} running since {running.get('startedAt')}: "
+            f"{sides or 'reading its cases'}"
+        )
     ev = r.get("lastEval")
     if ev:
         failed = ", ".join(ev.get("failedCases") or []) or "none"

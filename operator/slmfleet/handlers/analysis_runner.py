@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from slmfleet.analysis.deadline import Deadline
+from slmfleet.analysis.eval_progress import ProgressTracker
 from slmfleet.handlers.rollout_analysis import Part
 from slmfleet.reconcile.model_plan import Analysis
 from slmfleet.redact import redact
@@ -41,6 +42,11 @@ class Gathering(Protocol):
     @property
     def seconds(self) -> float:
         """The deadline, from the start."""
+        ...
+
+    @property
+    def progress(self) -> ProgressTracker | None:
+        """The progress of its eval, when it has one."""
         ...
 
     def finish(self, answers: Mapping[str, object], missed: Mapping[str, str]) -> Analysis: ...
@@ -94,15 +100,22 @@ class AnalysisRunner:
             entry = self._start(key, basis, start(), wake)
         if entry.result is None and (entry.done() or entry.deadline.passed()):
             entry.result = self._finish(entry)
-        return entry.result if entry.result is not None else Analysis(pending=True)
+        if entry.result is not None:
+            return entry.result
+        progress = entry.gathering.progress
+        return Analysis(pending=True, progress=progress.shown() if progress else None)
 
     def seconds_left(self, key: Key) -> float | None:
-        """Until the deadline of the analysis in flight for ``key`` (None: none is)."""
+        """Until the deadline of the analysis in flight for ``key``, or until its eval's
+        progress is next shown, if sooner (None: none is in flight)."""
         with self._lock:
             entry = self._entries.get(key)
         if entry is None or entry.result is not None:
             return None
-        return max(0.0, entry.deadline.left()) + DUE_SLACK_SECONDS
+        left = max(0.0, entry.deadline.left())
+        progress = entry.gathering.progress
+        shown = progress.due_in() if progress else None
+        return (left if shown is None else min(left, shown)) + DUE_SLACK_SECONDS
 
     def forget(self, key: Key) -> None:
         """Drop the analysis of ``key``; parts not started are cancelled."""

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
 from slmfleet.analysis.eval_gate import eval_result, gap_result
+from slmfleet.analysis.eval_progress import ProgressTracker
 from slmfleet.analysis.evalrunner import NO_RUN, EvalRun, Post, Target, http_post, run_suite
 from slmfleet.api.errors import SpecError
-from slmfleet.api.evalsuite import EvalReference, parse_evalsuite
+from slmfleet.api.evalsuite import EvalCase, EvalReference, parse_evalsuite
 from slmfleet.api.parse import parse_smallmodel
 from slmfleet.api.rollout_status import EvalResult
 from slmfleet.api.smallmodel import SmallModel
@@ -20,6 +22,7 @@ from slmfleet.builders.engine import PORT
 from slmfleet.builders.labels import REVISION_LABEL
 from slmfleet.cache.view import FleetCache
 from slmfleet.handlers.clients import kube_client
+from slmfleet.handlers.eval_datasets import DATASETS
 from slmfleet.handlers.eval_sources import Get, reference_target, suite_cases
 from slmfleet.reconcile.endpoints import pod_ready
 
@@ -53,10 +56,13 @@ def run_eval(
     deadline: float | None = None,
     get: Get = _kube_get,
     post: Post = http_post,
+    progress: ProgressTracker | None = None,
+    from_claim: Callable[..., list[EvalCase] | str] = DATASETS.cases,
 ) -> EvalResult:
     """Run the suite on the canary, and on stable and the reference when the suite compares
     with them (the same cases, each side ``suite.concurrency`` requests at a time, all sides at
-    once), by ``deadline`` (a ``time.monotonic()`` instant) or the suite's own, if sooner."""
+    once), by ``deadline`` (a ``time.monotonic()`` instant) or the suite's own, if sooner.
+    ``progress`` counts each side's cases as they end."""
     namespace = model.metadata.namespace or ""
     body = cache.evalsuite(namespace, suite_name)
     if body is None:
@@ -66,11 +72,12 @@ def run_eval(
     except SpecError as err:
         log.warning("EvalSuite %s is invalid: %s", suite_name, err)
         return EvalResult(suite=suite_name, verdict="inconclusive", message="invalid EvalSuite")
-    cases = suite_cases(suite, namespace, get)
-    if isinstance(cases, str):
-        return EvalResult(suite=suite_name, verdict="inconclusive", message=cases[:500])
     own = time.monotonic() + suite.deadline_seconds
     until = own if deadline is None else min(deadline, own)
+    fetch_timeout = max(0.001, min(float(suite.timeout_seconds), until - time.monotonic()))
+    cases = suite_cases(suite, namespace, get, partial(from_claim, body, timeout=fetch_timeout))
+    if isinstance(cases, str):
+        return EvalResult(suite=suite_name, verdict="inconclusive", message=cases[:500])
     sides: dict[str, Target] = {"canary": Target.pods(canary, model.served_model_name)}
     if suite.max_drop_vs_stable is not None and stable:
         sides["stable"] = Target.pods(stable, model.served_model_name)
@@ -85,11 +92,15 @@ def run_eval(
     plain = [c for c in cases if c.checker != "judge"]  # the judge grades the canary only
     judge = sides.get("reference")
 
+    runs_of = {side: cases if side == "canary" else plain for side in sides}
+    counters = {s: progress.begin(s, len(c)) if progress else None for s, c in runs_of.items()}
+
     def run(side: str) -> EvalRun:
         timeout, target = float(suite.timeout_seconds), sides[side]
-        if side == "canary":
-            return run_suite(cases, target, timeout, post, suite.concurrency, until, judge)
-        return run_suite(plain, target, timeout, post, suite.concurrency, until)
+        grader = judge if side == "canary" else None
+        return run_suite(
+            runs_of[side], target, timeout, post, suite.concurrency, until, grader, counters[side]
+        )
 
     with ThreadPoolExecutor(max_workers=len(sides)) as pool:
         runs = dict(zip(sides, pool.map(run, sides), strict=True))

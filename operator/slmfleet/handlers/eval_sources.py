@@ -1,4 +1,5 @@
-"""What an eval needs besides the canary (I/O): its cases (inline or a ConfigMap dataset) and the
+"""What an eval needs besides the canary (I/O): its cases (inline, a ConfigMap dataset or one on a
+claim, handlers/eval_datasets.py) and the
 reference model to compare with (a SmallModel, or a ModelRoute backend under the route's rules).
 
 Each function returns the thing or a sentence saying why not; the analysis is then inconclusive
@@ -14,7 +15,7 @@ from typing import Any
 from slmfleet.analysis.dataset import DatasetError, parse_jsonl
 from slmfleet.analysis.evalrunner import Target
 from slmfleet.api.errors import SpecError
-from slmfleet.api.evalsuite import EvalCase, EvalReference, EvalSuiteSpec
+from slmfleet.api.evalsuite import EvalCase, EvalReference, EvalSuiteSpec, PvcFile
 from slmfleet.api.modelroute import parse_modelroute
 from slmfleet.api.parse import parse_smallmodel
 from slmfleet.api.route_backend import RouteBackend
@@ -24,16 +25,23 @@ from slmfleet.reconcile.backend_policy import backend_refusal
 
 Get = Callable[[str, str, str], dict[str, Any] | None]
 """(kind, name, namespace) -> the object, or None when it does not exist."""
+FromClaim = Callable[[PvcFile], list[EvalCase] | str]
+"""A dataset on a PersistentVolumeClaim -> its cases, or why not (handlers/eval_datasets.py)."""
 Endpoints = Callable[[str, str], list[str]]
 """(model name, revision) -> ``ip:port`` of its ready pods."""
 
 
-def suite_cases(suite: EvalSuiteSpec, namespace: str, get: Get) -> list[EvalCase] | str:
+def suite_cases(
+    suite: EvalSuiteSpec, namespace: str, get: Get, from_claim: FromClaim
+) -> list[EvalCase] | str:
     if suite.cases is not None:
         return list(suite.cases)
     if suite.cases_from is None:
         return "the suite has no cases"
+    if suite.cases_from.pvc_file is not None:
+        return from_claim(suite.cases_from.pvc_file)
     ref = suite.cases_from.config_map_key_ref
+    assert ref is not None  # the API allows exactly one source
     config_map = get("ConfigMap", ref.name, namespace)
     if config_map is None:
         return f"ConfigMap {ref.name!r} does not exist"

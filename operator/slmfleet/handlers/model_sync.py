@@ -25,6 +25,7 @@ from slmfleet.builders.deployment import ModelRef, revision_deployment_name
 from slmfleet.builders.labels import REVISION_LABEL
 from slmfleet.builders.network_policy import Peers, engine_network_policy
 from slmfleet.builders.router import router_selector
+from slmfleet.cache.seen import UNPLANNED_STATUS
 from slmfleet.conditions import Verdict, conditions_for
 from slmfleet.config import settings
 from slmfleet.handlers.drain_observe import observe_drains
@@ -66,6 +67,11 @@ def _drop_legacy_finalizer(rt: Runtime, body: Mapping[str, Any]) -> None:
 def _status_changed(body: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
     before = body.get("status") or {}
     return bool(plain({k: before.get(k) for k in status}) != plain(dict(status)))
+
+
+def _routed(status: Mapping[str, Any]) -> dict[str, Any]:
+    """The status fields routing may read (not an eval's progress nor the cost)."""
+    return {k: v for k, v in status.items() if k not in UNPLANNED_STATUS}
 
 
 def write_status(rt: Runtime, body: Mapping[str, Any], status: dict[str, Any]) -> bool:
@@ -188,7 +194,7 @@ def execute(
         rt.applier.apply(obj, cached.get(obj["metadata"]["name"]), watched)
     for deletion in plan.deletions:
         _delete_revision(rt, model, deletion.revision)
-    if status_changed:
+    if status_changed and _status_changed(body, _routed(plan.status)):
         rt.enqueue_routes(ns)  # the router's split follows status.rollout
     for event in plan.events:
         rt.events.post(body, event.type, event.reason, event.message, limited=event.transition)

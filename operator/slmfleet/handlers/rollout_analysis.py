@@ -19,6 +19,7 @@ from typing import Any
 
 from slmfleet.analysis.checks import analyze
 from slmfleet.analysis.deadline import Deadline, deadline_seconds
+from slmfleet.analysis.eval_progress import ProgressTracker
 from slmfleet.analysis.evalrunner import Post, http_post
 from slmfleet.analysis.probe import ProbeResult, answered, probe_requests
 from slmfleet.analysis.prometheus import PrometheusProvider
@@ -94,9 +95,16 @@ def _eval(
     name: str,
     canary: list[str],
     stable: list[str],
+    progress: ProgressTracker,
     deadline: Deadline,
 ) -> EvalResult:
-    return run_eval(cache, model, name, canary, stable, deadline.at, post=_bounded(deadline))
+    try:
+        return run_eval(
+            cache, model, name, canary, stable, deadline.at, post=_bounded(deadline),
+            progress=progress,
+        )  # fmt: skip
+    finally:
+        progress.end()
 
 
 def _shadow(
@@ -147,6 +155,8 @@ class Gathering:
     suite: str | None = None
     shadow: bool = False
     broken: tuple[CheckResult, ...] = ()
+    progress: ProgressTracker | None = None
+    """The eval's progress, while one runs (shown in status.evalProgress)."""
 
     def finish(self, answers: Mapping[str, object], missed: Mapping[str, str]) -> Analysis:
         """The analysis from the answers of the parts that made the deadline."""
@@ -256,7 +266,6 @@ def _add_parts(g: Gathering, cache: FleetCache, step: int) -> None:
         g.parts["shadow"] = partial(_shadow, shadow, url or "", ns, g.canary, g.at)
     if rollout.eval_suite_ref is not None:
         g.suite = rollout.eval_suite_ref
+        g.progress = ProgressTracker(g.suite, g.at)
         stable_eps = revision_endpoints(cache, model, g.stable) if g.stable else []
-        g.parts["eval"] = partial(
-            _eval, cache, model, rollout.eval_suite_ref, canary_eps, stable_eps
-        )
+        g.parts["eval"] = partial(_eval, cache, model, g.suite, canary_eps, stable_eps, g.progress)

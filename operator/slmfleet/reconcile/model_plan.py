@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from slmfleet.api.eval_progress import EvalProgress
 from slmfleet.api.rollout import RolloutSpec
 from slmfleet.api.rollout_status import CheckResult, EvalResult, RolloutStatus
 from slmfleet.api.rollout_status import RolloutPhase as Phase
@@ -52,6 +53,8 @@ class Analysis:
     """When it was started (it counts as of then); None: now."""
     pending: bool = False
     """It is still being gathered: not counted by this plan."""
+    progress: EvalProgress | None = None
+    """While pending: how far its eval has got (status.evalProgress)."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,12 @@ def plan_model(
         conditions, events = _events(
             (), decision.verdict, decision.status, body_status, generation, now
         )
-        status = {**decision.status, "conditions": conditions, "observedGeneration": generation}
+        status = {
+            **decision.status,
+            "conditions": conditions,
+            "observedGeneration": generation,
+            "evalProgress": None,  # no analysis of an undrivable model
+        }
         return ModelPlan(
             apply=decision.children,  # a model waiting for its weight cache creates the cache
             status=status,
@@ -207,6 +215,7 @@ def plan_model(
         "rollout": rollout.model_dump(mode="json", by_alias=True) if rollout else None,
         "history": [h.to_body() for h in t.state.history],
         "draining": [x.to_body() for x in drain.draining] or None,
+        "evalProgress": _progress(analysis),
     }
     conditions, events = _events(
         tuple(emits), decision.verdict, fields, body_status, generation, now
@@ -223,6 +232,11 @@ def plan_model(
         next_due=min(due, drain.due) if drain.due is not None else due,
         verdict=decision.verdict,
     )
+
+
+def _progress(analysis: Analysis) -> dict[str, Any] | None:
+    """status.evalProgress: the eval in flight, until its analysis is counted (lastEval)."""
+    return analysis.progress.to_body() if analysis.pending and analysis.progress else None
 
 
 def _drain(

@@ -1,0 +1,1 @@
+"""EvalSuite datasets on PersistentVolumeClaims: the loader Job's process and its names."""
