@@ -12,7 +12,8 @@ from test_reconcile_smallmodel import model
 
 from slmfleet.analysis.dataset import parse_jsonl
 from slmfleet.api.errors import SpecError
-from slmfleet.api.evalsuite import PvcFile, parse_evalsuite
+from slmfleet.api.eval_dataset import PvcFile
+from slmfleet.api.evalsuite import parse_evalsuite
 from slmfleet.builders.dataset_job import loader_job, loader_name
 from slmfleet.cache.view import FleetCache
 from slmfleet.datasets.serve import load

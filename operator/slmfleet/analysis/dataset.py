@@ -11,7 +11,8 @@ import json
 
 from pydantic import ValidationError
 
-from slmfleet.api.evalsuite import MAX_DATASET_CASES, EvalCase
+from slmfleet.api.eval_dataset import MAX_DATASET_CASES
+from slmfleet.api.evalsuite import EvalCase
 
 MAX_PROBLEMS = 5
 

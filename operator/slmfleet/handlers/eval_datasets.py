@@ -23,7 +23,8 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from slmfleet.analysis.dataset import DatasetError, parse_jsonl
-from slmfleet.api.evalsuite import EvalCase, PvcFile
+from slmfleet.api.eval_dataset import PvcFile
+from slmfleet.api.evalsuite import EvalCase
 from slmfleet.builders.dataset_job import loader_job, loader_name
 from slmfleet.config import settings
 from slmfleet.datasets.serve import CASES_PATH, DATASET_PORT

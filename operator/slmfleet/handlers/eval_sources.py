@@ -15,7 +15,8 @@ from typing import Any
 from slmfleet.analysis.dataset import DatasetError, parse_jsonl
 from slmfleet.analysis.evalrunner import Target
 from slmfleet.api.errors import SpecError
-from slmfleet.api.evalsuite import EvalCase, EvalReference, EvalSuiteSpec, PvcFile
+from slmfleet.api.eval_dataset import PvcFile
+from slmfleet.api.evalsuite import EvalCase, EvalReference, EvalSuiteSpec
 from slmfleet.api.modelroute import parse_modelroute
 from slmfleet.api.parse import parse_smallmodel
 from slmfleet.api.route_backend import RouteBackend
