@@ -22,8 +22,7 @@ from slmfleet.reconcile.backend_policy import (
     backend_refusal,
     client_keys_env_name,
 )
-from slmfleet.reconcile.route_backends import ModelTarget, resolve_backend, target_split
-from slmfleet.reconcile.route_hold import backend_hold
+from slmfleet.reconcile.route_backends import ModelTarget, model_backend, resolve_backend
 from slmfleet.redact import redact
 from slmfleet.router.config import (
     Backend,
@@ -193,14 +192,8 @@ def implicit_route(
     defaults: RouterDefaults | None = None,
 ) -> Route:
     """The route of a SmallModel no ModelRoute claims: its served name to its Service."""
-    revision, ready, splits = target_split(target, endpoints, revision_of or {})
-    backend = Backend(
-        name=target.name,
-        model=target.served_name,
-        revision=revision,
-        endpoints=ready,
-        revisions=splits,
-        hold_seconds=backend_hold(target.cold_start_seconds, defaults or RouterDefaults()),
+    backend = model_backend(
+        target, endpoints, revision_of or {}, defaults, target.name, target.served_name
     )
     return Route(name=target.served_name, backends=(backend,))
 

@@ -49,6 +49,31 @@ def target_split(
     )
 
 
+def model_backend(
+    target: ModelTarget,
+    endpoints: Mapping[str, tuple[str, ...]],
+    revision_of: Mapping[str, str],
+    defaults: RouterDefaults | None,
+    name: str,
+    model: str,
+    weight: int = 100,
+    timeout_seconds: float | None = None,
+) -> Backend:
+    """The router backend of a SmallModel: its ready endpoints and canary split
+    (``target_split``), and the hold its cold start asks for (route_hold.py)."""
+    revision, ready, splits = target_split(target, endpoints, revision_of)
+    return Backend(
+        name=name,
+        model=model,
+        weight=weight,
+        timeout_seconds=timeout_seconds,
+        revision=revision,
+        endpoints=ready,
+        revisions=splits,
+        hold_seconds=backend_hold(target.cold_start_seconds, defaults or RouterDefaults()),
+    )
+
+
 def resolve_backend(
     route: str,
     spec: RouteBackend,
@@ -84,19 +109,12 @@ def resolve_backend(
             "reason": "SmallModelNotFound",
             "message": f"SmallModel {ref!r} does not exist in this namespace",
         }
-    revision, ready, splits = target_split(target, endpoints, revision_of)
     model = spec.model or target.served_name
-    backend = Backend(
-        name=spec.name,
-        model=model,
-        weight=spec.weight,
-        timeout_seconds=spec.timeout_seconds,
-        revision=revision,
-        endpoints=ready,
-        revisions=splits,
-        hold_seconds=backend_hold(target.cold_start_seconds, defaults or RouterDefaults()),
-    )
-    if not ready:
+    backend = model_backend(
+        target, endpoints, revision_of, defaults, spec.name, model,
+        weight=spec.weight, timeout_seconds=spec.timeout_seconds,
+    )  # fmt: skip
+    if not backend.endpoints:
         reason, why = "NoReadyEndpoints", "has no ready replicas"
         if target.stalled is not None:
             reason, why = "SmallModelStalled", f"is Stalled: {target.stalled}"
@@ -111,5 +129,5 @@ def resolve_backend(
         "name": spec.name,
         "model": model,
         "weight": spec.weight,
-        "readyEndpoints": len(ready),
+        "readyEndpoints": len(backend.endpoints),
     }
