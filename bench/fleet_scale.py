@@ -22,8 +22,13 @@ the operator and the control plane do all the work. For each N, in a fresh clust
   its first engine Deployment seen by a watch (p50/p99), and that Deployment ready -> the
   SmallModel Ready=True (status lag, p50/p99).
 
-``--profile DIR`` also samples the operator with py-spy (when on PATH) over the idle window and
-writes its collapsed stacks to DIR/idle-N.txt, for finding what an idle fleet still costs.
+``--profile DIR`` also samples the operator with py-spy (when on PATH) from create to all Ready
+and over the idle window, and writes its collapsed stacks to DIR/converge-N.txt and
+DIR/idle-N.txt, for finding what converging and an idle fleet cost.
+
+Every row also carries the CPU seconds each process (etcd, the API server, controller-manager,
+scheduler, kwok, the operator, this bench) used from create to all Ready ("converge_cpu_s"):
+on 2 cores, what the operator spends is taken from the control plane.
 
 ``--control-plane-sizes N ...`` first times N bare Deployments and Services with no operator, in a
 fresh cluster: the share of "all Ready" that the control plane alone takes on this machine.
@@ -35,11 +40,11 @@ fresh cluster: the share of "all Ready" that the control plane alone takes on th
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -47,7 +52,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -108,19 +113,22 @@ def wait_for(what: str, probe: Callable[[], bool], timeout: float, every: float 
 
 
 class Watcher:
-    """First time each model's engine Deployment was seen, became ready, and the model Ready."""
+    """First time each model's engine Deployment was seen, became ready, the model Ready, and
+    the fleet pass counted its GPU. Watches resume from the last resourceVersion seen, so the
+    bench lists each kind once, not on every poll (a LIST of 1,000 models every 2 s would load
+    the API server the bench measures)."""
 
-    def __init__(self, api: client.ApiClient) -> None:
+    def __init__(self, api: client.ApiClient, models: bool = True) -> None:
         self.api = api
         self.deployment_seen: dict[str, float] = {}
         self.deployment_ready: dict[str, float] = {}
         self.model_ready: dict[str, float] = {}
+        self.model_counted: dict[str, float] = {}  # status.cost counts its GPU (counted_gpus)
         self.model_writes: list[float] = []  # when a SmallModel changed (MODIFIED events)
         self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._deployments, daemon=True),
-            threading.Thread(target=self._models, daemon=True),
-        ]
+        self._threads = [threading.Thread(target=self._deployments, daemon=True)]
+        if models:
+            self._threads.append(threading.Thread(target=self._models, daemon=True))
 
     def start(self) -> Watcher:
         for t in self._threads:
@@ -130,34 +138,47 @@ class Watcher:
     def stop(self) -> None:
         self._stop.set()
 
-    def _deployments(self) -> None:
-        apps = client.AppsV1Api(self.api)
+    def _stream(self, list_call: Callable[..., Any], *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """Events until stopped, resuming each 30 s stream where the last one ended."""
+        version = None
         while not self._stop.is_set():
             w = watch.Watch()
-            stream = w.stream(apps.list_namespaced_deployment, NAMESPACE,
-                              label_selector="slmfleet.io/model", timeout_seconds=30)  # fmt: skip
-            with contextlib.suppress(ProtocolError):  # a busy API server ends streams early
-                for event in stream:
-                    now = time.monotonic()
-                    dep = event["object"]
-                    name = (dep.metadata.labels or {}).get("slmfleet.io/model", "")
-                    self.deployment_seen.setdefault(name, now)
-                    if (dep.status.ready_replicas or 0) >= 1:
-                        self.deployment_ready.setdefault(name, now)
+            extra: dict[str, str] = {"resource_version": version} if version else {}
+            try:
+                for event in w.stream(list_call, *args, timeout_seconds=30, **kwargs, **extra):
+                    yield event
+                    version = w.resource_version
+            except ProtocolError:  # a busy API server ends streams early
+                version = w.resource_version or version
+            except client.ApiException as e:
+                if e.status != 410:
+                    raise
+                version = None  # too old: list again
+
+    def _deployments(self) -> None:
+        apps = client.AppsV1Api(self.api)
+        for event in self._stream(apps.list_namespaced_deployment, NAMESPACE,
+                                  label_selector="slmfleet.io/model"):  # fmt: skip
+            now = time.monotonic()
+            dep = event["object"]
+            name = (dep.metadata.labels or {}).get("slmfleet.io/model", "")
+            self.deployment_seen.setdefault(name, now)
+            if (dep.status.ready_replicas or 0) >= 1:
+                self.deployment_ready.setdefault(name, now)
 
     def _models(self) -> None:
         custom = client.CustomObjectsApi(self.api)
-        while not self._stop.is_set():
-            w = watch.Watch()
-            stream = w.stream(custom.list_namespaced_custom_object, "slmfleet.io", "v1alpha1",
-                              NAMESPACE, "smallmodels", timeout_seconds=30)  # fmt: skip
-            with contextlib.suppress(ProtocolError):
-                for event in stream:
-                    body = event["object"]
-                    if event["type"] == "MODIFIED":
-                        self.model_writes.append(time.monotonic())
-                    if ready(body):
-                        self.model_ready.setdefault(body["metadata"]["name"], time.monotonic())
+        for event in self._stream(custom.list_namespaced_custom_object, "slmfleet.io",
+                                  "v1alpha1", NAMESPACE, "smallmodels"):  # fmt: skip
+            body = event["object"]
+            now = time.monotonic()
+            if event["type"] == "MODIFIED":
+                self.model_writes.append(now)
+            name = body["metadata"]["name"]
+            if ready(body):
+                self.model_ready.setdefault(name, now)
+            if counted_gpus(body):
+                self.model_counted.setdefault(name, now)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -189,6 +210,24 @@ def apiserver_requests(api: client.ApiClient) -> float:
         if line.startswith("apiserver_request_total{"):
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+def apiserver_requests_by(api: client.ApiClient) -> dict[str, float]:
+    """The API server's apiserver_request_total by ``resource[/subresource] VERB``, every
+    client."""
+    out: dict[str, float] = {}
+    for labels, value in _samples(apiserver_metrics(api), "apiserver_request_total"):
+        resource = labels.get("resource") or labels.get("path", "?")
+        if labels.get("subresource"):
+            resource += "/" + labels["subresource"]
+        key = f"{resource} {labels.get('verb', '?')}"
+        out[key] = out.get(key, 0.0) + value
+    return out
+
+
+def requests_between(before: Mapping[str, float], after: Mapping[str, float]) -> dict[str, float]:
+    """Requests by key between two readings, the largest first."""
+    return dict(sorted(writes_between(before, after).items(), key=lambda kv: -kv[1]))
 
 
 def _samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
@@ -292,15 +331,52 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def profile_idle(pid: int, out: Path) -> subprocess.Popen[bytes]:
-    """py-spy sampling ``pid`` without pausing it, for the idle window, as collapsed stacks."""
+def profile(pid: int, out: Path, seconds: float | None = None) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``pid`` without pausing it, as collapsed stacks: for ``seconds``, or until
+    sent SIGINT (see ``stop_profile``)."""
     spy = shutil.which("py-spy")
     if spy is None:
         raise SystemExit("--profile needs py-spy on PATH (pip install py-spy)")
-    seconds = str(int(IDLE_WINDOW_SECONDS))
-    cmd = [spy, "record", "--pid", str(pid), "--duration", seconds, "--rate", "50",
+    duration = ["--duration", str(int(seconds))] if seconds else []
+    cmd = [spy, "record", "--pid", str(pid), *duration, "--rate", "50",
            "--nonblocking", "--threads", "--format", "raw", "--output", str(out)]  # fmt: skip
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def profile_apiserver(api: client.ApiClient, out: Path, seconds: int = 60) -> threading.Thread:
+    """The API server's own CPU profile (pprof) over the next ``seconds``, written to ``out``
+    (read it with ``go tool pprof -top``)."""
+
+    def fetch() -> None:
+        method, url, headers, body, post = api.param_serialize(
+            method="GET", resource_path="/debug/pprof/profile", query_params=[("seconds", seconds)],
+            auth_settings=["BearerToken"],
+        )  # fmt: skip
+        resp = api.call_api(method, url, header_params=headers, body=body, post_params=post,
+                            _request_timeout=seconds + 60)  # fmt: skip
+        resp.read()
+        out.write_bytes(resp.data)
+
+    thread = threading.Thread(target=fetch, daemon=True)
+    thread.start()
+    return thread
+
+
+def stop_profile(spy: subprocess.Popen[bytes] | None) -> None:
+    """py-spy writes what it sampled when interrupted."""
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+
+
+def cpu_of(pids: Mapping[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds(pid) for name, pid in pids.items() if Path(f"/proc/{pid}").exists()}
+
+
+def cpu_used(before: Mapping[str, float], pids: Mapping[str, int]) -> dict[str, float]:
+    """CPU seconds each process (and this bench, "bench") used since ``before``."""
+    after = cpu_of(pids)
+    return {k: round(after[k] - before[k], 1) for k in before if k in after}
 
 
 def react(k8s: Kube, watcher: Watcher, samples: int) -> tuple[list[float], list[float]]:
@@ -321,12 +397,45 @@ def react(k8s: Kube, watcher: Watcher, samples: int) -> tuple[list[float], list[
     return seen, lag
 
 
+def timeline(watcher: Watcher, t0: float) -> dict[str, list[float]]:
+    """When (seconds after the first create) 10, 50, 90 and 100 % of the Deployments were seen
+    and ready, and of the models Ready: which side of the pipeline the fleet waits on."""
+    out = {}
+    marks = {"deployment seen": watcher.deployment_seen,
+             "deployment ready": watcher.deployment_ready, "model Ready": watcher.model_ready}  # fmt: skip
+    for what, seen in marks.items():
+        times = sorted(t - t0 for name, t in seen.items() if name.startswith("m"))
+        if times:
+            out[what] = [round(percentile(times, q), 1) for q in (0.1, 0.5, 0.9, 1.0)]
+    return out
+
+
+def converge(k8s: Kube, watcher: Watcher, size: int, pids: Mapping[str, int]) -> dict[str, Any]:
+    """N models created at once (8 client threads) until the watch saw every one Ready: the
+    time, each process's CPU seconds and the API server's requests by resource and verb."""
+    cpu0, requests0 = cpu_of(pids), apiserver_requests_by(k8s.api)
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: k8s.create(model(f"m{i:04d}")), range(size)))
+
+    def all_ready() -> bool:
+        return sum(n.startswith("m") for n in watcher.model_ready) >= size
+
+    wait_for(f"{size} models Ready", all_ready, timeout=1800, every=0.1)
+    return {
+        "converge_s": max(watcher.model_ready.values()) - t0,
+        "timeline_s": timeline(watcher, t0),
+        "converge_cpu_s": cpu_used(cpu0, pids),
+        "converge_apiserver_requests": requests_between(requests0, apiserver_requests_by(k8s.api)),
+    }
+
+
 def run(
     size: int,
     src: str | None,
     logs: Path,
     samples: int = REACT_SAMPLES,
-    profile: Path | None = None,
+    profile_dir: Path | None = None,
 ) -> dict[str, Any]:
     env = {"SLMFLEET_GPUCLASS_RESYNC_SECONDS": "60"}
     if src:
@@ -344,26 +453,25 @@ def run(
         watcher = Watcher(api).start()
         marks = WriteMarks(api, operator.metrics_address)
         marks.mark("start")
-        t0 = time.monotonic()
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda i: k8s.create(model(f"m{i:04d}")), range(size)))
-        created = time.monotonic() - t0
-
-        def all_ready() -> bool:
-            return sum(ready(b) for b in k8s.list("SmallModel", NAMESPACE)) >= size
-
-        converge = created + wait_for(f"{size} models Ready", all_ready, timeout=1800, every=2.0)
+        pids = {**cluster.pids(), "operator": process.pid, "bench": os.getpid()}
+        spy = profile(process.pid, profile_dir / f"converge-{size}.txt") if profile_dir else None
+        if profile_dir:
+            profile_apiserver(api, profile_dir / f"apiserver-converge-{size}.pprof")
+        converged = converge(k8s, watcher, size, pids)
+        stop_profile(spy)
         marks.mark("ready")
 
         def pass_saw_all() -> bool:
-            return sum(counted_gpus(b) for b in k8s.list("SmallModel", NAMESPACE)) >= size
+            return sum(n.startswith("m") for n in watcher.model_counted) >= size
 
         settle = None
         if not src:  # the baseline keeps no cost
             settle = wait_for("the fleet pass", pass_saw_all, SETTLE_TIMEOUT_SECONDS, every=2.0)
         marks.mark("settled")
         time.sleep(IDLE_SETTLE_SECONDS)
-        spy = profile_idle(process.pid, profile / f"idle-{size}.txt") if profile else None
+        spy = None
+        if profile_dir:
+            spy = profile(process.pid, profile_dir / f"idle-{size}.txt", IDLE_WINDOW_SECONDS)
         marks.mark("idle")
         idle_from, idle_wall = time.monotonic(), time.time()
         idle = idle_window(api, process.pid)
@@ -380,7 +488,7 @@ def run(
         return {
             "models": size,
             "operator": "baseline" if src else "this",
-            "converge_s": converge,
+            **converged,
             "idle_cpu_share": idle["cpu_share"],
             "rss_mib": idle["rss_mib"],
             "operator_requests_per_s": max(0.0, idle["requests_per_s"] - without["requests_per_s"]),
@@ -416,12 +524,19 @@ def bare_objects(name: str) -> list[dict[str, Any]]:
     return [deployment, service]
 
 
-def control_plane_only(size: int, logs: Path) -> dict[str, Any]:
+def control_plane_only(size: int, logs: Path, profile_dir: Path | None) -> dict[str, Any]:
     """The floor the control plane sets on "all Ready": N bare Deployments and Services created
     at once (8 client threads), no operator, until every Deployment has its replica ready."""
     with DevCluster(nodes(size), workdir=logs, prometheus=False) as cluster:
-        k8s = Kube(cluster.api_client())
+        api = cluster.api_client()
+        k8s = Kube(api)
         k8s.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+        watcher = Watcher(api, models=False).start()
+        pids = {**cluster.pids(), "bench": os.getpid()}
+        cpu0 = cpu_of(pids)
+        requests0 = apiserver_requests_by(api)
+        if profile_dir:
+            profile_apiserver(api, profile_dir / f"apiserver-bare-{size}.pprof")
         t0 = time.monotonic()
         with ThreadPoolExecutor(8) as pool:
             list(
@@ -429,17 +544,21 @@ def control_plane_only(size: int, logs: Path) -> dict[str, Any]:
             )
 
         def all_ready() -> bool:
-            deployments = k8s.list("Deployment", NAMESPACE)
-            return (
-                sum(((d.get("status") or {}).get("readyReplicas") or 0) >= 1 for d in deployments)
-                >= size
-            )
+            return len(watcher.deployment_ready) >= size
 
-        wait_for(f"{size} bare Deployments ready", all_ready, timeout=1800, every=2.0)
+        wait_for(f"{size} bare Deployments ready", all_ready, timeout=1800, every=0.1)
+        converge = max(watcher.deployment_ready.values()) - t0
+        shape = timeline(watcher, t0)
+        cpu = cpu_used(cpu0, pids)
+        requests = requests_between(requests0, apiserver_requests_by(api))
+        watcher.stop()
         return {
             "models": size,
             "operator": "control plane only",
-            "converge_s": time.monotonic() - t0,
+            "converge_s": converge,
+            "timeline_s": shape,
+            "converge_cpu_s": cpu,
+            "converge_apiserver_requests": requests,
         }
 
 
@@ -505,7 +624,7 @@ def main() -> int:
     rows = []
     for size in args.control_plane_sizes:
         with tempfile.TemporaryDirectory(prefix="fleet-bench-") as tmp:
-            rows.append(control_plane_only(size, Path(tmp)))
+            rows.append(control_plane_only(size, Path(tmp), args.profile))
         print(json.dumps(rows[-1]), flush=True)
     runs = [(n, None) for n in args.sizes]
     if args.baseline_src:
