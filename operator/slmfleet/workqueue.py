@@ -6,6 +6,10 @@ end of a pause, a deadline, the slow resync) and the key sleeps in a heap until 
 fleet costs nothing but the heap. Duplicate keys collapse to the earliest due time, a key is
 never handled twice at once (an event during a run marks it dirty and it runs again right
 after), and a key whose handler raised is retried with exponential backoff.
+
+A key leaves the heap only when a worker is free to run it, as in controller-runtime: while a
+burst (a thousand models created at once) waits, every further event of a waiting key
+collapses into it, instead of queueing one more run behind the burst.
 """
 
 from __future__ import annotations
@@ -58,16 +62,17 @@ class DueQueue:
         self._drop_stale()
         return self._heap[0][0] if self._heap else None
 
-    def pop_due(self, now: float) -> list[Key]:
-        """Every key due at ``now`` or earlier, earliest first."""
+    def pop_due(self, now: float, limit: int | None = None) -> list[Key]:
+        """Keys due at ``now`` or earlier, earliest first: every one, or at most ``limit``."""
         out: list[Key] = []
-        while True:
+        while limit is None or len(out) < limit:
             self._drop_stale()
             if not self._heap or self._heap[0][0] > now:
                 return out
             _, key = heapq.heappop(self._heap)
             del self._due[key]
             out.append(key)
+        return out
 
 
 def backoff_seconds(failures: int) -> float:
@@ -89,6 +94,7 @@ class Scheduler:
         self._busy: set[Key] = set()
         self._dirty: set[Key] = set()
         self._failures: dict[Key, int] = {}
+        self._workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slmfleet-worker")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -177,7 +183,8 @@ class Scheduler:
         try:
             while True:
                 self._wake.clear()
-                for key in self._queue.pop_due(self._clock()):
+                free = self._workers - len(self._busy)
+                for key in self._queue.pop_due(self._clock(), max(0, free)):
                     if key in self._busy:
                         self._dirty.add(key)
                         continue
@@ -187,6 +194,8 @@ class Scheduler:
                     future.add_done_callback(self._notify(key))
                 due = self._queue.next_due()
                 timeout = None if due is None else max(0.0, due - self._clock())
+                if len(self._busy) >= self._workers:
+                    timeout = None  # a finishing key wakes the loop (_done)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
         finally:

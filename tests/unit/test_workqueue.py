@@ -152,3 +152,39 @@ async def test_a_failing_handler_is_retried_with_backoff_not_dropped() -> None:
         assert calls == [0.0, 1.0, 3.0]
     finally:
         task.cancel()
+
+
+async def test_keys_wait_in_the_queue_for_a_free_worker_and_their_events_collapse() -> None:
+    release = threading.Event()
+    calls: list[Key] = []
+
+    def slow(key: Key) -> float | None:
+        calls.append(key)
+        if key[-1] == "a":
+            release.wait(5)
+        return None
+
+    scheduler = Scheduler({"model": slow}, workers=1)
+    task = asyncio.create_task(scheduler.run())
+    try:
+        a, b = ("model", "ns", "a"), ("model", "ns", "b")
+        scheduler.enqueue(a)
+        await _until(lambda: calls == [a])
+        for _ in range(5):  # b's events while every worker is busy: b waits in the queue, once
+            scheduler.enqueue(b)
+        await _until(lambda: b in scheduler._queue)
+        assert b not in scheduler._busy and scheduler.depth == 2
+        release.set()
+        await _until(lambda: scheduler.handled == 2)
+        assert calls == [a, b]  # b ran once for its five events
+    finally:
+        task.cancel()
+
+
+def test_pop_due_takes_at_most_limit_keys_earliest_first() -> None:
+    q = DueQueue()
+    for i, at in enumerate((3.0, 1.0, 2.0)):
+        q.add(("k", str(i)), at)
+    assert q.pop_due(10.0, 2) == [("k", "1"), ("k", "2")]
+    assert q.pop_due(10.0, 0) == []
+    assert q.pop_due(10.0) == [("k", "0")]
