@@ -338,6 +338,9 @@ ALLOWED = [
     ("delete", "", "services", "team-a"),  # a gateway-api revision's Service
     ("patch", "policy", "poddisruptionbudgets", "team-a"),
     ("create", "policy", "poddisruptionbudgets", "team-a"),
+    ("list", "policy", "poddisruptionbudgets", None),
+    ("watch", "policy", "poddisruptionbudgets", None),
+    ("delete", "policy", "poddisruptionbudgets", "team-a"),
     ("list", "", "pods", "team-a"),
     ("list", "", "nodes", None),
     ("get", "", "secrets", "team-a"),

@@ -119,6 +119,25 @@ def test_smallmodel_becomes_ready_on_matching_gpu_nodes(
     assert "Available" in reasons
 
 
+def test_a_budget_only_while_more_than_one_replica_can_run(
+    operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
+) -> None:
+    body = example("smallmodel-qwen3-0.6b-t4.yaml", namespace, minReplicas=1, maxReplicas=1)
+    name = body["metadata"]["name"]
+    k8s.apply(body)
+    wait_condition(k8s, name, namespace, "Ready")
+    assert k8s.get("PodDisruptionBudget", name, namespace) is None  # one replica: no budget
+    body["spec"]["maxReplicas"] = 2
+    k8s.apply(body)
+    wait_condition(k8s, name, namespace, "Ready")
+    budget = poll("the budget", lambda: k8s.get("PodDisruptionBudget", name, namespace))
+    assert budget["spec"]["maxUnavailable"] == 1
+    body["spec"]["maxReplicas"] = 1  # outgrown: the operator deletes it
+    k8s.apply(body)
+    poll("the budget deleted", lambda: k8s.get("PodDisruptionBudget", name, namespace) is None)
+    assert condition(wait_condition(k8s, name, namespace, "Ready"), "Ready")["status"] == "True"
+
+
 def test_model_too_big_is_stalled_with_the_planner_reason(
     operator: OperatorProcess, k8s: Kube, gpuclasses: list[str], namespace: str
 ) -> None:

@@ -70,10 +70,12 @@ otherwise.
 - apiGroups: [""]
   resources: ["services"]
   verbs: ["get", "patch", "create", "delete"]
-# PodDisruptionBudgets (builders/service.py), server-side applied by handlers/smallmodel.py.
+# PodDisruptionBudgets (builders/service.py) of models that can run more than one replica,
+# server-side applied by handlers/model_sync.py; a kopf index of them (label slmfleet.io/model)
+# tells which a model outgrew (reconcile/disruption_budget.py), and model_sync.py deletes those.
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
-  verbs: ["get", "patch", "create"]
+  verbs: ["get", "list", "watch", "patch", "create", "delete"]
 # Weight caches (spec.cache): a claim and a download Job per (repo, revision), server-side
 # applied by handlers/model_sync.py when missing (get: ownership.py reads a name first); kopf
 # indexes of both (label slmfleet.io/weights-cache); handlers/weight_cache.py marks an unused

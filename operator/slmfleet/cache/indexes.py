@@ -32,15 +32,17 @@ SLICES = "engine_slices_index"
 NODES = "nodes_index"
 WEIGHT_CLAIMS = "weight_claims_index"
 WEIGHT_JOBS = "weight_jobs_index"
+BUDGETS = "engine_budgets_index"
 ALL_INDEXES = (
     SMALLMODELS, GPUCLASSES, MODELROUTES, EVALSUITES, DEPLOYMENTS, PODS, SLICES, NODES,
-    WEIGHT_CLAIMS, WEIGHT_JOBS,
+    WEIGHT_CLAIMS, WEIGHT_JOBS, BUDGETS,
 )  # fmt: skip
 
 SERVER_SIDE_SELECTORS = (
     (("apps", "deployments"), MODEL_LABEL),
     (("", "pods"), MODEL_LABEL),
     (("discovery.k8s.io", "endpointslices"), MODEL_LABEL),
+    (("policy", "poddisruptionbudgets"), MODEL_LABEL),
     (("", "persistentvolumeclaims"), WEIGHTS_LABEL),
     (("batch", "jobs"), WEIGHTS_LABEL),
 )
@@ -95,6 +97,11 @@ def engine_pods_index(body: kopf.Body, **_: Any) -> dict[Key, dict[str, Any]]:
 )
 def engine_slices_index(body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
     return {str(body.metadata.namespace): slim.endpoint_slice(body)}
+
+
+@kopf.index("policy", "v1", "poddisruptionbudgets", labels={MODEL_LABEL: kopf.PRESENT}, id=BUDGETS)
+def engine_budgets_index(body: kopf.Body, **_: Any) -> dict[Key, dict[str, Any]]:
+    return {_model_key(body): slim.disruption_budget(body)}
 
 
 @kopf.index("", "v1", "nodes", id=NODES)

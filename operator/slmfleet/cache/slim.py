@@ -72,6 +72,11 @@ def deployment(body: Mapping[str, Any]) -> dict[str, Any]:
     return {"metadata": meta, "spec": spec, "status": status}
 
 
+def disruption_budget(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A PodDisruptionBudget: that it exists, and whose it is (owners, labels, uid)."""
+    return {"metadata": _meta(body)}
+
+
 def _container_ports(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
     for container in (body.get("spec") or {}).get("containers") or []:

@@ -68,6 +68,10 @@ class FleetCache:
         """The engine pods labelled for ``model``."""
         return self._store(ix.PODS, (namespace, model))
 
+    def disruption_budgets(self, namespace: str, model: str) -> list[Body]:
+        """The PodDisruptionBudgets labelled for ``model``."""
+        return self._store(ix.BUDGETS, (namespace, model))
+
     def _in_namespace(self, index: str, namespace: str) -> list[Body]:
         """Every object of an index keyed by (namespace, ...) that lies in ``namespace``."""
         keys = [k for k in list(self._indices[index]) if k[0] == namespace]

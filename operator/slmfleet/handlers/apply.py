@@ -115,11 +115,13 @@ class Applier:
             self.check(obj, copy(obj), obj["kind"] in watched)
         return sum(self.apply(obj, copy(obj), obj["kind"] in watched) for obj in objects)
 
-    def forget(self, namespace: str, names: set[str]) -> None:
-        """Drop what is remembered of objects named ``names`` in ``namespace``."""
+    def forget(self, namespace: str, names: set[str], kind: str | None = None) -> None:
+        """Drop what is remembered of objects named ``names`` in ``namespace`` (of ``kind``,
+        when given)."""
         with self._lock:
             for ref in [r for r in self._applied if r[1] == namespace and r[2] in names]:
-                del self._applied[ref]
+                if kind is None or ref[0] == kind:
+                    del self._applied[ref]
 
     def forget_owner(self, uid: str) -> None:
         """The owner is gone: what it applied is forgotten, so an object of the same name is

@@ -34,7 +34,8 @@ from slmfleet.handlers.observe import observe, owned_by
 from slmfleet.handlers.rollout_analysis import start_gather
 from slmfleet.handlers.runtime import Runtime, model_key
 from slmfleet.observability.plan_record import record_plan
-from slmfleet.ownership import NameConflictError, delete_owned
+from slmfleet.ownership import NameConflictError, delete_owned, owner_uids
+from slmfleet.reconcile.disruption_budget import Removal
 from slmfleet.reconcile.model_plan import (
     Analysis,
     ModelPlan,
@@ -120,6 +121,21 @@ def _delete_revision(rt: Runtime, model: SmallModel, revision: str) -> None:
     rt.applier.forget(ns or "", {dep_name})
 
 
+def _remove(rt: Runtime, model: SmallModel, removal: Removal) -> None:
+    """Delete an object the model no longer wants, after a fresh read proves it is the one the
+    cache saw and still this model's."""
+    ns = model.metadata.namespace
+    fresh = rt.kube.get(removal.kind, removal.name, ns)
+    meta = (fresh or {}).get("metadata") or {}
+    if fresh is None or meta.get("uid") != removal.uid:
+        return
+    if model.metadata.uid not in owner_uids(fresh):
+        log.warning("not deleting %s %s/%s: not this SmallModel's", removal.kind, ns, removal.name)
+        return
+    rt.kube.delete(removal.kind, removal.name, ns, uid=removal.uid)
+    rt.applier.forget(ns or "", {removal.name}, removal.kind)
+
+
 class StaleViewError(Exception):
     """The SmallModel changed since the cache's copy: the plan was made from a stale view."""
 
@@ -194,6 +210,8 @@ def execute(
         rt.applier.apply(obj, cached.get(obj["metadata"]["name"]), watched)
     for deletion in plan.deletions:
         _delete_revision(rt, model, deletion.revision)
+    for removal in plan.removals:
+        _remove(rt, model, removal)
     if status_changed and _status_changed(body, _routed(plan.status)):
         rt.enqueue_routes(ns)  # the router's split follows status.rollout
     for event in plan.events:

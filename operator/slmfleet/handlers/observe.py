@@ -173,4 +173,5 @@ def observe(cache: FleetCache, kube: Kube, model: SmallModel) -> Observed:
         other_gpuclasses=tuple(others),
         weights=observe_weights(cache, kube, model),
         pods=tuple(pods),
+        budgets=tuple(cache.disruption_budgets(ns, name)),
     )

@@ -2,7 +2,7 @@
 
 ``plan_model`` is the only place that decides what a SmallModel's revisions should look like:
 the spec's engine Deployment and its replicas, the replicas of the other revisions, the routing
-objects of the traffic provider, the revisions to delete, the whole status (fit plan, rollout,
+objects of the traffic provider, the revisions and objects to delete, the whole status (fit plan, rollout,
 history, kstatus conditions), the Events, and when the model is next due. The reconcile and the
 rollout are one actor that applies it (handlers/model_sync.py); the router config reads the
 rollout it wrote (rollout/plan.py), so nobody recomputes a piece of it.
@@ -23,6 +23,7 @@ from slmfleet.api.smallmodel import SmallModel
 from slmfleet.builders.deployment import ModelRef, desired_replicas
 from slmfleet.conditions import Verdict, conditions_for, reported
 from slmfleet.ownership import NAME_CONFLICT
+from slmfleet.reconcile.disruption_budget import Removal, stale_budgets
 from slmfleet.reconcile.drain import DrainObservation, DrainPlan, leaving_revisions, plan_drains
 from slmfleet.reconcile.smallmodel import Decision, EngineDraft, Observed, draft, finish
 from slmfleet.rollout.machine import analysis_due, annotations_to_clear, next_state
@@ -64,6 +65,8 @@ class ModelPlan:
     scales: tuple[Scale, ...] = ()
     """Replicas of the other revisions' Deployments (scale-downs first)."""
     deletions: tuple[DeleteRevision, ...] = ()
+    removals: tuple[Removal, ...] = ()
+    """Objects of the model it no longer wants (a budget it outgrew, disruption_budget.py)."""
     status: dict[str, Any] = field(default_factory=dict)
     events: tuple[Emit, ...] = ()
     clear_annotations: Mapping[str, None] = field(default_factory=dict)
@@ -161,6 +164,9 @@ def plan_model(
         }
         return ModelPlan(
             apply=decision.children,  # a model waiting for its weight cache creates the cache
+            removals=()
+            if meta.get("deletionTimestamp")
+            else stale_budgets(model, observed.budgets),
             status=status,
             events=events,
             next_due=resync,
@@ -225,6 +231,7 @@ def plan_model(
         apply=(*decision.children, *routing),
         scales=tuple(scales),
         deletions=tuple(deletions),
+        removals=stale_budgets(model, observed.budgets),
         status={**fields, "conditions": conditions, "observedGeneration": generation},
         events=events,
         clear_annotations=annotations_to_clear(t.actions),

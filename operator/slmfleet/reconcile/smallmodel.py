@@ -19,7 +19,7 @@ from slmfleet.api.rollout_status import RolloutStatus
 from slmfleet.api.smallmodel import SmallModel
 from slmfleet.builders.deployment import ModelRef, deployment, desired_replicas
 from slmfleet.builders.labels import REVISION_LABEL, label_selector, selector_labels
-from slmfleet.builders.service import pod_disruption_budget, service
+from slmfleet.builders.service import service
 from slmfleet.conditions import Verdict
 from slmfleet.planner import (
     GPUSpec,
@@ -32,6 +32,7 @@ from slmfleet.planner import (
 from slmfleet.planner.compat import missing_plugin
 from slmfleet.reconcile.cache_node import pin, pinned_verdict
 from slmfleet.reconcile.cold_start import record
+from slmfleet.reconcile.disruption_budget import budgets
 from slmfleet.reconcile.rollout_conditions import rollout_verdict
 from slmfleet.reconcile.weight_cache import WeightsObserved
 from slmfleet.reconcile.weight_gate import weights_gate
@@ -90,6 +91,8 @@ class Observed:
     """The weight cache of the spec's (repo, revision), when the model has spec.cache."""
     pods: tuple[Mapping[str, Any], ...] = ()
     """The model's engine pods (for the cold-start record)."""
+    budgets: tuple[Mapping[str, Any], ...] = ()
+    """The PodDisruptionBudgets labelled for the model (see disruption_budget.py)."""
 
 
 def token_problem(secret: str, key: str, exists: bool, has_key: bool) -> str | None:
@@ -277,7 +280,7 @@ def finish(
     if starts:
         status["coldStarts"] = starts
     ref = ModelRef(name, model.metadata.namespace or "default", model.metadata.uid or "")
-    children = (engine, service(ref), pod_disruption_budget(ref))
+    children = (engine, service(ref), *budgets(ref, spec))
     return Decision(children, verdict, status, d.plan)
 
 
