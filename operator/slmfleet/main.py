@@ -29,6 +29,7 @@ from slmfleet.handlers.apply import Applier
 from slmfleet.handlers.clients import kube_client
 from slmfleet.handlers.events import EventPoster
 from slmfleet.handlers.runtime import Runtime, install, runtime
+from slmfleet.kopf_storage import NoDiffBase
 from slmfleet.leader import Elector, StandbyHealth
 from slmfleet.observability import metrics
 from slmfleet.workqueue import Scheduler
@@ -50,9 +51,7 @@ async def configure(settings: kopf.OperatorSettings, **kwargs: Any) -> None:
     """
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration"
-    )
+    settings.persistence.diffbase_storage = NoDiffBase()  # no changing handlers (kopf_storage.py)
     settings.posting.level = logging.INFO
     # kopf lists a resource again whenever a watch stream ends: keep streams open as long as an
     # API server allows (its --min-request-timeout, 1800 s by default), and handlers skip
