@@ -21,7 +21,7 @@ from typing import Any
 from slmfleet.builders.labels import label_selector
 from slmfleet.handlers.runtime import Runtime, model_key
 from slmfleet.reconcile.cache_node import claim_node, node_to_record, read_write_once
-from slmfleet.reconcile.weight_cache import plan_unused
+from slmfleet.reconcile.weight_cache import job_finished, plan_unused
 from slmfleet.weights.names import (
     CACHE_NODE_ANNOTATION,
     PROGRESS_PORT,
@@ -65,12 +65,7 @@ def models_by_cache(models: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]
 
 
 def _active(job: Mapping[str, Any] | None) -> bool:
-    status = (job or {}).get("status") or {}
-    done = any(
-        c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
-        for c in status.get("conditions") or []
-    )
-    return job is not None and not done
+    return job is not None and not job_finished(job)
 
 
 def read_progress(rt: Runtime, namespace: str, name: str) -> dict[str, Any] | None:

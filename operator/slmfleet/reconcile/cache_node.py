@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from slmfleet.conditions import Verdict
+from slmfleet.reconcile.weight_cache import job_finished
 from slmfleet.weights.names import CACHE_NODE_ANNOTATION, SELECTED_NODE_ANNOTATION
 
 READ_WRITE_ONCE = "ReadWriteOnce"
@@ -42,12 +43,6 @@ def claim_node(claim: Mapping[str, Any] | None) -> str | None:
     return None if recorded is None else str(recorded)
 
 
-def _finished(job: Mapping[str, Any] | None) -> bool:
-    conditions = ((job or {}).get("status") or {}).get("conditions") or []
-    done = ("Complete", "Failed")
-    return any(c.get("type") in done and c.get("status") == "True" for c in conditions)
-
-
 def node_to_record(
     claim: Mapping[str, Any] | None,
     job: Mapping[str, Any] | None,
@@ -61,7 +56,7 @@ def node_to_record(
     if placed:
         latest = max(placed, key=lambda p: (p.get("metadata") or {}).get("creationTimestamp") or "")
         return str(latest["spec"]["nodeName"])
-    return "" if _finished(job) else None
+    return "" if job_finished(job) else None
 
 
 def pin(deployment: Mapping[str, Any], node: str) -> dict[str, Any]:

@@ -91,6 +91,11 @@ def _condition(job: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
     return None
 
 
+def job_finished(job: Mapping[str, Any] | None) -> bool:
+    """The download (or any) Job has its Complete or Failed condition."""
+    return job is not None and any(_condition(job, kind) for kind in ("Complete", "Failed"))
+
+
 def _progress_text(p: Mapping[str, Any]) -> str:
     done, total = p.get("bytesDone"), p.get("bytesTotal")
     files = f"{p.get('filesDone') or 0}/{p['filesTotal']} files" if p.get("filesTotal") else ""
