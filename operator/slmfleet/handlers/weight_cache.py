@@ -68,9 +68,8 @@ def _active(job: Mapping[str, Any] | None) -> bool:
     return job is not None and not job_finished(job)
 
 
-def read_progress(rt: Runtime, namespace: str, name: str) -> dict[str, Any] | None:
+def read_progress(pods: list[dict[str, Any]]) -> dict[str, Any] | None:
     """GET /progress of the cache's running download pod, or None when none answers."""
-    pods = rt.kube.list("Pod", namespace, label_selector({WEIGHTS_LABEL: name}))
     running = [
         p for p in pods if (p.get("status") or {}).get("phase") == "Running"
         and (p.get("status") or {}).get("podIP")
@@ -85,8 +84,14 @@ def read_progress(rt: Runtime, namespace: str, name: str) -> dict[str, Any] | No
     return None
 
 
-def _poll(rt: Runtime, namespace: str, name: str, users: list[str]) -> None:
-    progress = read_progress(rt, namespace, name)
+def _download_pods(rt: Runtime, namespace: str, name: str) -> list[dict[str, Any]]:
+    return rt.kube.list("Pod", namespace, label_selector({WEIGHTS_LABEL: name}))
+
+
+def _poll(
+    rt: Runtime, namespace: str, name: str, pods: list[dict[str, Any]], users: list[str]
+) -> None:
+    progress = read_progress(pods)
     if progress is None:
         return
     with _lock:
@@ -115,14 +120,21 @@ def _delete(rt: Runtime, namespace: str, name: str) -> None:
         _progress.pop((namespace, name), None)
 
 
-def _record_node(rt: Runtime, namespace: str, claim: Mapping[str, Any]) -> None:
-    """Write on a ReadWriteOnce claim the node its download ran on (cache_node.py), unless the
-    scheduler's selected-node or an earlier pass already says."""
-    if not read_write_once(claim) or claim_node(claim) is not None:
-        return
+def _needs_node(claim: Mapping[str, Any]) -> bool:
+    """A ReadWriteOnce claim whose node neither the scheduler nor an earlier pass recorded."""
+    return read_write_once(claim) and claim_node(claim) is None
+
+
+def _record_node(
+    rt: Runtime,
+    namespace: str,
+    claim: Mapping[str, Any],
+    job: Mapping[str, Any] | None,
+    pods: list[dict[str, Any]],
+) -> None:
+    """Write on a ReadWriteOnce claim the node its download ran on (cache_node.py)."""
     name = str(claim["metadata"]["name"])
-    pods = rt.kube.list("Pod", namespace, label_selector({WEIGHTS_LABEL: name}))
-    node = node_to_record(claim, rt.cache.weight_job(namespace, name), pods)
+    node = node_to_record(claim, job, pods)
     if node is not None:
         patch = {"metadata": {"annotations": {CACHE_NODE_ANNOTATION: node}}}
         rt.kube.merge_patch("PersistentVolumeClaim", name, patch, namespace)
@@ -136,9 +148,13 @@ def sync_weights(rt: Runtime, namespace: str) -> float | None:
     due: float | None = None
     for claim in claims:
         name = str(claim["metadata"]["name"])
-        _record_node(rt, namespace, claim)
-        if _active(rt.cache.weight_job(namespace, name)):
-            _poll(rt, namespace, name, wanted.get(name, []))
+        job = rt.cache.weight_job(namespace, name)
+        active, needs_node = _active(job), _needs_node(claim)
+        pods = _download_pods(rt, namespace, name) if active or needs_node else []  # one read
+        if needs_node:
+            _record_node(rt, namespace, claim, job, pods)
+        if active:
+            _poll(rt, namespace, name, pods, wanted.get(name, []))
             due = PROGRESS_POLL_SECONDS
     unused = plan_unused(claims, _used(rt, namespace, wanted), datetime.now(UTC))
     for name, since in unused.mark.items():

@@ -3,9 +3,9 @@
 ``plan_model`` is the only place that decides what a SmallModel's revisions should look like:
 the spec's engine Deployment and its replicas, the replicas of the other revisions, the routing
 objects of the traffic provider, the revisions and objects to delete, the whole status (fit
-plan, rollout, history, kstatus conditions), the Events, and when the model is next due. The reconcile and the
-rollout are one actor that applies it (handlers/model_sync.py); the router config reads the
-rollout it wrote (rollout/plan.py), so nobody recomputes a piece of it.
+plan, rollout, history, kstatus conditions), the Events, and when the model is next due. The
+reconcile and the rollout are one actor that applies it (handlers/model_sync.py); the router
+config reads the rollout it wrote (rollout/plan.py), so nobody recomputes a piece of it.
 """
 
 from __future__ import annotations
