@@ -1,6 +1,6 @@
 """What an eval needs besides the canary (I/O): its cases (inline, a ConfigMap dataset or one on a
-claim, handlers/eval_datasets.py) and the
-reference model to compare with (a SmallModel, or a ModelRoute backend under the route's rules).
+claim, handlers/eval_datasets.py) and the reference model to compare with (a SmallModel, or a
+ModelRoute backend under the route's rules).
 
 Each function returns the thing or a sentence saying why not; the analysis is then inconclusive
 with that sentence, never a retry loop.
